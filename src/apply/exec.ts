@@ -1,0 +1,101 @@
+/**
+ * Exec: the one way drivers run kernel tools. Real runs spawn the tool (optionally inside a
+ * named network namespace through `ip netns exec`); fakes interpret the same command lines
+ * in memory. Every call says whether it writes, so tests can count kernel writes.
+ *
+ * @category apply
+ */
+import { spawn } from "node:child_process";
+import { appendFileSync } from "node:fs";
+
+export interface ExecOptions {
+  /** Text fed to the tool's stdin (restore / batch input). */
+  readonly stdin?: string;
+  /** True when the command changes kernel state (counted; traced as `W`). */
+  readonly write?: boolean;
+  /** Exit codes accepted besides 0 (their result is returned, not thrown). */
+  readonly okCodes?: readonly number[];
+}
+
+export interface ExecResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface ExecCall {
+  readonly cmd: string;
+  readonly args: readonly string[];
+  readonly write: boolean;
+  readonly stdin?: string;
+}
+
+/** Runs one tool invocation. Fails with ExecError on spawn failure or a non-accepted exit code. */
+export interface Exec {
+  run(cmd: string, args: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+}
+
+/** A failed tool run; `message` is one line: `<cmd> <args…>: exit N: <first stderr line>`. */
+export class ExecError extends Error {
+  constructor(
+    readonly cmd: string,
+    readonly args: readonly string[],
+    readonly code: number,
+    readonly stderr: string,
+  ) {
+    const first = stderr.split("\n").map((l) => l.trim()).find((l) => l !== "") ?? "";
+    super(`${[cmd, ...args].join(" ")}: exit ${code}${first ? `: ${first}` : ""}`);
+    this.name = "ExecError";
+  }
+}
+
+export interface RealExecOptions {
+  /** Run every command inside this named network namespace (`ip netns exec NS …`). */
+  readonly netns?: string;
+  /** Called for every call, before it runs (tests count writes; `--v` logs). */
+  readonly onCall?: (call: ExecCall) => void;
+}
+
+/**
+ * The real Exec. If env KUBE_ROUTER_TRACE_EXEC names a file, every call is appended to it as
+ * one line `R|W <cmd> <args…>` (how end-to-end tests count kernel writes of a CLI run).
+ */
+export function realExec(opts: RealExecOptions = {}): Exec {
+  const trace = process.env["KUBE_ROUTER_TRACE_EXEC"];
+  return {
+    run(cmd, args, o = {}) {
+      const call: ExecCall = { cmd, args, write: o.write === true, ...(o.stdin !== undefined ? { stdin: o.stdin } : {}) };
+      opts.onCall?.(call);
+      if (trace) appendFileSync(trace, `${call.write ? "W" : "R"} ${[cmd, ...args].join(" ")}\n`);
+      const [file, argv] = opts.netns ? ["ip", ["netns", "exec", opts.netns, cmd, ...args]] : [cmd, [...args]];
+      return new Promise<ExecResult>((resolve, reject) => {
+        const child = spawn(file, argv, { stdio: ["pipe", "pipe", "pipe"] });
+        const out: Buffer[] = [];
+        const err: Buffer[] = [];
+        child.stdout.on("data", (b: Buffer) => out.push(b));
+        child.stderr.on("data", (b: Buffer) => err.push(b));
+        child.on("error", (e) => reject(new ExecError(cmd, args, -1, e.message)));
+        child.stdin.on("error", () => undefined); // tool exited before reading stdin: reported by exit code
+        child.on("close", (code) => {
+          const r = { code: code ?? -1, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
+          if (r.code === 0 || o.okCodes?.includes(r.code)) resolve(r);
+          else reject(new ExecError(cmd, args, r.code, r.stderr || r.stdout));
+        });
+        child.stdin.end(o.stdin ?? "");
+      });
+    },
+  };
+}
+
+/** Wraps an Exec and records every call (tests: count writes, inspect scripts). */
+export function recordingExec(inner: Exec): Exec & { readonly calls: ExecCall[]; writes(): number } {
+  const calls: ExecCall[] = [];
+  return {
+    calls,
+    writes: () => calls.filter((c) => c.write).length,
+    run(cmd, args, o = {}) {
+      calls.push({ cmd, args, write: o.write === true, ...(o.stdin !== undefined ? { stdin: o.stdin } : {}) });
+      return inner.run(cmd, args, o);
+    },
+  };
+}

@@ -1,0 +1,19 @@
+/**
+ * HostFacts: what the shell reads from the machine before render, so render stays pure:
+ * the node's interfaces (for the node interface, its MTU and directly connected subnets),
+ * and the current CNI config text (render preserves fields it does not own).
+ *
+ * @category models
+ */
+export interface HostInterface {
+  readonly name: string;
+  readonly mtu: number;
+  /** `ip/prefixlen`, both families, as `ip addr` shows them. */
+  readonly addrs: readonly string[];
+}
+
+export interface HostFacts {
+  readonly interfaces: readonly HostInterface[];
+  /** Path and current content of the CNI config; content undefined when the file is missing. */
+  readonly cniConf: { readonly path: string; readonly content?: string };
+}

@@ -1,0 +1,90 @@
+/**
+ * Every kernel object name, prefix, comment and number we own, and the ownership predicates
+ * that observe and `--cleanup-config` use (DESIGN.md §5). Names follow upstream kube-router
+ * so operators (and upstream's leftovers) find them where they expect.
+ *
+ * @category models
+ */
+import { createHash } from "node:crypto";
+
+export const KUBE_BRIDGE = "kube-bridge";
+export const KUBE_DUMMY_IF = "kube-dummy-if";
+
+/** Route protocol of every route we install (upstream's 0x11 "zebra"); observe keeps only these. */
+export const ROUTE_PROTO = "17";
+
+/** Links we own by name (created, updated, deleted by us). */
+export function ownsLink(name: string): boolean {
+  return name === KUBE_BRIDGE || name === KUBE_DUMMY_IF || name.startsWith("tun-") || name === "kube-extender0";
+}
+/** Links whose every address is ours (kube-bridge's gateway address belongs to the CNI plugin). */
+export const OWNED_ADDRESS_LINKS: ReadonlySet<string> = new Set([KUBE_DUMMY_IF]);
+/** Routing tables whose policy rules are ours: 77 kube-router (overlay), 78 DSR, 79 external_ip. */
+export const OWNED_RULE_TABLES: ReadonlySet<string> = new Set(["77", "78", "79"]);
+
+export const IPSET = {
+  podSubnets: "kube-router-pod-subnets",
+  nodeIps: "kube-router-node-ips",
+  localIps: "kube-router-local-ips",
+  serviceVips: "kube-router-svip",
+  serviceVipPorts: "kube-router-svip-prt",
+  localPods: "kube-router-local-pods",
+} as const;
+
+/** Upstream's IPv6 ipset name: `inet6:` + name. */
+export function ipsetName(base: string, family: "ipv4" | "ipv6"): string {
+  return family === "ipv6" ? `inet6:${base}` : base;
+}
+/** True for ipsets we own: `kube-router-*`, `KUBE-SRC-*`, `KUBE-DST-*`, and their `inet6:` forms. */
+export function ownsIpset(name: string): boolean {
+  const n = name.startsWith("inet6:") ? name.slice(6) : name;
+  return n.startsWith("kube-router-") || n.startsWith("KUBE-SRC-") || n.startsWith("KUBE-DST-");
+}
+
+/** True for custom chains we own. */
+export function ownsChain(name: string): boolean {
+  return name.startsWith("KUBE-ROUTER-") || name.startsWith("KUBE-NWPLCY-") || name.startsWith("KUBE-POD-FW-");
+}
+
+/** Comments of the router's builtin-chain rules, exactly as upstream writes them. */
+export const COMMENT = {
+  forwardFromPods: "allow outbound traffic from pods",
+  forwardToPods: "allow inbound traffic to pods",
+  forwardNodeIface: "allow outbound node port traffic on node interface with which node ip is associated",
+  podEgress: "kube-router pod egress masquerade",
+} as const;
+const KNOWN_COMMENTS: ReadonlySet<string> = new Set(Object.values(COMMENT));
+
+/**
+ * True for a rule in a builtin chain that we own: its comment is one of ours, starts with
+ * `kube-router`, or it jumps to a chain we own.
+ */
+export function ownsBuiltinRule(comment: string | undefined, target: string | undefined): boolean {
+  if (comment !== undefined && (KNOWN_COMMENTS.has(comment) || comment.startsWith("kube-router"))) return true;
+  return target !== undefined && ownsChain(target);
+}
+
+/**
+ * kube-router's name hash: first 16 characters of RFC 4648 base32 (standard alphabet) of
+ * SHA-256(identity). Stable: no per-sync version is mixed in (DESIGN.md §9).
+ */
+export function hashName(identity: string): string {
+  return base32(createHash("sha256").update(identity).digest()).slice(0, 16);
+}
+
+const B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+function base32(bytes: Uint8Array): string {
+  let out = "";
+  let bits = 0;
+  let value = 0;
+  for (const b of bytes) {
+    value = (value << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      out += B32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += B32[(value << (5 - bits)) & 31];
+  return out;
+}

@@ -1,0 +1,166 @@
+/**
+ * DesiredNodeState and ObservedNodeState: the same type, a record of keyed tables (DESIGN.md §4).
+ * Every object is normalised plain data; each table's key function sits next to its type.
+ * Observed state holds only objects we own (see names.ts), so a diff never touches foreign ones.
+ *
+ * @category models
+ */
+import type { Table } from "./table.ts";
+
+export type Family = "ipv4" | "ipv6";
+
+// ---------------------------------------------------------------------------------------------
+// iptables
+
+export type IptTableName = "filter" | "nat" | "mangle" | "raw";
+
+/**
+ * An owned (non-builtin) chain with its ordered rules. Each rule is the text iptables-save
+ * prints after `-A <chain> `, in canonical form (see `ruleText` in iptables-rule.ts).
+ * A chain is replaced whole when anything in it differs.
+ */
+export interface Chain {
+  readonly family: Family;
+  readonly table: IptTableName;
+  readonly name: string;
+  readonly rules: readonly string[];
+}
+export const chainKey = (c: Pick<Chain, "family" | "table" | "name">): string => `${c.family}/${c.table}/${c.name}`;
+
+/**
+ * One owned rule in a builtin chain (INPUT, FORWARD, POSTROUTING, …), identified by its
+ * comment (unique per builtin chain) and placed at a 1-based `position`.
+ * `rule` is the full canonical rule text after `-A <chain> ` (comment included).
+ * Observed jumps carry the position they are at now; a jump that moved is an update.
+ */
+export interface Jump {
+  readonly family: Family;
+  readonly table: IptTableName;
+  readonly chain: string;
+  readonly comment: string;
+  readonly rule: string;
+  readonly position: number;
+}
+export const jumpKey = (j: Pick<Jump, "family" | "table" | "chain" | "comment">): string =>
+  `${j.family}/${j.table}/${j.chain}/${j.comment}`;
+
+// ---------------------------------------------------------------------------------------------
+// ipset
+
+export type IpsetType = "hash:ip" | "hash:net" | "hash:ip,port" | "hash:ip,port,ip" | "hash:ip,port,net" | "hash:net,port" | "hash:net,iface";
+
+/**
+ * An owned ipset. Header (type, family, timeout) changes replace the set (swap, so references
+ * survive); members are diffed one by one. Member strings are in `ipset save` form
+ * (e.g. `10.0.0.0/24`, `10.0.0.1`, `10.96.0.10,tcp:53`, `10.1.0.0/16 nomatch`).
+ * IPv6 sets carry upstream's `inet6:` name prefix.
+ */
+export interface Ipset {
+  readonly name: string;
+  readonly type: IpsetType;
+  readonly family: "inet" | "inet6";
+  /** `timeout 0` as upstream creates its sets; omitted when the set has no timeout support. */
+  readonly timeout?: number;
+  readonly members: ReadonlySet<string>;
+}
+export const ipsetKey = (s: Pick<Ipset, "name">): string => s.name;
+
+// ---------------------------------------------------------------------------------------------
+// links, addresses, routes, policy rules (iproute2)
+
+export type LinkKind = "bridge" | "dummy" | "vxlan" | "ipip" | "ip6tnl";
+
+/** An owned link. `mtu` absent ⇒ not managed. Kind-specific attributes in `vxlan`/`tunnel`. */
+export interface Link {
+  readonly name: string;
+  readonly kind: LinkKind;
+  readonly up: boolean;
+  readonly mtu?: number;
+  readonly vxlan?: { readonly id: number; readonly local?: string; readonly dev?: string; readonly port?: number; readonly learning?: boolean };
+  readonly tunnel?: { readonly local?: string; readonly remote: string };
+}
+export const linkKey = (l: Pick<Link, "name">): string => l.name;
+
+/** An address on a link whose addresses we own (only links listed in names.ts OWNED_ADDRESS_LINKS). */
+export interface Address {
+  readonly dev: string;
+  /** `ip/prefixlen` */
+  readonly cidr: string;
+  readonly scope?: "global" | "link" | "host";
+}
+export const addressKey = (a: Pick<Address, "dev" | "cidr">): string => `${a.dev}/${a.cidr}`;
+
+/**
+ * A route we own: our route protocol (names.ts ROUTE_PROTO), or on a link whose routes we own.
+ * `table` is numeric or `main`/`local`; `dst` is a CIDR (`default` never used by us).
+ */
+export interface Route {
+  readonly family: Family;
+  readonly table: string;
+  readonly dst: string;
+  readonly via?: string;
+  readonly dev?: string;
+  readonly src?: string;
+  readonly proto: string;
+  readonly type?: "unicast" | "local";
+  readonly scope?: "global" | "link" | "host";
+}
+export const routeKey = (r: Pick<Route, "table" | "dst">): string => `${r.table}/${r.dst}`;
+
+/** A policy routing rule we own (it looks up one of our tables, names.ts OWNED_RULE_TABLES). */
+export interface PolicyRule {
+  readonly family: Family;
+  readonly priority: number;
+  /** selector in `ip rule` syntax, e.g. `from 10.244.1.0/24` or `fwmark 0x1`. */
+  readonly selector: string;
+  readonly table: string;
+}
+export const policyRuleKey = (r: Pick<PolicyRule, "family" | "priority" | "selector">): string =>
+  `${r.family}/${r.priority}/${r.selector}`;
+
+// ---------------------------------------------------------------------------------------------
+// sysctls, files
+
+/** A sysctl we set, by `/proc/sys` path with slashes (`net/ipv4/ip_forward`). Never deleted. */
+export interface Sysctl {
+  readonly path: string;
+  readonly value: string;
+}
+export const sysctlKey = (s: Pick<Sysctl, "path">): string => s.path;
+
+/** A file we manage (the CNI config), written atomically. */
+export interface ManagedFile {
+  readonly path: string;
+  readonly content: string;
+  readonly mode: number;
+}
+export const fileKey = (f: Pick<ManagedFile, "path">): string => f.path;
+
+// ---------------------------------------------------------------------------------------------
+
+/** The whole node: desired (rendered) and observed (read from the kernel) have this one type. */
+export interface NodeState {
+  readonly chains: Table<Chain>;
+  readonly jumps: Table<Jump>;
+  readonly ipsets: Table<Ipset>;
+  readonly links: Table<Link>;
+  readonly addresses: Table<Address>;
+  readonly routes: Table<Route>;
+  readonly rules: Table<PolicyRule>;
+  readonly sysctls: Table<Sysctl>;
+  readonly files: Table<ManagedFile>;
+}
+export type DesiredNodeState = NodeState;
+export type ObservedNodeState = NodeState;
+export type TableName = keyof NodeState;
+export const TABLE_NAMES: readonly TableName[] = [
+  "sysctls", "files", "links", "addresses", "routes", "rules", "ipsets", "chains", "jumps",
+];
+
+/** An empty node state (nothing owned). */
+export function emptyNodeState(): NodeState {
+  return {
+    chains: new Map(), jumps: new Map(), ipsets: new Map(), links: new Map(), addresses: new Map(),
+    routes: new Map(), rules: new Map(), sysctls: new Map(), files: new Map(),
+  };
+}
