@@ -2,9 +2,12 @@
  * Canonical text of iptables rule arguments, shared by renderers (which build argv arrays)
  * and the iptables-save parser, so desired and observed rules compare as strings.
  *
- * Canonical form = what iptables-save prints: tokens joined by one space, a token quoted
- * with double quotes only when it is empty or contains whitespace or a quote
- * (embedded `"` and `\` backslash-escaped).
+ * Canonical form = `ruleText(ruleTokens(saved))` of what iptables-save prints: tokens joined
+ * by one space, a token quoted with double quotes only when it is empty or contains whitespace
+ * or a quote (embedded `"` and `\` backslash-escaped). iptables-save itself quotes more
+ * (any comment with characters outside [A-Za-z0-9_-]); the parser normalises that away.
+ * The shapes iptables-save rewrites (`-p tcp -m tcp --dport`, `/32`, …) are catalogued in
+ * src/apply/iptables/canonical.ts; renderers emit the saved shape.
  *
  * @category models
  */

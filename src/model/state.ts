@@ -31,7 +31,10 @@ export const chainKey = (c: Pick<Chain, "family" | "table" | "name">): string =>
  * One owned rule in a builtin chain (INPUT, FORWARD, POSTROUTING, …), identified by its
  * comment (unique per builtin chain) and placed at a 1-based `position`.
  * `rule` is the full canonical rule text after `-A <chain> ` (comment included).
- * Observed jumps carry the position they are at now; a jump that moved is an update.
+ * Observed jumps carry the position they are at now when they are "in place" (every rule
+ * above them is ours and their text is unique in the chain); a displaced one carries the
+ * negative of its index, so it always differs from a rendered position (1..n) and is re-placed.
+ * Renderers give each builtin chain contiguous positions 1..n (assemble.ts numbers them).
  */
 export interface Jump {
   readonly family: Family;

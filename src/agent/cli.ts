@@ -1,0 +1,116 @@
+/**
+ * The CLI's behaviour, separate from process plumbing so tests can call it.
+ *
+ * @category agent
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import type { Driver } from "../apply/driver.ts";
+import { type Exec, realExec } from "../apply/exec.ts";
+import { filesDriver } from "../apply/files/driver.ts";
+import { ipDriver } from "../apply/ip/driver.ts";
+import { ipsetDriver } from "../apply/ipset/driver.ts";
+import { detectBackend } from "../apply/iptables/backend.ts";
+import { iptablesDriver } from "../apply/iptables/driver.ts";
+import { sysctlDriver } from "../apply/sysctl/driver.ts";
+import { formatWarning } from "../model/cluster.ts";
+import type { NodeConfig } from "../model/config.ts";
+import { isEmptyPlan, planSummary } from "../model/plan.ts";
+import { SnapshotError, loadSnapshotFile } from "../sources/snapshot-file.ts";
+import { type SyncOutcome, syncNode } from "./engine.ts";
+import { parseFlags, usage } from "./flags.ts";
+import { readHostFacts } from "./host-facts.ts";
+import { formatPlanJson, formatPlanText } from "./printer.ts";
+import { VERSION } from "./version.ts";
+
+export interface Io {
+  readonly out: (s: string) => void;
+  readonly err: (s: string) => void;
+}
+const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+
+/** The node name: --hostname-override, else NODE_NAME, else the hostname (upstream's order). */
+export function resolveNodeName(cfg: NodeConfig): string {
+  return cfg.hostnameOverride || cfg.nodeNameEnv || hostname();
+}
+
+/** The state directory: --state-dir, else /var/run/kube-router/<node> (per node, never shared). */
+export function resolveStateDir(cfg: NodeConfig, nodeName: string): string {
+  return cfg.stateDir ?? join("/var/run/kube-router", nodeName);
+}
+
+/** Builds the real drivers, detecting the iptables backend unless the flag fixes it. */
+export async function realDrivers(exec: Exec, cfg: NodeConfig): Promise<Driver[]> {
+  const backend = await detectBackend(exec, cfg.iptablesBackend === "auto" ? undefined : cfg.iptablesBackend);
+  return [sysctlDriver(), ipDriver(), ipsetDriver(), iptablesDriver(backend), filesDriver()];
+}
+
+/** Runs the command; resolves to the exit code. */
+export async function run(argv: readonly string[], env: Record<string, string | undefined>, io: Io = stdio): Promise<number> {
+  const parsed = parseFlags([...argv], env);
+  if ("error" in parsed) {
+    io.err(`kube-router: ${parsed.error}\n`);
+    return 1;
+  }
+  const cfg = parsed.config;
+  if (cfg.help) { io.out(usage()); return 0; }
+  if (cfg.version) { io.out(`kube-router-ts ${VERSION}\n`); return 0; }
+  const nodeName = resolveNodeName(cfg);
+  const exec = realExec(cfg.v >= 2 ? { onCall: (c) => io.err(`exec: ${[c.cmd, ...c.args].join(" ")}\n`) } : {});
+  const drivers = await realDrivers(exec, cfg);
+  const deps = { exec, drivers, readHost: () => readHostFacts(exec, cfg.cniConfFile) };
+
+  if (cfg.cleanupConfig) {
+    const outcome = await syncNode(deps, { mode: cfg.dryRun ? "cleanup-plan" : "cleanup", config: cfg, nodeName, verify: true });
+    return report(outcome, cfg, io);
+  }
+  if (cfg.snapshot === undefined) {
+    io.err("kube-router: --snapshot FILE is required: the Kubernetes API source is not built yet\n");
+    return 1;
+  }
+  let loaded;
+  try {
+    loaded = loadSnapshotFile(cfg.snapshot);
+  } catch (e) {
+    io.err(`kube-router: ${e instanceof SnapshotError ? e.message : `${cfg.snapshot}: ${(e as Error).message}`}\n`);
+    return 1;
+  }
+  for (const w of loaded.warnings) io.err(`warning: ${formatWarning(w)}\n`);
+  const once = async () => {
+    const outcome = await syncNode(deps, { mode: cfg.dryRun ? "plan" : "apply", config: cfg, nodeName, snapshot: loaded.snapshot, verify: true });
+    if (!cfg.dryRun && outcome.ran > 0) saveLastSync(resolveStateDir(cfg, nodeName), outcome);
+    return report(outcome, cfg, io);
+  };
+  if (cfg.once) return once();
+  // Without --once: sync now and then every routes sync period (the live agent is issue 5).
+  for (;;) {
+    await once();
+    await new Promise((r) => setTimeout(r, Math.max(1000, cfg.routesSyncPeriod)));
+  }
+}
+
+/** Prints the outcome and returns the exit code. */
+function report(outcome: SyncOutcome, cfg: NodeConfig, io: Io): number {
+  for (const w of outcome.warnings) io.err(`warning: ${w}\n`);
+  for (const [name, status] of Object.entries(outcome.controllers)) {
+    if (status === "not-built") io.err(`warning: ${name} controller is enabled but not built yet; its kernel objects are left as they are\n`);
+  }
+  for (const e of outcome.errors) io.err(`error: ${e}\n`);
+  if (cfg.dryRun) {
+    io.out(cfg.output === "json" ? formatPlanJson(outcome.plan) : formatPlanText(outcome.plan, outcome.scripts));
+    if (outcome.errors.length > 0) return 1;
+    return isEmptyPlan(outcome.plan) ? 0 : 2;
+  }
+  if (cfg.output === "json") io.out(formatPlanJson(outcome.plan));
+  else io.out(`${outcome.ran > 0 ? "Applied" : "No changes"}. ${planSummary(outcome.plan)}\n`);
+  return outcome.errors.length > 0 ? 1 : 0;
+}
+
+/** Records the last applied plan summary in the node's state directory (best effort). */
+function saveLastSync(dir: string, outcome: SyncOutcome): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "last-sync.json"), `${JSON.stringify({ summary: planSummary(outcome.plan), scripts: outcome.scripts.map((s) => s.title), errors: outcome.errors }, null, 2)}\n`);
+  } catch { /* the state dir is informational; a read-only fs must not fail the sync */ }
+}

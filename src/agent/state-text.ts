@@ -1,0 +1,61 @@
+/**
+ * Native-format text of a node state, one block per tool, sorted: what golden files hold as
+ * "desired state per table" and what an operator compares with `iptables-save`, `ipset save`,
+ * `ip route`. Pure.
+ *
+ * @category agent
+ */
+import type { NodeState } from "../model/state.ts";
+
+/** iptables-save-like text of owned chains and builtin-chain jumps, per family and table. */
+export function iptablesText(s: NodeState): string {
+  const groups = new Map<string, string[]>();
+  const push = (fam: string, table: string, line: string) => {
+    const k = `${fam} ${table}`;
+    groups.set(k, [...(groups.get(k) ?? []), line]);
+  };
+  for (const c of s.chains.values()) {
+    push(c.family, c.table, `:${c.name} - [0:0]`);
+    for (const r of c.rules) push(c.family, c.table, `-A ${c.name} ${r}`);
+  }
+  for (const j of [...s.jumps.values()].sort((a, b) => a.position - b.position)) push(j.family, j.table, `-I ${j.chain} ${j.position} ${j.rule}`);
+  return [...groups.keys()].sort().map((k) => {
+    const [fam, table] = k.split(" ");
+    const lines = groups.get(k)!;
+    const heads = lines.filter((l) => l.startsWith(":"));
+    return `# ${fam}\n*${table}\n${[...heads, ...lines.filter((l) => !l.startsWith(":"))].join("\n")}\nCOMMIT\n`;
+  }).join("");
+}
+
+/** ipset save-like text: create lines then sorted members. */
+export function ipsetText(s: NodeState): string {
+  return [...s.ipsets.values()].map((set) => {
+    const head = `create ${set.name} ${set.type} family ${set.family}${set.timeout !== undefined ? ` timeout ${set.timeout}` : ""}`;
+    return [head, ...[...set.members].sort().map((m) => `add ${set.name} ${m}`)].join("\n") + "\n";
+  }).join("");
+}
+
+/** ip-command-like text of links, addresses, routes and policy rules. */
+export function ipText(s: NodeState): string {
+  const lines: string[] = [];
+  for (const l of s.links.values()) {
+    const extra = l.vxlan ? ` id ${l.vxlan.id}${l.vxlan.local ? ` local ${l.vxlan.local}` : ""}${l.vxlan.dev ? ` dev ${l.vxlan.dev}` : ""}${l.vxlan.port ? ` dstport ${l.vxlan.port}` : ""}` : l.tunnel ? ` remote ${l.tunnel.remote}${l.tunnel.local ? ` local ${l.tunnel.local}` : ""}` : "";
+    lines.push(`link ${l.name} type ${l.kind}${extra}${l.mtu !== undefined ? ` mtu ${l.mtu}` : ""} ${l.up ? "up" : "down"}`);
+  }
+  for (const a of s.addresses.values()) lines.push(`addr ${a.cidr} dev ${a.dev}${a.scope ? ` scope ${a.scope}` : ""}`);
+  for (const r of s.routes.values()) {
+    lines.push(`route ${r.type && r.type !== "unicast" ? `${r.type} ` : ""}${r.dst}${r.via ? ` via ${r.via}` : ""}${r.dev ? ` dev ${r.dev}` : ""}${r.src ? ` src ${r.src}` : ""} proto ${r.proto}${r.table !== "main" ? ` table ${r.table}` : ""}`);
+  }
+  for (const r of s.rules.values()) lines.push(`rule ${r.family === "ipv6" ? "-6 " : ""}priority ${r.priority} ${r.selector} lookup ${r.table}`);
+  return lines.length > 0 ? `${lines.join("\n")}\n` : "";
+}
+
+/** `sysctl` output form. */
+export function sysctlText(s: NodeState): string {
+  return [...s.sysctls.values()].map((x) => `${x.path.replace(/\//g, ".")} = ${x.value}\n`).join("");
+}
+
+/** Each managed file: a header line then its content. */
+export function filesText(s: NodeState): string {
+  return [...s.files.values()].map((f) => `# ${f.path} (mode ${f.mode.toString(8).padStart(4, "0")})\n${f.content}`).join("");
+}

@@ -1,0 +1,74 @@
+/**
+ * Assembles the node's desired state from the controllers' renders (pure):
+ * - tables of controllers that rendered are unioned (a key claimed by two renders with
+ *   different values is a conflict: reported, first controller wins);
+ * - objects of controllers that did not render (disabled, not built, failed) are kept
+ *   exactly as observed;
+ * - builtin-chain jumps are numbered 1..n per builtin chain in controller order, each
+ *   controller's jumps in its own order, so placement is deterministic and contiguous.
+ *
+ * @category render
+ */
+import { type Jump, type NodeState, type TableName, TABLE_NAMES, emptyNodeState, jumpKey } from "../model/state.ts";
+import { type Table, deepEqual, sortedTable } from "../model/table.ts";
+import type { Controller, ControllerOutput } from "./controller.ts";
+
+export interface Rendered {
+  readonly controller: Controller;
+  /** undefined when the controller did not render this sync (its objects are preserved). */
+  readonly output?: ControllerOutput;
+}
+
+export interface Assembled {
+  readonly desired: NodeState;
+  readonly conflicts: readonly string[];
+}
+
+/** Builds the desired state; see the module comment for the rules. */
+export function assemble(rendered: readonly Rendered[], observed: NodeState): Assembled {
+  const conflicts: string[] = [];
+  const tables = new Map<TableName, Map<string, unknown>>(TABLE_NAMES.map((t) => [t, new Map()]));
+  const jumpGroups: Jump[][] = [];
+  for (const { controller, output } of rendered) {
+    const own: Jump[] = [];
+    for (const t of TABLE_NAMES) {
+      const source = (output ? output.state[t] : keepClaimed(controller, t, observed[t])) as Table<unknown> | undefined;
+      if (source === undefined) continue;
+      const into = tables.get(t)!;
+      for (const [key, value] of source) {
+        if (t === "jumps") { own.push(value as Jump); continue; }
+        const prev = into.get(key);
+        if (prev !== undefined && !deepEqual(prev, value)) conflicts.push(`${t} ${key}: claimed by ${controller.name} and another controller with different content; kept the first`);
+        else into.set(key, value);
+      }
+    }
+    jumpGroups.push(own.sort((a, b) => a.position - b.position));
+  }
+  tables.set("jumps", new Map(numberJumps(jumpGroups).map((j) => [jumpKey(j), j])));
+  const desired = { ...emptyNodeState() } as Record<TableName, Table<unknown>>;
+  for (const t of TABLE_NAMES) desired[t] = sortedTable(tables.get(t)!);
+  return { desired: desired as unknown as NodeState, conflicts };
+}
+
+function keepClaimed(controller: Controller, table: TableName, observed: Table<unknown>): Table<unknown> {
+  return new Map([...observed].filter(([, v]) => controller.claims(table, v)));
+}
+
+/** Renumbers jumps 1..n per (family, table, chain), groups in order, first occurrence of a key wins. */
+function numberJumps(groups: readonly (readonly Jump[])[]): Jump[] {
+  const next = new Map<string, number>();
+  const seen = new Set<string>();
+  const out: Jump[] = [];
+  for (const group of groups) {
+    for (const j of group) {
+      const key = jumpKey(j);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const chain = `${j.family}/${j.table}/${j.chain}`;
+      const position = (next.get(chain) ?? 0) + 1;
+      next.set(chain, position);
+      out.push({ ...j, position });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,168 @@
+/**
+ * The router controller's static slice (`--run-router`; overlay and BGP come later), as
+ * upstream's routing controller sets a node up (kube-router-features.md §5.1):
+ * kube-bridge, the bridge CNI config, a route to every other node's pod CIDR when that node
+ * is on a directly connected subnet, the node ipsets, pod egress MASQUERADE, the FORWARD
+ * accepts and the sysctls they need. IPv4 and IPv6 (each family when enabled). Pure.
+ *
+ * @category render
+ */
+import type { NodeInfo } from "../model/cluster.ts";
+import type { HostFacts } from "../model/host.ts";
+import { canonicalCidr, canonicalIp, cidrContains, ipFamily } from "../model/ip.ts";
+import { COMMENT, IPSET, KUBE_BRIDGE, ROUTE_PROTO, ipsetName } from "../model/names.ts";
+import { ruleText } from "../model/iptables-rule.ts";
+import {
+  type Family, type Ipset, type Jump, type Link, type ManagedFile, type NodeState, type Route, type Sysctl,
+  fileKey, ipsetKey, jumpKey, linkKey, routeKey, sysctlKey,
+} from "../model/state.ts";
+import { sortedTable } from "../model/table.ts";
+import { renderCniConfig } from "./cni.ts";
+import type { Controller, ControllerResult, RenderInput } from "./controller.ts";
+import { enabledFamilies, nodeIpOfFamily, nodeIps, nodePodCidrs, primaryNodeIp } from "./node-facts.ts";
+
+const ROUTER_COMMENTS: ReadonlySet<string> = new Set([COMMENT.forwardFromPods, COMMENT.forwardToPods, COMMENT.forwardNodeIface, COMMENT.podEgress]);
+const ROUTER_SETS: ReadonlySet<string> = new Set([IPSET.podSubnets, IPSET.nodeIps].flatMap((n) => [n, ipsetName(n, "ipv6")]));
+
+/** The router controller. */
+export const routerController: Controller = {
+  name: "router",
+  enabled: (cfg) => cfg.runRouter,
+  claims(table, obj) {
+    switch (table) {
+      case "links": return (obj as Link).name === KUBE_BRIDGE || (obj as Link).name.startsWith("tun-");
+      case "routes": return (obj as Route).proto === ROUTE_PROTO;
+      case "rules": return (obj as { table: string }).table === "77";
+      case "ipsets": return ROUTER_SETS.has((obj as Ipset).name);
+      case "jumps": return ROUTER_COMMENTS.has((obj as Jump).comment);
+      default: return false;
+    }
+  },
+  render: renderRouter,
+};
+
+/** The host interface carrying `ip`, if any. */
+function interfaceWithIp(host: HostFacts, ip: string) {
+  const want = canonicalIp(ip);
+  return host.interfaces.find((i) => i.addrs.some((a) => canonicalIp(a.split("/")[0] ?? "") === want));
+}
+
+/** True when `ip` lies in a subnet directly connected to this host (kube-bridge and lo excluded). */
+function onConnectedSubnet(host: HostFacts, ip: string): boolean {
+  return host.interfaces.some((i) => i.name !== KUBE_BRIDGE && i.name !== "lo" && i.addrs.some((a) => cidrContains(a, ip)));
+}
+
+/** Valid pod CIDRs of a node per enabled family, with warnings for invalid ones. */
+function podCidrsByFamily(node: NodeInfo, families: readonly Family[], warn: (m: string) => void): Map<Family, string[]> {
+  const { cidrs, field } = nodePodCidrs(node);
+  const out = new Map<Family, string[]>(families.map((f) => [f, []]));
+  for (const c of cidrs) {
+    const canonical = canonicalCidr(c);
+    const fam = canonical === undefined ? undefined : ipFamily(canonical.split("/")[0] ?? "");
+    if (canonical === undefined || fam === undefined) { warn(`Node ${node.name}: ${field}: invalid pod CIDR "${c}", ignored`); continue; }
+    out.get(fam)?.push(canonical);
+  }
+  return out;
+}
+
+function renderRouter(input: RenderInput): ControllerResult {
+  const { snapshot, config, host, nodeName } = input;
+  const warnings: string[] = [];
+  const warn = (m: string) => warnings.push(m);
+  const families = enabledFamilies(config);
+  const self = snapshot.nodes.get(nodeName);
+  if (self === undefined) return { error: `router: Node ${nodeName} not found in the cluster`, warnings };
+  const primary = primaryNodeIp(self);
+  if (primary === undefined) return { error: `router: Node ${nodeName}: status.addresses: host IP unknown (no InternalIP or ExternalIP)`, warnings };
+  const ownCidrs = podCidrsByFamily(self, families, warn);
+  const allOwn = families.flatMap((f) => ownCidrs.get(f) ?? []);
+  if (allOwn.length === 0) {
+    return { error: `router: Node ${nodeName}: ${nodePodCidrs(self).field}: no pod CIDR (set spec.podCIDR(s) or annotation kube-router.io/pod-cidr(s))`, warnings };
+  }
+  const nodeIface = interfaceWithIp(host, primary);
+  if (nodeIface === undefined) warn(`router: no interface on this host carries the node IP ${primary}; MTU and the node-interface FORWARD accept are skipped`);
+  const mtu = config.autoMtu ? nodeIface?.mtu : undefined;
+
+  const links: Link[] = [{ name: KUBE_BRIDGE, kind: "bridge", up: true, ...(mtu !== undefined ? { mtu } : {}) }];
+
+  const files: ManagedFile[] = [];
+  if (config.enableCni) {
+    const cni = renderCniConfig({
+      path: host.cniConf.path,
+      ...(host.cniConf.content !== undefined ? { current: host.cniConf.content } : {}),
+      podCidrs: allOwn,
+      ...(mtu !== undefined ? { mtu } : {}),
+    });
+    if ("error" in cni) warn(`router: CNI config ${cni.error}; left as it is`);
+    else files.push({ path: host.cniConf.path, content: cni.content, mode: 0o644 });
+  }
+
+  const routes: Route[] = [];
+  const podSubnets = new Map<Family, Set<string>>(families.map((f) => [f, new Set()]));
+  const nodeAddrs = new Map<Family, Set<string>>(families.map((f) => [f, new Set()]));
+  for (const node of snapshot.nodes.values()) {
+    const cidrs = podCidrsByFamily(node, families, warn);
+    for (const ip of nodeIps(node)) {
+      const canonical = canonicalIp(ip);
+      const fam = ipFamily(ip);
+      if (canonical !== undefined && fam !== undefined) nodeAddrs.get(fam)?.add(canonical);
+    }
+    for (const f of families) for (const c of cidrs.get(f) ?? []) podSubnets.get(f)?.add(c);
+    if (node.name === nodeName) continue;
+    if (families.every((f) => (cidrs.get(f) ?? []).length === 0)) {
+      warn(`Node ${node.name}: ${nodePodCidrs(node).field}: no pod CIDR; no route to its pods`);
+      continue;
+    }
+    for (const f of families) {
+      const dsts = cidrs.get(f) ?? [];
+      if (dsts.length === 0) continue;
+      const via = canonicalIp(nodeIpOfFamily(node, f) ?? "");
+      if (via === undefined) { warn(`Node ${node.name}: status.addresses: no ${f} address; no ${f} route to its pods`); continue; }
+      if (!onConnectedSubnet(host, via)) continue; // another subnet: the overlay or BGP underlay carries it
+      for (const dst of dsts) routes.push({ family: f, table: "main", dst, via, proto: ROUTE_PROTO });
+    }
+  }
+
+  const ipsets: Ipset[] = [];
+  if (config.enablePodEgress || config.enableOverlay) {
+    for (const f of families) {
+      const family = f === "ipv6" ? "inet6" : "inet";
+      ipsets.push({ name: ipsetName(IPSET.podSubnets, f), type: "hash:net", family, timeout: 0, members: podSubnets.get(f) ?? new Set() });
+      ipsets.push({ name: ipsetName(IPSET.nodeIps, f), type: "hash:ip", family, timeout: 0, members: nodeAddrs.get(f) ?? new Set() });
+    }
+  }
+
+  const jumps: Jump[] = [];
+  for (const f of families) {
+    const forward = (args: string[], comment: string) =>
+      jumps.push({ family: f, table: "filter", chain: "FORWARD", comment, rule: ruleText([...args.slice(0, 2), "-m", "comment", "--comment", comment, "-j", "ACCEPT"]), position: jumps.filter((j) => j.family === f && j.chain === "FORWARD").length + 1 });
+    forward(["-i", KUBE_BRIDGE], COMMENT.forwardFromPods);
+    forward(["-o", KUBE_BRIDGE], COMMENT.forwardToPods);
+    if (nodeIface !== undefined) forward(["-o", nodeIface.name], COMMENT.forwardNodeIface);
+    if (config.enablePodEgress) {
+      const pods = ipsetName(IPSET.podSubnets, f);
+      const nodes = ipsetName(IPSET.nodeIps, f);
+      jumps.push({
+        family: f, table: "nat", chain: "POSTROUTING", comment: COMMENT.podEgress, position: 1,
+        rule: ruleText(["-m", "set", "--match-set", pods, "src", "-m", "set", "!", "--match-set", pods, "dst", "-m", "set", "!", "--match-set", nodes, "dst", "-m", "comment", "--comment", COMMENT.podEgress, "-j", "MASQUERADE", "--random-fully"]),
+      });
+    }
+  }
+
+  const sysctls: Sysctl[] = [
+    ...(config.enableIpv4 ? [{ path: "net/ipv4/ip_forward", value: "1" }, { path: "net/bridge/bridge-nf-call-iptables", value: "1" }] : []),
+    ...(config.enableIpv6
+      ? [{ path: "net/ipv6/conf/all/disable_ipv6", value: "0" }, { path: "net/ipv6/conf/all/forwarding", value: "1" }, { path: "net/bridge/bridge-nf-call-ip6tables", value: "1" }]
+      : []),
+  ];
+
+  const state: Partial<NodeState> = {
+    links: sortedTable(links.map((l) => [linkKey(l), l])),
+    files: sortedTable(files.map((f) => [fileKey(f), f])),
+    routes: sortedTable(routes.map((r) => [routeKey(r), r])),
+    ipsets: sortedTable(ipsets.map((s) => [ipsetKey(s), s])),
+    jumps: sortedTable(jumps.map((j) => [jumpKey(j), j])),
+    sysctls: sortedTable(sysctls.map((s) => [sysctlKey(s), s])),
+  };
+  return { ok: { state, warnings } };
+}
