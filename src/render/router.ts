@@ -12,6 +12,7 @@ import type { HostFacts } from "../model/host.ts";
 import { canonicalCidr, canonicalIp, cidrContains, ipFamily } from "../model/ip.ts";
 import { COMMENT, IPSET, KUBE_BRIDGE, ROUTE_PROTO, ipsetName } from "../model/names.ts";
 import { ruleText } from "../model/iptables-rule.ts";
+import { canonicalMember } from "../model/ipset-members.ts";
 import {
   type Family, type Ipset, type Jump, type Link, type ManagedFile, type NodeState, type Route, type Sysctl,
   fileKey, ipsetKey, jumpKey, linkKey, routeKey, sysctlKey,
@@ -127,8 +128,10 @@ function renderRouter(input: RenderInput): ControllerResult {
   if (config.enablePodEgress || config.enableOverlay) {
     for (const f of families) {
       const family = f === "ipv6" ? "inet6" : "inet";
-      ipsets.push({ name: ipsetName(IPSET.podSubnets, f), type: "hash:net", family, timeout: 0, members: podSubnets.get(f) ?? new Set() });
-      ipsets.push({ name: ipsetName(IPSET.nodeIps, f), type: "hash:ip", family, timeout: 0, members: nodeAddrs.get(f) ?? new Set() });
+      const members = (type: "hash:net" | "hash:ip", values: Iterable<string>) =>
+        new Set([...values].flatMap((v) => { try { return [canonicalMember(type, family, v)]; } catch (e) { warn(`router: ${(e as Error).message}; skipped`); return []; } }));
+      ipsets.push({ name: ipsetName(IPSET.podSubnets, f), type: "hash:net", family, timeout: 0, members: members("hash:net", podSubnets.get(f) ?? []) });
+      ipsets.push({ name: ipsetName(IPSET.nodeIps, f), type: "hash:ip", family, timeout: 0, members: members("hash:ip", nodeAddrs.get(f) ?? []) });
     }
   }
 
