@@ -135,7 +135,7 @@ test("router e2e: drift is repaired and foreign objects survive", { skip: kernel
   assert.match(fwd[0] ?? "", /allow outbound traffic from pods/);
   assert.ok(fwd.some((l) => l.includes("198.51.100.1")), "foreign DROP kept");
   assert.ok(fwd.some((l) => l.includes("FOREIGN-CHAIN")), "foreign jump kept");
-  assert.match(nsSh(node[1]!, "ip route show"), /192\.0\.2\.0\/24 via 10\.250\.0\.12 proto static/);
+  assert.match(nsSh(node[1]!, "ip route show"), /192\.0\.2\.0\/24 via 10\.250\.0\.12 dev eth0 proto static/);
   assert.ok(ping(1, 2));
 });
 
@@ -223,7 +223,7 @@ test("router e2e: --cleanup-config removes exactly what we own", { skip: kernelS
   // And the foreign route, chain and FORWARD rules are still there
   assert.match(save, /:FOREIGN-CHAIN/);
   assert.match(save, /-A FORWARD -s 192\.0\.2\.1\/32 -j FOREIGN-CHAIN/);
-  assert.match(nsSh(node[1]!, "ip route show"), /192\.0\.2\.0\/24 via 10\.250\.0\.12 proto static/);
+  assert.match(nsSh(node[1]!, "ip route show"), /192\.0\.2\.0\/24 via 10\.250\.0\.12 dev eth0 proto static/);
   // And a second cleanup has nothing left to do
   const again = runCli(["--cleanup-config", "--dry-run"], { ns: node[1]! });
   assert.equal(again.code, 0, again.stdout + again.stderr);
