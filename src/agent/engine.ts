@@ -8,7 +8,6 @@
  */
 import type { Driver, Script } from "../apply/driver.ts";
 import type { Exec } from "../apply/exec.ts";
-import { alignObserved } from "../model/align.ts";
 import type { ClusterSnapshot } from "../model/cluster.ts";
 import type { NodeConfig } from "../model/config.ts";
 import type { HostFacts } from "../model/host.ts";
@@ -101,7 +100,7 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
   }
   const { desired, conflicts } = assemble(rendered, observed);
   warnings.push(...conflicts);
-  const plan = diffNode(desired, alignObserved(observed, desired));
+  const plan = diffNode(desired, observed);
   const scripts = compilePlan(deps.drivers, plan);
   if (req.mode === "plan" || req.mode === "cleanup-plan") return { desired, plan, scripts, ran: 0, warnings, errors, controllers };
   let ran = 0;
@@ -116,7 +115,7 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
   if (req.verify && scripts.length > 0) {
     try {
       const after = await observeAll(deps.exec, deps.drivers, renderedScope(rendered));
-      const again = diffNode(desired, alignObserved(after, desired));
+      const again = diffNode(desired, after);
       if (!isEmptyPlan(again)) errors.push(`not converged after apply: ${planSummary(again)}`);
     } catch (e) {
       errors.push(`observe after apply: ${(e as Error).message}`);

@@ -108,7 +108,7 @@ export interface Route {
   readonly type?: "unicast" | "local";
   readonly scope?: "global" | "link" | "host";
 }
-export const routeKey = (r: Pick<Route, "table" | "dst">): string => `${r.table}/${r.dst}`;
+export const routeKey = (r: Pick<Route, "family" | "table" | "dst">): string => `${r.family}/${r.table}/${r.dst}`;
 
 /** A policy routing rule we own (it looks up one of our tables, names.ts OWNED_RULE_TABLES). */
 export interface PolicyRule {

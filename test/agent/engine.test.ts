@@ -27,7 +27,7 @@ test("engine: a node joining changes only its route and its set members", async 
   // When node3 joins
   const out = await syncNode(node.deps, { mode: "plan", config, nodeName: "node1", snapshot: snapshotOf(1, 2, 3) });
   // Then the plan holds exactly one route and two set members
-  assert.deepEqual(out.plan.routes.map((c) => `${c.op} ${c.key}`), ["create main/10.244.3.0/24"]);
+  assert.deepEqual(out.plan.routes.map((c) => `${c.op} ${c.key}`), ["create ipv4/main/10.244.3.0/24"]);
   assert.deepEqual(out.plan.ipsetMembers.map((m) => [m.set, m.add, m.del]), [
     ["kube-router-node-ips", ["10.250.0.13"], []],
     ["kube-router-pod-subnets", ["10.244.3.0/24"], []],

@@ -28,9 +28,9 @@ test("creates: one IPv4-capable batch (links, addresses, routes, rules) and one 
     links: [{ op: "create" as const, key: "kube-bridge", after: bridge }, { op: "create" as const, key: "tun-vx", after: vx }],
     addresses: [{ op: "create" as const, key: "kube-dummy-if/10.96.0.10/32", after: vip }],
     routes: [
-      { op: "create" as const, key: "main/10.244.2.0/24", after: r4 },
-      { op: "create" as const, key: "78/default", after: r6 },
-      { op: "create" as const, key: "77/10.244.9.9/32", after: rDev },
+      { op: "create" as const, key: "ipv4/main/10.244.2.0/24", after: r4 },
+      { op: "create" as const, key: "ipv6/78/default", after: r6 },
+      { op: "create" as const, key: "ipv4/77/10.244.9.9/32", after: rDev },
     ],
     rules: [{ op: "create" as const, key: "ipv4/100/from 10.244.1.0/24", after: rule4 }, { op: "create" as const, key: "ipv6/101/fwmark 0x4d", after: rule6 }],
   };
@@ -71,8 +71,8 @@ test("deletes and updates: removals first (ipRemove), link deletes last in ipAdd
       { op: "update" as const, key: "kube-dummy-if/10.96.0.10/32", before: { dev: "kube-dummy-if", cidr: "10.96.0.10/32" }, after: vip },
     ],
     routes: [
-      { op: "delete" as const, key: "78/default", before: { ...r6, dev: "eth0" } },
-      { op: "update" as const, key: "main/10.244.2.0/24", before: { ...r4, via: "10.250.0.3" }, after: r4 },
+      { op: "delete" as const, key: "ipv6/78/default", before: { ...r6, dev: "eth0" } },
+      { op: "update" as const, key: "ipv4/main/10.244.2.0/24", before: { ...r4, via: "10.250.0.3" }, after: r4 },
     ],
     rules: [
       { op: "delete" as const, key: "ipv6/101/fwmark 0x4d", before: rule6 },

@@ -37,7 +37,7 @@ test("adding an existing link, address, route or identical rule fails with ip's 
   }
   // But `route replace` of the same route succeeds, and a rule differing only in table is a new rule
   assert.equal(batch(ip, "route replace 10.244.1.0/24 via 10.250.0.3 proto 17\nrule add priority 100 from 10.244.1.0/24 lookup 78\n").code, 0);
-  assert.equal(routes(ip).get("main/10.244.1.0/24")?.via, "10.250.0.3");
+  assert.equal(routes(ip).get("ipv4/main/10.244.1.0/24")?.via, "10.250.0.3");
 });
 
 test("deleting a missing link, address, route or rule fails", () => {
@@ -94,8 +94,8 @@ test("a route needs a reachable gateway or an up device; host bits are refused",
   for (const [line, msg] of cases) assert.equal(batch(ip, line).stderr, `${msg}\nCommand failed -:1\n`, line);
   // And reachable ones succeed, the device resolved from the gateway's subnet
   assert.equal(batch(ip, "route add 10.1.0.0/24 via 10.250.0.2 proto 17\nroute add ::/0 via fd00:250::2 proto 17 table 78").code, 0);
-  assert.equal(routes(ip).get("main/10.1.0.0/24")?.dev, "eth0");
-  assert.equal(routes(ip).get("78/default")?.family, "ipv6");
+  assert.equal(routes(ip).get("ipv4/main/10.1.0.0/24")?.dev, "eth0");
+  assert.equal(routes(ip).get("ipv6/78/default")?.family, "ipv6");
 });
 
 test("IPv6 rules need -6 (no per-line family in a batch)", () => {
@@ -148,7 +148,7 @@ test("deleting an IPv4 address drops routes that used it as src or needed its su
   // When that address is deleted
   batch(ip, "address del 10.253.0.1/24 dev eth0");
   // Then only the route that needed neither survives
-  assert.deepEqual([...routes(ip).keys()], ["main/10.7.0.0/24"]);
+  assert.deepEqual([...routes(ip).keys()], ["ipv4/main/10.7.0.0/24"]);
 });
 
 test("dumps look like ip -j: proto filter hides protocol, fe80 appears on up links, unsupported lines fail loudly", async () => {

@@ -166,7 +166,7 @@ test("kernel: one bad route does not keep the others out (-force), and the sync 
     await assert.rejects(sync(exec, desired), (e: unknown) => e instanceof ExecError && /exit 1: Error: Nexthop has invalid gateway\./.test(e.message));
     // And both good routes are in place
     const observed = await observe(exec, desired);
-    assert.deepEqual([...observed.routes.keys()], ["main/10.244.2.0/24", "main/fd00:244:2::/64"]);
+    assert.deepEqual([...observed.routes.keys()], ["ipv4/main/10.244.2.0/24", "ipv6/main/fd00:244:2::/64"]);
   });
 });
 

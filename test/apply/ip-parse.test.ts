@@ -58,13 +58,13 @@ test("routes: both families, table main when absent, host /32 and /128, proto 17
   const routes = parseRoutes({ ipv4: fixture("route4.json"), ipv6: fixture("route6.json") });
   // Then every route is keyed table/dst and canonical (the dev route's implied `scope link` omitted)
   assert.deepEqual([...routes.entries()], [
-    ["77/10.244.3.0/24", { family: "ipv4", table: "77", dst: "10.244.3.0/24", via: "10.250.0.2", dev: "eth0", proto: "17" }],
-    ["77/10.244.9.9/32", { family: "ipv4", table: "77", dst: "10.244.9.9/32", dev: "kube-bridge", proto: "17" }],
-    ["77/fd00:244:3::5/128", { family: "ipv6", table: "77", dst: "fd00:244:3::5/128", dev: "eth0", proto: "17" }],
-    ["78/default", { family: "ipv4", table: "78", dst: "default", via: "10.250.0.2", dev: "eth0", proto: "17" }],
-    ["main/10.244.2.0/24", { family: "ipv4", table: "main", dst: "10.244.2.0/24", via: "10.250.0.2", dev: "eth0", proto: "17" }],
-    ["main/10.244.6.0/24", { family: "ipv4", table: "main", dst: "10.244.6.0/24", via: "10.250.0.2", dev: "eth0", src: "10.250.0.1", proto: "17" }],
-    ["main/fd00:244:2::/64", { family: "ipv6", table: "main", dst: "fd00:244:2::/64", via: "fd00:250::2", dev: "eth0", proto: "17" }],
+    ["ipv4/77/10.244.3.0/24", { family: "ipv4", table: "77", dst: "10.244.3.0/24", via: "10.250.0.2", dev: "eth0", proto: "17" }],
+    ["ipv4/77/10.244.9.9/32", { family: "ipv4", table: "77", dst: "10.244.9.9/32", dev: "kube-bridge", proto: "17" }],
+    ["ipv4/78/default", { family: "ipv4", table: "78", dst: "default", via: "10.250.0.2", dev: "eth0", proto: "17" }],
+    ["ipv4/main/10.244.2.0/24", { family: "ipv4", table: "main", dst: "10.244.2.0/24", via: "10.250.0.2", dev: "eth0", proto: "17" }],
+    ["ipv4/main/10.244.6.0/24", { family: "ipv4", table: "main", dst: "10.244.6.0/24", via: "10.250.0.2", dev: "eth0", src: "10.250.0.1", proto: "17" }],
+    ["ipv6/77/fd00:244:3::5/128", { family: "ipv6", table: "77", dst: "fd00:244:3::5/128", dev: "eth0", proto: "17" }],
+    ["ipv6/main/fd00:244:2::/64", { family: "ipv6", table: "main", dst: "fd00:244:2::/64", via: "fd00:250::2", dev: "eth0", proto: "17" }],
   ]);
 });
 
@@ -78,9 +78,9 @@ test("routes: a type we never install is spelled out so it never equals a desire
   // When parsed
   const routes = parseRoutes({ ipv4: v4, ipv6: "[]" });
   // Then the blackhole says type unicast, the local route keeps type local without its implied scope, the link scope stays
-  assert.deepEqual(routes.get("77/10.9.0.0/16"), { family: "ipv4", table: "77", dst: "10.9.0.0/16", proto: "17", scope: "global", type: "unicast" });
-  assert.deepEqual(routes.get("local/10.96.0.1/32"), { family: "ipv4", table: "local", dst: "10.96.0.1/32", dev: "kube-bridge", proto: "17", type: "local" });
-  assert.equal(routes.get("main/10.9.1.0/24")?.scope, "link");
+  assert.deepEqual(routes.get("ipv4/77/10.9.0.0/16"), { family: "ipv4", table: "77", dst: "10.9.0.0/16", proto: "17", scope: "global", type: "unicast" });
+  assert.deepEqual(routes.get("ipv4/local/10.96.0.1/32"), { family: "ipv4", table: "local", dst: "10.96.0.1/32", dev: "kube-bridge", proto: "17", type: "local" });
+  assert.equal(routes.get("ipv4/main/10.9.1.0/24")?.scope, "link");
 });
 
 test("rules: owned tables only, selectors canonical, both families", () => {
@@ -167,15 +167,15 @@ test("alignment: unmanaged mtu and resolved route dev are dropped only where des
   // Given observed objects with kernel-filled attributes
   const links = new Map([["kube-bridge", { name: "kube-bridge", kind: "bridge" as const, up: true, mtu: 1500 }], ["tun-a", { name: "tun-a", kind: "vxlan" as const, up: true, mtu: 1450, vxlan: { id: 1 } }]]);
   const routes = new Map([
-    ["main/10.1.0.0/24", { family: "ipv4" as const, table: "main", dst: "10.1.0.0/24", via: "10.0.0.1", dev: "eth0", proto: "17" }],
-    ["main/10.2.0.0/24", { family: "ipv4" as const, table: "main", dst: "10.2.0.0/24", via: "10.0.0.1", dev: "eth0", proto: "17" }],
+    ["ipv4/main/10.1.0.0/24", { family: "ipv4" as const, table: "main", dst: "10.1.0.0/24", via: "10.0.0.1", dev: "eth0", proto: "17" }],
+    ["ipv4/main/10.2.0.0/24", { family: "ipv4" as const, table: "main", dst: "10.2.0.0/24", via: "10.0.0.1", dev: "eth0", proto: "17" }],
   ]);
   // When aligned with a desired state that leaves kube-bridge's mtu and 10.1.0.0/24's dev out
   const l = alignLinks(links, new Map([["kube-bridge", { name: "kube-bridge", kind: "bridge", up: true }], ["tun-a", { name: "tun-a", kind: "vxlan", up: true, mtu: 1400, vxlan: { id: 1 } }]]));
-  const r = alignRoutes(routes, new Map([["main/10.1.0.0/24", { family: "ipv4", table: "main", dst: "10.1.0.0/24", via: "10.0.0.1", proto: "17" }]]));
+  const r = alignRoutes(routes, new Map([["ipv4/main/10.1.0.0/24", { family: "ipv4", table: "main", dst: "10.1.0.0/24", via: "10.0.0.1", proto: "17" }]]));
   // Then exactly those are dropped; managed values and undesired objects keep what the kernel says
   assert.deepEqual(l.get("kube-bridge"), { name: "kube-bridge", kind: "bridge", up: true });
   assert.equal(l.get("tun-a")?.mtu, 1450);
-  assert.equal(r.get("main/10.1.0.0/24")?.dev, undefined);
-  assert.equal(r.get("main/10.2.0.0/24")?.dev, "eth0");
+  assert.equal(r.get("ipv4/main/10.1.0.0/24")?.dev, undefined);
+  assert.equal(r.get("ipv4/main/10.2.0.0/24")?.dev, "eth0");
 });
