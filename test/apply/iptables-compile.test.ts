@@ -79,7 +79,7 @@ test("one script per changed (family, table), ipv4 first, with the backend's res
     [ORDER.iptables, "iptables-restore (ipv4 nat)"],
     [ORDER.iptables, "ip6tables-restore (ipv6 filter)"],
   ]);
-  assert.equal(scripts[1]!.text, "*nat\n:KUBE-ROUTER-N - [0:0]\n-A KUBE-ROUTER-N -j RETURN\nCOMMIT\n");
+  assert.equal(scripts[1]!.text, "iptables-restore --noflush --wait <<'EOF'\n*nat\n:KUBE-ROUTER-N - [0:0]\n-A KUBE-ROUTER-N -j RETURN\nCOMMIT\nEOF\n");
   const calls: { cmd: string; args: readonly string[]; stdin: string; write: boolean }[] = [];
   const exec = recordingExec({
     run: async (cmd, args, o = {}) => {
@@ -93,7 +93,7 @@ test("one script per changed (family, table), ipv4 first, with the backend's res
     ["iptables-legacy-restore", "--noflush --wait", true],
     ["ip6tables-legacy-restore", "--noflush --wait", true],
   ]);
-  assert.deepEqual(calls.map((c) => c.stdin), scripts.map((s) => s.text));
+  assert.deepEqual(calls.map((c) => `<<'EOF'\n${c.stdin}EOF\n`), scripts.map((s) => s.text.slice(s.text.indexOf("<<'EOF'"))));
 });
 
 test("a plan without chain or jump changes compiles to no script", () => {

@@ -1,6 +1,6 @@
 /**
  * NodePlan (chains + jumps) → one `iptables-restore --noflush --wait` script per family and
- * table that changes. Pure: the script text is exactly the restore's stdin.
+ * table that changes. Pure: the script text shows the restore command and its exact stdin.
  *
  * Inside one restore (one COMMIT block, applied atomically by the kernel):
  *
@@ -71,7 +71,7 @@ const where = (c: Change<Chain> | Change<Jump>): Chain | Jump => (c.op === "dele
 /**
  * The restore scripts for the chains and jumps of a plan: one per (family, table) with at
  * least one change, ipv4 before ipv6, tables in filter, nat, mangle, raw order; [] when the
- * plan changes no chain or jump. Each script's `text` is the exact stdin; `run` feeds it to
+ * plan changes no chain or jump. Each script's `text` is the command with its exact stdin as a heredoc (what an operator would type); `run` feeds that stdin to
  * `<backend restore tool> --noflush --wait` as a write, and fails with the Exec's ExecError
  * (the kernel then kept that table unchanged, since one COMMIT block is atomic).
  * The family, table (and, for jumps, builtin chain) are part of every key, so an update's
@@ -85,14 +85,14 @@ export function compileIptables(plan: Pick<NodePlan, "chains" | "jumps">, backen
       const chains = plan.chains.filter((c) => inTable(where(c)));
       const jumps = plan.jumps.filter((j) => inTable(where(j)));
       if (chains.length + jumps.length === 0) continue;
-      const text = restoreText(table, chains, jumps);
+      const stdin = restoreText(table, chains, jumps);
       const cmd = backend.restore[family];
       scripts.push({
         order: ORDER.iptables,
         title: `${TITLE_TOOL[family]} (${family} ${table})`,
-        text,
+        text: `${TITLE_TOOL[family]} ${RESTORE_ARGS.join(" ")} <<'EOF'\n${stdin}EOF\n`,
         run: async (exec) => {
-          await exec.run(cmd, RESTORE_ARGS, { stdin: text, write: true });
+          await exec.run(cmd, RESTORE_ARGS, { stdin, write: true });
         },
       });
     }
