@@ -21,11 +21,10 @@ import { type OwnedIptables, parseOwned } from "./parse.ts";
  * does not parse.
  */
 export async function observeIptables(exec: Exec, backend: IptablesBackend): Promise<OwnedIptables> {
-  const parts: OwnedIptables[] = [];
-  for (const family of ["ipv4", "ipv6"] as const satisfies readonly Family[]) {
-    const r = await exec.run(backend.save[family], []);
-    parts.push(parseOwned(family, r.stdout));
-  }
+  const families = ["ipv4", "ipv6"] as const satisfies readonly Family[];
+  const parts: OwnedIptables[] = await Promise.all(
+    families.map(async (family) => parseOwned(family, (await exec.run(backend.save[family], [])).stdout)),
+  );
   return {
     chains: sortedTable(parts.flatMap((p) => [...p.chains])),
     jumps: sortedTable(parts.flatMap((p) => [...p.jumps])),

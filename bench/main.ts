@@ -1,0 +1,140 @@
+/**
+ * `npm run bench [-- [XS] [S] [M] [L] [--quick] [--no-kernel]]`: benchmarks each size in its
+ * own child process (run-size.ts), prints one table, and writes every result with date-free
+ * metadata to `.bench/results.json` so later runs can be compared.
+ *
+ * - sizes: default XS S M L; `--quick` runs XS and S only;
+ * - kernel rows need root (namespaces); when not root they are skipped with the reason and
+ *   the pure rows still run; `--no-kernel` skips them on purpose;
+ * - after each child exits, any fixture namespace it left (`krt-bnode-<pid>-*`,
+ *   `krt-bpeer-<pid>-*`: only that child's) is deleted, whatever happened.
+ *
+ * Exit code: 0 when every size ran and no no-op sync wrote anything, 1 otherwise. An
+ * interrupted run (SIGINT/SIGTERM) leaves `.bench/results.json` as it was.
+ */
+import { spawn, execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { arch, cpus, release, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { delNetns, kernelSkip } from "../test/support/netns.ts";
+import { FIXTURE_TAGS } from "./fixture.ts";
+import { formatTable, sizeRows } from "./report.ts";
+import type { SizeResult } from "./run-size.ts";
+import { SIZE_NAMES, type SizeName, sizeByName } from "./sizes.ts";
+
+const ROOT = join(import.meta.dirname, "..");
+const RESULTS = join(ROOT, ".bench", "results.json");
+const PURE_RUNS: Readonly<Record<SizeName, number>> = { XS: 21, S: 21, M: 21, L: 9 };
+const KERNEL_RUNS: Readonly<Record<SizeName, number>> = { XS: 9, S: 9, M: 9, L: 7 };
+
+let interrupted = false;
+
+/** Deletes the fixture namespaces a child (by pid) may have left behind. */
+function sweep(pid: number | undefined): void {
+  if (pid === undefined) return;
+  let list = "";
+  try {
+    list = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
+  } catch { return; }
+  const mine = new RegExp(`^krt-(${FIXTURE_TAGS.join("|")})-${pid}-\\d+$`);
+  for (const name of list.split("\n").map((l) => l.split(" ")[0] ?? "")) {
+    if (!mine.test(name)) continue;
+    process.stderr.write(`[bench] deleting leftover namespace ${name}\n`);
+    try { delNetns(name); } catch { /* gone meanwhile */ }
+  }
+}
+
+/** Runs one size in a child; resolves to its result or an error line. */
+function runSize(size: SizeName, skip: string | undefined, dir: string): Promise<SizeResult | { size: SizeName; error: string }> {
+  const out = join(dir, `${size}.json`);
+  const args = [
+    ...process.execArgv, join(import.meta.dirname, "run-size.ts"),
+    "--size", size, "--pure-runs", String(PURE_RUNS[size]), "--kernel-runs", String(KERNEL_RUNS[size]), "--out", out,
+    ...(skip !== undefined ? [`--no-kernel=${skip}`] : []),
+  ];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "inherit", "inherit"] });
+    child.on("error", (e) => resolve({ size, error: e.message }));
+    child.on("close", (code, signal) => {
+      if (skip === undefined) sweep(child.pid);
+      if (code !== 0) return resolve({ size, error: `child exited ${signal ?? code}` });
+      try {
+        resolve(JSON.parse(readFileSync(out, "utf8")) as SizeResult);
+      } catch (e) {
+        resolve({ size, error: `reading ${out}: ${(e as Error).message}` });
+      }
+    });
+  });
+}
+
+function tool(cmd: string, args: readonly string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim().split("\n")[0] ?? "";
+  } catch { return "unavailable"; }
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { quick: { type: "boolean", default: false }, "no-kernel": { type: "boolean", default: false }, help: { type: "boolean", default: false } },
+  });
+  if (values.help) {
+    process.stdout.write("usage: npm run bench -- [XS] [S] [M] [L] [--quick] [--no-kernel]\n");
+    return 0;
+  }
+  const bad = positionals.filter((p) => sizeByName(p) === undefined);
+  if (bad.length > 0) {
+    process.stderr.write(`bench: unknown size ${bad.join(", ")} (sizes: ${SIZE_NAMES.join(" ")})\n`);
+    return 1;
+  }
+  const sizes: SizeName[] = values.quick ? ["XS", "S"] : positionals.length > 0 ? positionals.map((p) => sizeByName(p)!.name) : [...SIZE_NAMES];
+  const skip = values["no-kernel"] ? "disabled by --no-kernel" : kernelSkip === false ? undefined : kernelSkip;
+  if (skip !== undefined) process.stderr.write(`[bench] kernel rows skipped: ${skip}; pure rows only\n`);
+
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => { interrupted = true; });
+  const dir = mkdtempSync(join(tmpdir(), "krt-bench-out-"));
+  const results: (SizeResult | { size: SizeName; error: string })[] = [];
+  try {
+    for (const size of sizes) {
+      if (interrupted) break;
+      results.push(await runSize(size, skip, dir));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const ok = results.filter((r): r is SizeResult => !("error" in r));
+  const failed = results.filter((r): r is { size: SizeName; error: string } => "error" in r);
+  for (const r of ok) if (!("skipped" in r.kernel) && r.kernel.noopWrites > 0) failed.push({ size: r.size.name, error: `no-op sync wrote ${r.kernel.noopWrites} times` });
+  process.stdout.write(`\n${formatTable(ok.flatMap(sizeRows))}`);
+  for (const f of failed) process.stdout.write(`${f.size}: FAILED: ${f.error}\n`);
+  const metadata = {
+    sizes,
+    quick: values.quick,
+    pureRuns: Object.fromEntries(sizes.map((s) => [s, PURE_RUNS[s]])),
+    kernelRuns: Object.fromEntries(sizes.map((s) => [s, skip === undefined ? KERNEL_RUNS[s] : 0])),
+    kernelSkipped: skip ?? null,
+    node: process.version,
+    kernel: release(),
+    arch: arch(),
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? "",
+    iptables: tool("iptables", ["--version"]),
+    ipset: tool("ipset", ["--version"]),
+    iproute2: tool("ip", ["-V"]),
+  };
+  if (interrupted) {
+    process.stdout.write(`interrupted: ${RESULTS} left as it was\n`);
+    return 1;
+  }
+  mkdirSync(join(ROOT, ".bench"), { recursive: true });
+  writeFileSync(RESULTS, `${JSON.stringify({ metadata, results }, null, 2)}\n`);
+  process.stdout.write(`results: ${RESULTS}\n`);
+  return failed.length > 0 ? 1 : 0;
+}
+
+main().then((code) => process.exit(code), (e: unknown) => {
+  process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
