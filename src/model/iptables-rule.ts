@@ -33,11 +33,9 @@ export function ruleTokens(text: string): string[] {
     while (i < text.length && /\s/.test(text[i]!)) i++;
     if (i >= text.length) break;
     let tok = "";
-    let quoted = false;
     while (i < text.length && !/\s/.test(text[i]!)) {
       const ch = text[i]!;
       if (ch === '"') {
-        quoted = true;
         i++;
         while (i < text.length && text[i] !== '"') {
           if (text[i] === "\\" && i + 1 < text.length) i++;
@@ -51,7 +49,7 @@ export function ruleTokens(text: string): string[] {
         i++;
       }
     }
-    out.push(quoted || tok !== "" ? tok : tok);
+    out.push(tok);
   }
   return out;
 }
