@@ -8,6 +8,7 @@
  * removed, MTU changed in place, vxlan re-created on an id change, `-force` behaviour, and
  * readHostInterfaces.
  */
+import { observeWith, syncWith } from "../support/driver-sync.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ExecError, type Exec, realExec, recordingExec } from "../../src/apply/exec.ts";
@@ -45,14 +46,8 @@ function state(links: Link[], addresses: Address[], routes: Route[], rules: Poli
   };
 }
 
-async function observe(exec: Exec, desired: NodeState): Promise<NodeState> {
-  return { ...emptyNodeState(), ...(await ipDriver().observe(exec, desired)) };
-}
-async function sync(exec: Exec, desired: NodeState): Promise<NodePlan> {
-  const plan = diffNode(desired, await observe(exec, desired));
-  for (const s of ipDriver().scripts(plan).sort((a, b) => a.order - b.order)) await s.run(exec);
-  return plan;
-}
+const observe = (exec: Exec, desired: NodeState): Promise<NodeState> => observeWith([ipDriver()], exec, desired);
+const sync = (exec: Exec, desired: NodeState): Promise<NodePlan> => syncWith([ipDriver()], exec, desired);
 const ipTables = (s: NodeState) => ({ links: s.links, addresses: s.addresses, routes: s.routes, rules: s.rules });
 const ifindex = (ns: string, dev: string): number => (JSON.parse(nsSh(ns, `ip -j link show ${dev}`)) as { ifindex: number }[])[0]?.ifindex ?? -1;
 

@@ -10,6 +10,7 @@
  * - after that the plan is empty and a further sync writes nothing;
  * - foreign objects are exactly as before.
  */
+import { observeWith, syncWith } from "../support/driver-sync.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -161,15 +162,8 @@ function state(o: Owned): NodeState {
   };
 }
 
-async function observe(exec: Exec, desired: NodeState): Promise<NodeState> {
-  return { ...emptyNodeState(), ...(await ipDriver().observe(exec, desired)) };
-}
-
-async function sync(exec: Exec, desired: NodeState): Promise<NodePlan> {
-  const plan = diffNode(desired, await observe(exec, desired));
-  for (const s of ipDriver().scripts(plan).sort((a, b) => a.order - b.order)) await s.run(exec);
-  return plan;
-}
+const observe = (exec: Exec, desired: NodeState): Promise<NodeState> => observeWith([ipDriver()], exec, desired);
+const sync = (exec: Exec, desired: NodeState): Promise<NodePlan> => syncWith([ipDriver()], exec, desired);
 
 /** True when the plan makes the kernel drop objects the plan does not mention. */
 const disruptive = (p: NodePlan): boolean =>
