@@ -4,7 +4,7 @@
  *
  * @category models
  */
-import type { Chain, Ipset, Jump, Link, Address, Route, PolicyRule, Sysctl, ManagedFile, NodeState, TableName } from "./state.ts";
+import type { Chain, Ipset, IpvsReal, IpvsService, Jump, Link, Address, Route, PolicyRule, Sysctl, ManagedFile, NodeState, TableName } from "./state.ts";
 import { TABLE_NAMES } from "./state.ts";
 import { type Change, type MemberDiff, diffMembers, diffTable, patchMembers, patchTable, deepEqual, sortedTable } from "./table.ts";
 
@@ -27,6 +27,8 @@ export interface NodePlan {
   readonly rules: readonly Change<PolicyRule>[];
   readonly sysctls: readonly Change<Sysctl>[];
   readonly files: readonly Change<ManagedFile>[];
+  readonly ipvsServices: readonly Change<IpvsService>[];
+  readonly ipvsReals: readonly Change<IpvsReal>[];
 }
 
 const sameIpsetHeader = (a: Ipset, b: Ipset): boolean =>
@@ -56,6 +58,8 @@ export function diffNode(desired: NodeState, observed: NodeState): NodePlan {
     rules: diffTable(desired.rules, observed.rules),
     sysctls: diffTable(desired.sysctls, observed.sysctls).filter((c) => c.op !== "delete"),
     files: diffTable(desired.files, observed.files).filter((c) => c.op !== "delete"),
+    ipvsServices: diffTable(desired.ipvsServices, observed.ipvsServices),
+    ipvsReals: diffTable(desired.ipvsReals, observed.ipvsReals),
   };
 }
 
@@ -80,6 +84,8 @@ export function patchNode(observed: NodeState, plan: NodePlan): NodeState {
     rules: patchTable(observed.rules, plan.rules),
     sysctls: patchTable(observed.sysctls, plan.sysctls),
     files: patchTable(observed.files, plan.files),
+    ipvsServices: patchTable(observed.ipvsServices, plan.ipvsServices),
+    ipvsReals: patchTable(observed.ipvsReals, plan.ipvsReals),
   };
 }
 
@@ -127,5 +133,5 @@ export function sameNodeState(a: NodeState, b: NodeState): boolean {
 
 /** An empty plan. */
 export function emptyPlan(): NodePlan {
-  return { chains: [], jumps: [], ipsets: [], ipsetMembers: [], links: [], addresses: [], routes: [], rules: [], sysctls: [], files: [] };
+  return { chains: [], jumps: [], ipsets: [], ipsetMembers: [], links: [], addresses: [], routes: [], rules: [], sysctls: [], files: [], ipvsServices: [], ipvsReals: [] };
 }

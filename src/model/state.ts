@@ -140,6 +140,46 @@ export interface ManagedFile {
 export const fileKey = (f: Pick<ManagedFile, "path">): string => f.path;
 
 // ---------------------------------------------------------------------------------------------
+// IPVS
+
+export type IpvsProtocol = "tcp" | "udp" | "sctp";
+
+/**
+ * An IPVS virtual service we own (its VIP is one we render). Either `protocol`/`address`/`port`
+ * or `fwmark` (DSR) identifies it. `flags` are scheduler flags in ipvsadm order
+ * (`flag-1,flag-2` → ["flag-1","flag-2"]); `persistent` is the session-affinity timeout (s).
+ * Real servers live in their own table so one endpoint change is one planned change.
+ */
+export interface IpvsService {
+  readonly family: Family;
+  readonly protocol: IpvsProtocol | "fwmark";
+  /** VIP (canonical); "" for fwmark services. */
+  readonly address: string;
+  /** 0 for fwmark services. */
+  readonly port: number;
+  readonly fwmark?: number;
+  readonly scheduler: string;
+  readonly flags: readonly string[];
+  readonly persistent?: number;
+}
+/** `tcp/10.96.0.10/80`, `tcp/[fd00::10]/80`, `fwmark/ipv4/4660`. */
+export const ipvsServiceKey = (s: Pick<IpvsService, "family" | "protocol" | "address" | "port" | "fwmark">): string =>
+  s.protocol === "fwmark"
+    ? `fwmark/${s.family}/${s.fwmark ?? 0}`
+    : `${s.protocol}/${s.family === "ipv6" ? `[${s.address}]` : s.address}/${s.port}`;
+
+/** One real server of an owned virtual service (`service` is the service's key). */
+export interface IpvsReal {
+  readonly service: string;
+  readonly address: string;
+  readonly port: number;
+  readonly weight: number;
+  readonly forward: "masq" | "tunnel" | "route";
+}
+export const ipvsRealKey = (r: Pick<IpvsReal, "service" | "address" | "port">): string =>
+  `${r.service}>${r.address.includes(":") ? `[${r.address}]` : r.address}:${r.port}`;
+
+// ---------------------------------------------------------------------------------------------
 
 /** The whole node: desired (rendered) and observed (read from the kernel) have this one type. */
 export interface NodeState {
@@ -152,12 +192,14 @@ export interface NodeState {
   readonly rules: Table<PolicyRule>;
   readonly sysctls: Table<Sysctl>;
   readonly files: Table<ManagedFile>;
+  readonly ipvsServices: Table<IpvsService>;
+  readonly ipvsReals: Table<IpvsReal>;
 }
 export type DesiredNodeState = NodeState;
 export type ObservedNodeState = NodeState;
 export type TableName = keyof NodeState;
 export const TABLE_NAMES: readonly TableName[] = [
-  "sysctls", "files", "links", "addresses", "routes", "rules", "ipsets", "chains", "jumps",
+  "sysctls", "files", "links", "addresses", "routes", "rules", "ipsets", "chains", "jumps", "ipvsServices", "ipvsReals",
 ];
 
 /** An empty node state (nothing owned). */
@@ -165,5 +207,6 @@ export function emptyNodeState(): NodeState {
   return {
     chains: new Map(), jumps: new Map(), ipsets: new Map(), links: new Map(), addresses: new Map(),
     routes: new Map(), rules: new Map(), sysctls: new Map(), files: new Map(),
+    ipvsServices: new Map(), ipvsReals: new Map(),
   };
 }
