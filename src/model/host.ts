@@ -16,4 +16,9 @@ export interface HostFacts {
   readonly interfaces: readonly HostInterface[];
   /** Path and current content of the CNI config; content undefined when the file is missing. */
   readonly cniConf: { readonly path: string; readonly content?: string };
+  /**
+   * Whether the kernel offers IPVS (and the dummy link kube-dummy-if needs). Absent means
+   * "not probed" (treated as available). When unavailable, `reason` says what to load.
+   */
+  readonly ipvs?: { readonly available: boolean; readonly reason?: string };
 }
