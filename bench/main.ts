@@ -108,6 +108,15 @@ async function main(): Promise<number> {
   const failed = results.filter((r): r is { size: SizeName; error: string } => "error" in r);
   for (const r of ok) if (!("skipped" in r.kernel) && r.kernel.noopWrites > 0) failed.push({ size: r.size.name, error: `no-op sync wrote ${r.kernel.noopWrites} times` });
   process.stdout.write(`\n${formatTable(ok.flatMap(sizeRows))}`);
+  // firewall rows (issue 3): bench/firewall.ts for M and L, kernel only
+  const fwSizes = sizes.filter((s) => s === "M" || s === "L");
+  if (skip === undefined && !interrupted && fwSizes.length > 0) {
+    const code = await new Promise<number>((resolve) => {
+      const child = spawn(process.execPath, [...process.execArgv, join(import.meta.dirname, "firewall.ts"), ...fwSizes], { stdio: ["ignore", "inherit", "inherit"] });
+      child.on("close", (c) => { sweep(child.pid); resolve(c ?? 1); });
+    });
+    if (code !== 0) failed.push({ size: fwSizes[0]!, error: `firewall bench exited ${code}` });
+  }
   for (const f of failed) process.stdout.write(`${f.size}: FAILED: ${f.error}\n`);
   const metadata = {
     sizes,

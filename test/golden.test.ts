@@ -24,12 +24,17 @@ import { formatWarning } from "../src/model/cluster.ts";
 import { isEmptyPlan, planSummary } from "../src/model/plan.ts";
 import { parseSnapshotText } from "../src/sources/snapshot-file.ts";
 import { type FakeNodeSeed, fakeNode } from "./support/fake-node.ts";
+import type { HostFacts } from "../src/model/host.ts";
+import { ipvsText } from "../src/render/proxy/ipvsadm-text.ts";
+import { withIpvs } from "./render/proxy/memory-ipvs.ts";
 
 const ROOT = join(import.meta.dirname, "golden");
 const UPDATE = process.env["UPDATE_GOLDEN"] === "1";
 
 interface CaseFile extends Omit<FakeNodeSeed, "iptablesSave" | "ipsetSave"> {
   readonly args: readonly string[];
+  /** HostFacts.ipvs (e.g. `{available: false}` for a kernel without IPVS). */
+  readonly ipvs?: HostFacts["ipvs"];
 }
 
 const readIf = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : undefined);
@@ -58,7 +63,7 @@ for (const name of readdirSync(ROOT).sort()) {
     const ipv4 = readIf(join(dir, "observed", "iptables-save.txt"));
     const ipv6 = readIf(join(dir, "observed", "ip6tables-save.txt"));
     const ipsetSave = readIf(join(dir, "observed", "ipset-save.txt"));
-    const node = fakeNode({ ...c, iptablesSave: { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) }, ...(ipsetSave ? { ipsetSave } : {}) });
+    const node = withIpvs(fakeNode({ ...c, iptablesSave: { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) }, ...(ipsetSave ? { ipsetSave } : {}) }), c.ipvs);
     const req = { config, nodeName: resolveNodeName(config), snapshot };
 
     // When the node is planned
@@ -70,6 +75,8 @@ for (const name of readdirSync(ROOT).sort()) {
     checkGolden(dir, "desired.ip.txt", ipText(out.desired));
     checkGolden(dir, "desired.sysctl.txt", sysctlText(out.desired));
     checkGolden(dir, "desired.files.txt", filesText(out.desired));
+    const ipvs = ipvsText(out.desired);
+    if (ipvs !== "" || existsSync(join(dir, "want", "desired.ipvs.txt"))) checkGolden(dir, "desired.ipvs.txt", ipvs);
     checkGolden(dir, "plan.txt", formatPlanText(out.plan, out.scripts));
     const messages = [
       ...warnings.map((w) => `warning: ${formatWarning(w)}`),

@@ -11,6 +11,7 @@ import { type Exec, realExec } from "../apply/exec.ts";
 import { filesDriver } from "../apply/files/driver.ts";
 import { ipDriver } from "../apply/ip/driver.ts";
 import { ipsetDriver } from "../apply/ipset/driver.ts";
+import { ipvsDriver, ipvsDriverOptions } from "../apply/ipvs/driver.ts";
 import { detectBackend } from "../apply/iptables/backend.ts";
 import { iptablesDriver } from "../apply/iptables/driver.ts";
 import { sysctlDriver } from "../apply/sysctl/driver.ts";
@@ -23,6 +24,7 @@ import { parseFlags, usage } from "./flags.ts";
 import { readHostFacts } from "./host-facts.ts";
 import { formatPlanJson, formatPlanText } from "./printer.ts";
 import { VERSION } from "./version.ts";
+import { runAgentCli } from "./runtime/cli-agent.ts";
 
 export interface Io {
   readonly out: (s: string) => void;
@@ -43,7 +45,7 @@ export function resolveStateDir(cfg: NodeConfig, nodeName: string): string {
 /** Builds the real drivers, detecting the iptables backend unless the flag fixes it. */
 export async function realDrivers(exec: Exec, cfg: NodeConfig): Promise<Driver[]> {
   const backend = await detectBackend(exec, cfg.iptablesBackend === "auto" ? undefined : cfg.iptablesBackend);
-  return [sysctlDriver(), ipDriver(), ipsetDriver(), iptablesDriver(backend), filesDriver()];
+  return [sysctlDriver(), ipDriver(), ipsetDriver(), iptablesDriver(backend), ipvsDriver(ipvsDriverOptions(cfg)), filesDriver()];
 }
 
 /** Runs the command; resolves to the exit code. */
@@ -57,6 +59,8 @@ export async function run(argv: readonly string[], env: Record<string, string | 
   if (cfg.help) { io.out(usage()); return 0; }
   if (cfg.version) { io.out(`kube-router-ts ${VERSION}\n`); return 0; }
   const nodeName = resolveNodeName(cfg);
+  // Without --once (and not cleaning up): the long-running agent (runtime/cli-agent.ts).
+  if (!cfg.once && !cfg.cleanupConfig) return runAgentCli(cfg, nodeName, env, io, (exec) => realDrivers(exec, cfg));
   const exec = realExec(cfg.v >= 2 ? { onCall: (c) => io.err(`exec: ${[c.cmd, ...c.args].join(" ")}\n`) } : {});
   const drivers = await realDrivers(exec, cfg);
   const deps = { exec, drivers, readHost: () => readHostFacts(exec, cfg.cniConfFile) };
@@ -82,12 +86,7 @@ export async function run(argv: readonly string[], env: Record<string, string | 
     if (!cfg.dryRun && outcome.ran > 0) saveLastSync(resolveStateDir(cfg, nodeName), outcome);
     return report(outcome, cfg, io);
   };
-  if (cfg.once) return once();
-  // Without --once: sync now and then every routes sync period (the live agent is issue 5).
-  for (;;) {
-    await once();
-    await new Promise((r) => setTimeout(r, Math.max(1000, cfg.routesSyncPeriod)));
-  }
+  return once();
 }
 
 /** Prints the outcome and returns the exit code. */

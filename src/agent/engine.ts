@@ -14,6 +14,7 @@ import type { HostFacts } from "../model/host.ts";
 import { type NodePlan, diffNode, isEmptyPlan, planSummary } from "../model/plan.ts";
 import { type NodeState, TABLE_NAMES, emptyNodeState } from "../model/state.ts";
 import { type Rendered, assemble } from "../render/assemble.ts";
+import type { ControllerName } from "../render/controller.ts";
 import { CONTROLLERS } from "../render/controllers.ts";
 import { renderNode } from "../render/index.ts";
 
@@ -33,6 +34,10 @@ export interface SyncRequest {
   readonly snapshot?: ClusterSnapshot;
   /** After apply, observe again and report an error unless the plan is then empty. */
   readonly verify?: boolean;
+  /** Render only these controllers; the others keep their objects exactly as observed. Default: all. */
+  readonly controllers?: readonly ControllerName[];
+  /** Diff against this state instead of reading the kernel (a partial sync against the last applied state). */
+  readonly observed?: NodeState;
 }
 
 export interface SyncOutcome {
@@ -81,7 +86,11 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
   if (!cleanup) {
     if (req.snapshot === undefined) throw new Error("syncNode: snapshot required");
     const host = await deps.readHost();
-    for (const r of renderNode({ snapshot: req.snapshot, config: req.config, host, nodeName: req.nodeName })) {
+    const only = req.controllers;
+    const renders = new Map(renderNode({ snapshot: req.snapshot, config: req.config, host, nodeName: req.nodeName }, only ? CONTROLLERS.filter((c) => only.includes(c.name)) : CONTROLLERS).map((r) => [r.controller, r]));
+    for (const controller of CONTROLLERS) {
+      const r = renders.get(controller);
+      if (r === undefined) { rendered.push({ controller }); continue; }
       controllers[r.controller.name] = r.status;
       if (r.result) warnings.push(...("ok" in r.result ? r.result.ok.warnings : r.result.warnings));
       if (r.result && "error" in r.result) errors.push(r.result.error);
@@ -94,7 +103,7 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
   const empty = { desired: emptyNodeState(), plan: diffNode(emptyNodeState(), emptyNodeState()), scripts: [], ran: 0, warnings, controllers };
   let observed: NodeState;
   try {
-    observed = await observeAll(deps.exec, deps.drivers, renderedScope(rendered));
+    observed = req.observed ?? await observeAll(deps.exec, deps.drivers, renderedScope(rendered));
   } catch (e) {
     return { ...empty, errors: [...errors, `observe: ${(e as Error).message}`] };
   }

@@ -4,8 +4,9 @@
  *
  * @category agent
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { readHostInterfaces } from "../apply/ip/driver.ts";
+import { IPVS_MODULES_HINT } from "../apply/ipvs/driver.ts";
 import type { Exec } from "../apply/exec.ts";
 import type { HostFacts } from "../model/host.ts";
 
@@ -18,5 +19,21 @@ export async function readHostFacts(exec: Exec, cniConfPath: string): Promise<Ho
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`reading CNI config ${cniConfPath}: ${(e as Error).message}`);
   }
-  return { interfaces, cniConf: { path: cniConfPath, ...(content !== undefined ? { content } : {}) } };
+  return { interfaces, cniConf: { path: cniConfPath, ...(content !== undefined ? { content } : {}) }, ipvs: await probeIpvs(exec) };
+}
+
+/**
+ * Whether the kernel offers IPVS: `/proc/net/ip_vs` exists once ip_vs is loaded (in every
+ * network namespace); otherwise one `ipvsadm -Ln` (which loads the module if it can).
+ * Unavailable ⇒ `reason` says what to load; the IPVS driver then observes empty tables.
+ */
+export async function probeIpvs(exec: Exec, procFile = "/proc/net/ip_vs"): Promise<{ available: boolean; reason?: string }> {
+  if (existsSync(procFile)) return { available: true };
+  try {
+    await exec.run("ipvsadm", ["-Ln"]);
+    return { available: true };
+  } catch (e) {
+    const first = (e as Error).message.split("\n")[0] ?? "";
+    return { available: false, reason: `IPVS is not available in this kernel (${first}); load it with: ${IPVS_MODULES_HINT}` };
+  }
 }

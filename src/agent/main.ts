@@ -9,7 +9,11 @@
 import { run } from "./cli.ts";
 
 run(process.argv.slice(2), process.env).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+    // Everything is stopped by now; a handle some library leaked must not keep the pod in Terminating.
+    setTimeout(() => process.exit(code), 3000).unref();
+  },
   (e: unknown) => {
     process.stderr.write(`kube-router: error: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}\n`);
     process.exitCode = 1;

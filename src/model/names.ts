@@ -88,3 +88,19 @@ function base32(bytes: Uint8Array): string {
   if (bits > 0) out += B32[(value << (5 - bits)) & 31];
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Service proxy (IPVS): names, and which kernel IPVS services are ours.
+
+/** The proxy's own chains: filter `KUBE-ROUTER-SERVICES`, nat `KUBE-ROUTER-HAIRPIN`, mangle DSR chains. */
+export const PROXY_CHAIN = {
+  services: "KUBE-ROUTER-SERVICES",
+  hairpin: "KUBE-ROUTER-HAIRPIN",
+  dsrMark: "KUBE-ROUTER-DSR-MARK",
+  dsrMss: "KUBE-ROUTER-DSR-MSS",
+} as const;
+/** Routing table of DSR fwmark rules (upstream's `kube-router-dsr`) and the rules' priority. */
+export const DSR_TABLE = "78";
+export const DSR_RULE_PRIORITY = 32764;
+/** Largest fwmark the proxy allocates (upstream masks its FNV hash with 0x3FFF). */
+export const DSR_FWMARK_MAX = 0x3fff;

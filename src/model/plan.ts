@@ -35,6 +35,18 @@ const sameIpsetHeader = (a: Ipset, b: Ipset): boolean =>
   a.type === b.type && a.family === b.family && a.timeout === b.timeout;
 
 /**
+ * Member sets already found equal (desired → observed objects). Sets are immutable values, so
+ * a pair once equal stays equal; a resync that sees the same objects again (memoised render,
+ * cached observe parse) skips walking tens of thousands of members. Never changes a result.
+ */
+const knownEqual = new WeakMap<ReadonlySet<string>, WeakSet<ReadonlySet<string>>>();
+function rememberEqual(a: ReadonlySet<string>, b: ReadonlySet<string>): void {
+  let seen = knownEqual.get(a);
+  if (seen === undefined) knownEqual.set(a, (seen = new WeakSet()));
+  seen.add(b);
+}
+
+/**
  * Diffs a whole node. Pure; deterministic (every list sorted by key). Sysctls and files are
  * never deleted: observe reports only those desired, so a stale one simply stops being managed.
  */
@@ -44,7 +56,9 @@ export function diffNode(desired: NodeState, observed: NodeState): NodePlan {
   for (const [name, want] of desired.ipsets) {
     const have = observed.ipsets.get(name);
     if (have === undefined || !sameIpsetHeader(have, want)) continue;
+    if (knownEqual.get(want.members)?.has(have.members)) continue;
     const d = diffMembers(want.members, have.members);
+    if (d.add.length + d.del.length === 0) rememberEqual(want.members, have.members);
     if (d.add.length + d.del.length > 0) ipsetMembers.push({ set: name, family: want.family, ...d });
   }
   return {

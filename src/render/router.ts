@@ -10,7 +10,7 @@
 import type { NodeInfo } from "../model/cluster.ts";
 import type { HostFacts } from "../model/host.ts";
 import { canonicalCidr, canonicalIp, cidrContains, ipFamily } from "../model/ip.ts";
-import { COMMENT, IPSET, KUBE_BRIDGE, ROUTE_PROTO, ipsetName } from "../model/names.ts";
+import { COMMENT, IPSET, KUBE_BRIDGE, KUBE_DUMMY_IF, ROUTE_PROTO, ipsetName } from "../model/names.ts";
 import { ruleText } from "../model/iptables-rule.ts";
 import { canonicalMember } from "../model/ipset-members.ts";
 import {
@@ -32,7 +32,11 @@ export const routerController: Controller = {
   claims(table, obj) {
     switch (table) {
       case "links": return (obj as Link).name === KUBE_BRIDGE || (obj as Link).name.startsWith("tun-");
-      case "routes": return (obj as Route).proto === ROUTE_PROTO;
+      // Our protocol, but not the proxy's VIP routes (table local, DSR table 78, kube-dummy-if).
+      case "routes": {
+        const r = obj as Route;
+        return r.proto === ROUTE_PROTO && r.table !== "local" && r.table !== "78" && r.dev !== KUBE_DUMMY_IF;
+      }
       case "rules": return (obj as { table: string }).table === "77";
       case "ipsets": return ROUTER_SETS.has((obj as Ipset).name);
       case "jumps": return ROUTER_COMMENTS.has((obj as Jump).comment);

@@ -17,6 +17,8 @@
  *   a Service's `None` cluster IP (headless) is kept as is;
  * - only the fields the records hold are read (managedFields, status noise etc. are dropped);
  * - NetworkPolicy rules keep `from`/`to`/`ports` missing (undefined) apart from present-but-empty ([]).
+ * - NetworkPolicy ipBlock CIDRs are canonical when valid and kept as written when not (the
+ *   firewall reports them and fails the policy closed; rejecting the policy would fail open).
  *
  * Used by the snapshot file loader and by the API informers; reads no files.
  *
@@ -417,9 +419,12 @@ function policyPeer(v: unknown, field: string): PolicyPeer {
   let ipBlock: PolicyPeer["ipBlock"];
   if (ib) {
     const cidrText = reqStr(ib["cidr"], `${field}.ipBlock.cidr`);
+    // An invalid CIDR is kept as written (not rejected with the whole policy): the firewall
+    // reports it and fails the policy's direction closed, where skipping the policy would
+    // fail its pods open.
     ipBlock = {
-      cidr: cidr(cidrText, `${field}.ipBlock.cidr`),
-      except: strList(ib["except"], `${field}.ipBlock.except`).map((x, i) => cidr(x, `${field}.ipBlock.except[${i}]`)),
+      cidr: canonicalCidr(cidrText) ?? cidrText,
+      except: strList(ib["except"], `${field}.ipBlock.except`).map((x) => canonicalCidr(x) ?? x),
     };
   }
   if (ipBlock && (podSelector || namespaceSelector)) {

@@ -240,7 +240,10 @@ test("NetworkPolicy: peers and ports keep missing apart from empty", () => {
 
 test("NetworkPolicy: malformed", () => {
   const np = (spec: object) => warn(projectNetworkPolicy({ metadata: { name: "p", namespace: "n" }, spec }));
-  assert.equal(np({ ingress: [{ from: [{ ipBlock: { cidr: "10.0.0.0/33" } }] }] }), 'NetworkPolicy n/p: spec.ingress[0].from[0].ipBlock.cidr: invalid CIDR "10.0.0.0/33"');
+  // An invalid ipBlock CIDR is kept as written: the firewall reports it and fails closed (issue 3).
+  const bad = projectNetworkPolicy({ metadata: { name: "p", namespace: "n" }, spec: { ingress: [{ from: [{ ipBlock: { cidr: "10.0.0.0/33", except: ["x", "10.0.0.5/8"] } }] }] } });
+  assert.ok("ok" in bad);
+  assert.deepEqual(bad.ok.ingress[0]?.peers?.[0]?.ipBlock, { cidr: "10.0.0.0/33", except: ["x", "10.0.0.0/8"] });
   assert.equal(np({ egress: [{ to: [{}] }] }), "NetworkPolicy n/p: spec.egress[0].to[0]: must specify podSelector, namespaceSelector or ipBlock");
   assert.equal(np({ ingress: [{ from: [{ ipBlock: { cidr: "10.0.0.0/8" }, podSelector: {} }] }] }),
     "NetworkPolicy n/p: spec.ingress[0].from[0]: ipBlock cannot be combined with podSelector or namespaceSelector");

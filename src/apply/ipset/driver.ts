@@ -8,15 +8,17 @@
  */
 import type { Driver } from "../driver.ts";
 import { ipsetScripts } from "./compile.ts";
-import { parseIpsetSave } from "./parse.ts";
+import { type IpsetParseCache, parseIpsetSaveCached } from "./parse-cache.ts";
 
+/** An ipset driver; each instance remembers the set blocks it parsed last (parse-cache.ts). */
 export function ipsetDriver(): Driver {
+  const cache: IpsetParseCache = new Map();
   return {
     name: "ipset",
     tables: ["ipsets"],
     async observe(exec) {
       const r = await exec.run("ipset", ["save"]);
-      return { ipsets: parseIpsetSave(r.stdout) };
+      return { ipsets: parseIpsetSaveCached(r.stdout, cache) };
     },
     scripts: ipsetScripts,
   };

@@ -1,0 +1,94 @@
+/**
+ * `kube-router` without `--once`: the long-running agent, wired to the process. JSON logs on
+ * stdout; SIGTERM/SIGINT stop it cleanly (the apply in progress finishes, servers and watches
+ * stop, exit 0); a second signal exits at once (code 130). Timings of the sync loop can be
+ * tuned with env `KUBE_ROUTER_SYNC_DEBOUNCE`, `KUBE_ROUTER_SYNC_MIN_INTERVAL`,
+ * `KUBE_ROUTER_SYNC_MAX_DELAY` (Go durations: `50ms`, `1s`).
+ *
+ * @category agent
+ */
+import type { Driver } from "../../apply/driver.ts";
+import { type Exec, realExec } from "../../apply/exec.ts";
+import type { NodeConfig } from "../../model/config.ts";
+import { parseGoDuration } from "../flags.ts";
+import { readHostFacts } from "../host-facts.ts";
+import { desiredHealthChecks, healthCheckServers } from "../healthcheck/index.ts";
+import { runAgent } from "./agent.ts";
+import { makeLogger } from "./log.ts";
+import { DEFAULT_TIMING, type Timing } from "./schedule.ts";
+import { makeSource } from "./sources.ts";
+
+export interface CliIo {
+  readonly err: (s: string) => void;
+}
+
+/** Loop timings from env (defaults otherwise); a bad value is an error line. */
+export function timingFromEnv(env: Readonly<Record<string, string | undefined>>): Timing | { error: string } {
+  const out: Record<string, number> = { ...DEFAULT_TIMING };
+  const vars: [string, keyof Timing][] = [["KUBE_ROUTER_SYNC_DEBOUNCE", "debounceMs"], ["KUBE_ROUTER_SYNC_MIN_INTERVAL", "minIntervalMs"], ["KUBE_ROUTER_SYNC_MAX_DELAY", "maxDelayMs"]];
+  for (const [name, key] of vars) {
+    const v = env[name];
+    if (v === undefined || v === "") continue;
+    const d = parseGoDuration(v);
+    if ("error" in d || d.ms < 0) return { error: `invalid value ${JSON.stringify(v)} for ${name}: ${"error" in d ? d.error : "must not be negative"}` };
+    out[key] = d.ms;
+  }
+  return out as unknown as Timing;
+}
+
+/** Runs the agent until a signal; resolves to the exit code. */
+export async function runAgentCli(
+  cfg: NodeConfig,
+  nodeName: string,
+  env: Readonly<Record<string, string | undefined>>,
+  io: CliIo,
+  drivers: (exec: Exec) => Promise<Driver[]>,
+): Promise<number> {
+  const timing = timingFromEnv(env);
+  if ("error" in timing) { io.err(`kube-router: ${timing.error}\n`); return 1; }
+  const log = makeLogger({ node: nodeName, v: cfg.v });
+  const exec = realExec({ onCall: (c) => log.trace({ cmd: c.cmd, args: c.args, write: c.write }, "exec") });
+  let source;
+  try {
+    source = await makeSource(cfg, log);
+  } catch (e) {
+    const msg = (e as Error).message.split("\n")[0] ?? "";
+    log.error({ err: msg }, "cannot create the cluster source");
+    io.err(`kube-router: ${msg}\n`);
+    return 1;
+  }
+  let deps;
+  try {
+    deps = { exec, drivers: await drivers(exec), readHost: () => readHostFacts(exec, cfg.cniConfFile) };
+  } catch (e) {
+    io.err(`kube-router: ${(e as Error).message.split("\n")[0]}\n`);
+    return 1;
+  }
+  let onSignal: (s: NodeJS.Signals) => void = () => undefined;
+  const stop = new Promise<void>((resolve) => {
+    let seen = false;
+    onSignal = (signal) => {
+      if (seen) { log.warn({ signal }, "second signal: exiting now"); process.exit(130); }
+      seen = true;
+      log.info({ signal }, "signal received, shutting down");
+      resolve();
+    };
+  });
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  // healthCheckNodePort servers follow each sync (not in dry-run: starting servers is a change).
+  const hc = cfg.runServiceProxy && !cfg.dryRun ? healthCheckServers() : undefined;
+  const readHost = deps.readHost;
+  const afterSync = hc && (async (snapshot: Parameters<typeof desiredHealthChecks>[0]["snapshot"]) => {
+    const r = await hc.reconcile(desiredHealthChecks({ snapshot, config: cfg, host: await readHost(), nodeName }));
+    for (const e of r.errors) log.warn({ component: "healthcheck" }, e);
+    if (r.started.length + r.stopped.length > 0) log.info({ component: "healthcheck", started: r.started, stopped: r.stopped }, "healthCheckNodePort servers reconciled");
+  });
+  try {
+    return await runAgent({ config: cfg, nodeName, deps, source, log, stop, timing, ...(afterSync ? { afterSync } : {}) });
+  } finally {
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+    await hc?.close();
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * /healthz: the agent is healthy once the cluster source has every kind's initial list and
+ * every lane (enabled, built controller) has completed a successful sync, and while each keeps
+ * completing one within its period plus grace. A sync in progress is not a failure: while the
+ * loop is busy, a lane that is waiting its turn is not late (a long full sync at scale must not
+ * get the pod killed). A sync running longer than `hungAfterMs` is reported.
+ *
+ * Pure (`evaluateHealth`); served as `200 OK` or `500 Unhealthy: <reason>; <reason>`.
+ *
+ * @category agent
+ */
+import type { SourceStatus } from "../../sources/source.ts";
+import type { Reply } from "./http.ts";
+import type { LaneState } from "./schedule.ts";
+
+export interface HealthInput {
+  readonly now: number;
+  readonly source: SourceStatus | undefined;
+  readonly lanes: readonly LaneState[];
+  /** Start of the sync in progress, if any (any lane). */
+  readonly busySince: number | undefined;
+  /** Added to each lane's period (and to its last sync's duration) before it counts as late. */
+  readonly graceMs: number;
+  /** A sync running longer than this is reported as hung. */
+  readonly hungAfterMs: number;
+}
+
+export interface Health {
+  readonly ok: boolean;
+  readonly reasons: readonly string[];
+}
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+
+/** Evaluates health; reasons are one short line each, naming the controller. */
+export function evaluateHealth(h: HealthInput): Health {
+  const reasons: string[] = [];
+  if (h.source !== undefined && !h.source.synced) {
+    reasons.push(`cluster source not synced yet${h.source.error ? `: ${h.source.error}` : " (waiting for the initial list)"}`);
+  }
+  const busy = h.busySince !== undefined;
+  if (busy && h.now - h.busySince! > h.hungAfterMs) reasons.push(`a sync has been running for ${secs(h.now - h.busySince!)}`);
+  for (const l of h.lanes) {
+    const name = l.spec.name;
+    const err = l.lastError ? `: ${l.lastError}` : "";
+    if (l.lastSuccessAt === undefined) {
+      reasons.push(`controller ${name}: no successful sync yet${l.failures > 0 ? ` (${l.failures} failed)` : ""}${err}`);
+      continue;
+    }
+    const limit = l.spec.periodMs + h.graceMs + (l.lastDurationMs ?? 0);
+    const age = h.now - l.lastSuccessAt;
+    if (age > limit && !busy) reasons.push(`controller ${name}: last successful sync ${secs(age)} ago (limit ${secs(limit)})${err}`);
+  }
+  return { ok: reasons.length === 0, reasons };
+}
+
+/** The HTTP reply for a health evaluation (upstream's bodies: `OK` / `Unhealthy`). */
+export function healthReply(h: Health): Reply {
+  return h.ok ? { status: 200, body: "OK\n" } : { status: 500, body: `Unhealthy: ${h.reasons.join("; ")}\n` };
+}

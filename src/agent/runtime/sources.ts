@@ -1,0 +1,44 @@
+/**
+ * Picks the agent's ClusterSource from the flags: `--snapshot FILE` → the snapshot-watching
+ * source (syncs on file change); otherwise the Kubernetes API (`--kubeconfig`, `--master`, or
+ * in-cluster). The source modules are loaded on demand, so `--once --snapshot` never loads the
+ * API client (nor the snapshot watcher).
+ *
+ * Fails (rejects) only for configuration errors (a kubeconfig that does not parse), with a
+ * one-line message; an unreachable API server is not an error here (the source retries).
+ *
+ * @category agent
+ */
+import { type InputWarning, formatWarning } from "../../model/cluster.ts";
+import type { NodeConfig } from "../../model/config.ts";
+import type { SourceLog } from "../../sources/kube/index.ts";
+import type { ClusterSource } from "../../sources/source.ts";
+import type { Logger } from "./log.ts";
+
+/** A source's log callback, into pino (component "source"). */
+export function sourceLogger(log: Logger): SourceLog {
+  const child = log.child({ component: "source" });
+  return (level, msg, fields) => child[level]({ ...fields }, msg);
+}
+
+/** Input warnings (objects skipped or defaulted), each logged once by the source, naming the object. */
+export function warningLogger(log: Logger): (w: InputWarning) => void {
+  const child = log.child({ component: "source" });
+  return (w) => child.warn({ kind: w.kind, ...(w.ref ? { object: w.ref } : {}), ...(w.field ? { field: w.field } : {}) }, formatWarning(w));
+}
+
+/** Builds (does not start) the source the flags ask for. Throws KubeConfigError (one line) for a bad kubeconfig. */
+export async function makeSource(cfg: NodeConfig, log: Logger): Promise<ClusterSource> {
+  const opts = { log: sourceLogger(log), onWarning: warningLogger(log) };
+  if (cfg.snapshot !== undefined) {
+    const { createSnapshotWatchSource } = await import("../../sources/snapshot-watch.ts");
+    const log2 = opts.log;
+    return createSnapshotWatchSource({ path: cfg.snapshot, onWarning: opts.onWarning, log: (level, msg) => log2(level, msg) });
+  }
+  const { createKubeSource } = await import("../../sources/kube/index.ts");
+  return createKubeSource({
+    ...(cfg.kubeconfig ? { kubeconfig: cfg.kubeconfig } : {}),
+    ...(cfg.master ? { master: cfg.master } : {}),
+    ...opts,
+  });
+}

@@ -1,0 +1,146 @@
+/**
+ * One step of the loop: sync a batch of lanes through the engine, then log and count it.
+ *
+ * - full: render the lanes, observe the kernel, diff, apply, verify (repairs drift);
+ * - partial: render the lanes and diff against the state last applied without error (kept in
+ *   memory), apply; no kernel read, so the cost follows what changed. Without a trusted state
+ *   (start, after any failure) a partial request runs as full.
+ * - dry-run: always observes, renders every lane, applies nothing, and logs the plan when it
+ *   differs from the last one logged.
+ *
+ * Lanes not in the batch keep their objects as they are (engine `controllers`). A lane fails
+ * when its render fails; every lane of the batch fails when observe or apply fails (the
+ * scheduler then runs failed lanes alone, so one controller cannot keep failing another).
+ * Never throws.
+ *
+ * @category agent
+ */
+import { type EngineDeps, type SyncOutcome, syncNode } from "../engine.ts";
+import { formatPlanText } from "../printer.ts";
+import type { ClusterSnapshot } from "../../model/cluster.ts";
+import type { NodeConfig } from "../../model/config.ts";
+import { isEmptyPlan, planSummary, planTables } from "../../model/plan.ts";
+import type { NodeState } from "../../model/state.ts";
+import type { ControllerName } from "../../render/controller.ts";
+import type { Logger } from "./log.ts";
+import type { AgentMetrics } from "./metrics.ts";
+import type { SyncKind } from "./schedule.ts";
+
+export interface StepEnv {
+  readonly deps: EngineDeps;
+  readonly config: NodeConfig;
+  readonly nodeName: string;
+  readonly dryRun: boolean;
+  readonly log: Logger;
+  readonly metrics?: AgentMetrics;
+  readonly now: () => number;
+  /** Called after every sync with the snapshot it used (e.g. healthCheckNodePort servers). */
+  readonly afterSync?: (snapshot: ClusterSnapshot, outcome: SyncOutcome) => Promise<void>;
+}
+
+/** What the step remembers between syncs. */
+export interface StepMemory {
+  /** Desired state of the last sync that applied without error; undefined = observe next time. */
+  confirmed: NodeState | undefined;
+  /** Text of the last dry-run plan logged. */
+  lastPlanText: string | undefined;
+  /** Render warnings logged by the previous sync (each new one is logged once). */
+  warned: ReadonlySet<string>;
+  syncs: number;
+}
+
+export const newStepMemory = (): StepMemory => ({ confirmed: undefined, lastPlanText: undefined, warned: new Set(), syncs: 0 });
+
+export interface LaneResult {
+  readonly lane: ControllerName;
+  readonly ok: boolean;
+  readonly error?: string;
+}
+
+export interface StepResult {
+  readonly syncId: number;
+  /** The mode actually run (a partial without a trusted state runs full). */
+  readonly mode: SyncKind;
+  readonly lanes: readonly LaneResult[];
+  readonly outcome?: SyncOutcome;
+}
+
+/** Runs one sync of `lanes` against `snapshot`. */
+export async function runStep(env: StepEnv, mem: StepMemory, snapshot: ClusterSnapshot, lanes: readonly ControllerName[], asked: SyncKind): Promise<StepResult> {
+  const syncId = ++mem.syncs;
+  const partial = asked === "partial" && (env.dryRun || mem.confirmed !== undefined);
+  const mode: SyncKind = partial ? "partial" : "full";
+  const log = env.log.child({ syncId, mode, controllers: lanes });
+  const t0 = env.now();
+  let outcome: SyncOutcome;
+  try {
+    outcome = await syncNode(env.deps, {
+      mode: env.dryRun ? "plan" : "apply",
+      config: env.config,
+      nodeName: env.nodeName,
+      snapshot,
+      controllers: lanes,
+      verify: mode === "full",
+      ...(partial && !env.dryRun && mem.confirmed ? { observed: mem.confirmed } : {}),
+    });
+  } catch (e) {
+    const error = (e as Error).message.split("\n")[0] ?? "sync failed";
+    mem.confirmed = undefined;
+    log.error({ err: error }, "sync failed");
+    const seconds = (env.now() - t0) / 1000;
+    for (const l of lanes) env.metrics?.syncDone(l, mode, seconds, false, env.now());
+    return { syncId, mode, lanes: lanes.map((lane) => ({ lane, ok: false, error })) };
+  }
+  const ms = env.now() - t0;
+  // Render errors come first in `errors`, one per failed controller (engine contract); the rest are observe/apply errors.
+  const failedRender = lanes.filter((l) => outcome.controllers[l] === "failed");
+  const renderErrors = outcome.errors.slice(0, failedRender.length);
+  const syncErrors = outcome.errors.slice(failedRender.length);
+  const results: LaneResult[] = lanes.map((lane) => {
+    const i = failedRender.indexOf(lane);
+    if (i >= 0) return { lane, ok: false, error: renderErrors[i] ?? "render failed" };
+    if (syncErrors.length > 0) return { lane, ok: false, error: syncErrors[0]! };
+    return { lane, ok: true };
+  });
+  if (!env.dryRun) mem.confirmed = syncErrors.length === 0 ? outcome.desired : undefined;
+
+  // Metrics.
+  const m = env.metrics;
+  if (m) {
+    for (const r of results) m.syncDone(r.lane, mode, ms / 1000, r.ok, env.now());
+    if (!syncErrors.some((e) => e.startsWith("observe:"))) m.desired(outcome.desired);
+    if (!env.dryRun && outcome.ran > 0) m.applied(outcome.plan);
+  }
+
+  // Logs: summary at info, the full plan at debug; dry-run logs each new plan at info.
+  const changes = Object.fromEntries(planTables(outcome.plan).filter((t) => t.changes > 0).map((t) => [t.table, t.counts]));
+  const fresh = outcome.warnings.filter((w) => !mem.warned.has(w));
+  for (const w of fresh) log.warn({ warning: w }, w);
+  mem.warned = new Set(outcome.warnings);
+  for (const e of outcome.errors) log.error({ err: e }, e);
+  for (const [name, status] of Object.entries(outcome.controllers)) {
+    if (status === "failed") log.error({ controller: name }, `controller ${name} failed to render; its objects are kept as they are`);
+  }
+  const summary = planSummary(outcome.plan);
+  if (env.dryRun) {
+    const text = formatPlanText(outcome.plan, outcome.scripts);
+    if (text !== mem.lastPlanText) {
+      mem.lastPlanText = text;
+      log.info({ durationMs: ms, summary, changes, plan: text }, `dry-run: new plan: ${summary}`);
+    } else {
+      log.debug({ durationMs: ms, summary }, "dry-run: plan unchanged");
+    }
+  } else {
+    const empty = isEmptyPlan(outcome.plan);
+    log.info({ durationMs: ms, summary, changes, ran: outcome.ran, ok: results.every((r) => r.ok) }, empty ? `sync: no changes` : `sync: ${summary}`);
+    if (!empty && log.isLevelEnabled("debug")) log.debug({ plan: formatPlanText(outcome.plan, outcome.scripts) }, "sync plan");
+  }
+  if (env.afterSync) {
+    try {
+      await env.afterSync(snapshot, outcome);
+    } catch (e) {
+      log.error({ err: (e as Error).message }, "after-sync hook failed");
+    }
+  }
+  return { syncId, mode, lanes: results, outcome };
+}

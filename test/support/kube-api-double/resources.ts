@@ -1,0 +1,71 @@
+/**
+ * The API resources the double serves, and how their URLs look.
+ *
+ * Core kinds live under `/api/v1`, grouped ones under `/apis/<group>/<version>`; namespaced
+ * kinds are also served per namespace (`…/namespaces/<ns>/<plural>`). Only GET is routed: tests
+ * change objects through the double's own API, not over HTTP.
+ */
+
+export type ResourceName = "nodes" | "namespaces" | "pods" | "services" | "endpointslices" | "networkpolicies";
+
+export interface ResourceSpec {
+  readonly name: ResourceName;
+  /** "" for the core group. */
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+  readonly namespaced: boolean;
+}
+
+export const RESOURCES: Readonly<Record<ResourceName, ResourceSpec>> = {
+  nodes: { name: "nodes", group: "", version: "v1", kind: "Node", namespaced: false },
+  namespaces: { name: "namespaces", group: "", version: "v1", kind: "Namespace", namespaced: false },
+  pods: { name: "pods", group: "", version: "v1", kind: "Pod", namespaced: true },
+  services: { name: "services", group: "", version: "v1", kind: "Service", namespaced: true },
+  endpointslices: { name: "endpointslices", group: "discovery.k8s.io", version: "v1", kind: "EndpointSlice", namespaced: true },
+  networkpolicies: { name: "networkpolicies", group: "networking.k8s.io", version: "v1", kind: "NetworkPolicy", namespaced: true },
+};
+
+export const apiVersionOf = (r: ResourceSpec): string => (r.group === "" ? r.version : `${r.group}/${r.version}`);
+
+/** A routed request: which resource, optionally one namespace and one object name. */
+export interface Route {
+  readonly resource: ResourceSpec;
+  readonly namespace?: string;
+  readonly name?: string;
+}
+
+const isResourceName = (s: string | undefined): s is ResourceName => s !== undefined && Object.hasOwn(RESOURCES, s);
+
+/**
+ * Parses a request path: `/api/v1/pods`, `/api/v1/namespaces/ns1/pods`, `/api/v1/nodes/n1`,
+ * `/apis/discovery.k8s.io/v1/endpointslices`, … Returns undefined for anything else.
+ */
+export function routeOf(pathname: string): Route | undefined {
+  const parts = pathname.split("/").filter((p) => p !== "");
+  let group: string;
+  let rest: string[];
+  if (parts[0] === "api" && parts[1] === "v1") {
+    group = "";
+    rest = parts.slice(2);
+  } else if (parts[0] === "apis" && parts.length >= 3) {
+    group = parts[1]!;
+    rest = parts.slice(3);
+  } else {
+    return undefined;
+  }
+  const matches = (r: ResourceSpec) => r.group === group && (group === "" || parts[2] === r.version);
+  // …/namespaces/<ns>/<plural>[/<name>]
+  if (rest[0] === "namespaces" && rest.length >= 3 && isResourceName(rest[2])) {
+    const r = RESOURCES[rest[2]];
+    if (!r.namespaced || !matches(r) || rest.length > 4) return undefined;
+    return { resource: r, namespace: rest[1]!, ...(rest[3] ? { name: rest[3] } : {}) };
+  }
+  // …/<plural>[/<name>]
+  if (isResourceName(rest[0]) && rest.length <= 2) {
+    const r = RESOURCES[rest[0]];
+    if (!matches(r)) return undefined;
+    return { resource: r, ...(rest[1] ? { name: rest[1] } : {}) };
+  }
+  return undefined;
+}
