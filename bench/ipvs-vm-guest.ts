@@ -53,7 +53,7 @@ async function bench(size: SizeName, runs: number) {
   // cold start: ours (full sync from empty) vs one bare restore of the same text
   const cold = { ours: [] as number[], bare: [] as number[] };
   let text = "";
-  for (let i = 0; i < 2; i++) {
+  for (let i = 0; i < 3; i++) {
     execFileSync("ipvsadm", ["-C"]);
     let t0 = process.hrtime.bigint();
     const plan = diffNode(desired, await observeAll(exec, [drv], desired));

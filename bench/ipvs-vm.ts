@@ -41,7 +41,7 @@ export function formatIpvsVm(rows: readonly Row[]): string {
 export const ipvsVmGoalsMet = (rows: readonly Row[]): boolean =>
   rows.length > 0 && rows.every((r) => r.coldStart.ratio <= 1.5 && r.endpointChange.ratio <= 3 && r.noopResync.writes === 0);
 
-if (import.meta.main ?? process.argv[1]?.endsWith("ipvs-vm.ts")) {
+if (process.argv[1]?.endsWith("ipvs-vm.ts")) {
   const sizes = process.argv.slice(2).filter((a) => /^[SM]$/i.test(a)).map((a) => a.toUpperCase());
   const res = await benchIpvsVm(sizes.length > 0 ? sizes : ["S", "M"]);
   if ("skipped" in res) { process.stderr.write(`bench ipvs-vm: skipped: ${res.skipped}\n`); process.exit(77); }

@@ -117,6 +117,15 @@ async function main(): Promise<number> {
     });
     if (code !== 0) failed.push({ size: fwSizes[0]!, error: `firewall bench exited ${code}` });
   }
+  // IPVS apply rows (issue 4): bench/ipvs-vm.ts, inside the qemu VM, for S and M (exit 77: VM unavailable)
+  const ipvsSizes = sizes.filter((s) => s === "S" || s === "M");
+  if (skip === undefined && !interrupted && ipvsSizes.length > 0) {
+    const code = await new Promise<number>((resolve) => {
+      const child = spawn(process.execPath, [...process.execArgv, join(import.meta.dirname, "ipvs-vm.ts"), ...ipvsSizes], { stdio: ["ignore", "inherit", "inherit"] });
+      child.on("close", (c) => resolve(c ?? 1));
+    });
+    if (code !== 0 && code !== 77) failed.push({ size: ipvsSizes[0]!, error: `ipvs-vm bench exited ${code}` });
+  }
   for (const f of failed) process.stdout.write(`${f.size}: FAILED: ${f.error}\n`);
   const metadata = {
     sizes,

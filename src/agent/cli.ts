@@ -24,7 +24,7 @@ import { parseFlags, usage } from "./flags.ts";
 import { readHostFacts } from "./host-facts.ts";
 import { formatPlanJson, formatPlanText } from "./printer.ts";
 import { VERSION } from "./version.ts";
-import { runAgentCli } from "./runtime/cli-agent.ts";
+import { runAgentCli, snapshotFromApi } from "./runtime/cli-agent.ts";
 
 export interface Io {
   readonly out: (s: string) => void;
@@ -69,13 +69,14 @@ export async function run(argv: readonly string[], env: Record<string, string | 
     const outcome = await syncNode(deps, { mode: cfg.dryRun ? "cleanup-plan" : "cleanup", config: cfg, nodeName, verify: true });
     return report(outcome, cfg, io);
   }
-  if (cfg.snapshot === undefined) {
-    io.err("kube-router: --snapshot FILE is required: the Kubernetes API source is not built yet\n");
-    return 1;
-  }
   let loaded;
   try {
-    loaded = loadSnapshotFile(cfg.snapshot);
+    // --once without --snapshot: one consistent list of every kind from the API server.
+    if (cfg.snapshot === undefined) {
+      const fromApi = await snapshotFromApi(cfg, io);
+      if (typeof fromApi === "number") return fromApi;
+      loaded = fromApi;
+    } else loaded = loadSnapshotFile(cfg.snapshot);
   } catch (e) {
     io.err(`kube-router: ${e instanceof SnapshotError ? e.message : `${cfg.snapshot}: ${(e as Error).message}`}\n`);
     return 1;

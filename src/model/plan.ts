@@ -56,7 +56,7 @@ export function diffNode(desired: NodeState, observed: NodeState): NodePlan {
   for (const [name, want] of desired.ipsets) {
     const have = observed.ipsets.get(name);
     if (have === undefined || !sameIpsetHeader(have, want)) continue;
-    if (knownEqual.get(want.members)?.has(have.members)) continue;
+    if (want.members === have.members || knownEqual.get(want.members)?.has(have.members)) continue;
     const d = diffMembers(want.members, have.members);
     if (d.add.length + d.del.length === 0) rememberEqual(want.members, have.members);
     if (d.add.length + d.del.length > 0) ipsetMembers.push({ set: name, family: want.family, ...d });

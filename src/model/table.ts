@@ -11,6 +11,7 @@
  *
  * @category diff
  */
+import { ChunkedTable, changedChunks, unorderedEntries } from "./chunked-table.ts";
 
 /** A keyed table of kernel objects: key → normalised object. */
 export type Table<T> = ReadonlyMap<string, T>;
@@ -34,7 +35,8 @@ export interface MemberDiff {
 
 /**
  * Structural equality of plain data: primitives, arrays (ordered), plain objects
- * (key order ignored, `undefined` fields equal missing ones), Sets and Maps.
+ * (key order ignored, `undefined` fields equal missing ones), Sets and Maps (a `ChunkedTable`
+ * equals a Map with the same entries).
  */
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
@@ -50,12 +52,13 @@ export function deepEqual(a: unknown, b: unknown): boolean {
     for (const v of a) if (!b.has(v)) return false;
     return true;
   }
-  if (a instanceof Map) {
-    if (!(b instanceof Map) || a.size !== b.size) return false;
-    for (const [k, v] of a) if (!b.has(k) || !deepEqual(v, b.get(k))) return false;
+  if (a instanceof Map || a instanceof ChunkedTable) {
+    const bm = b as ReadonlyMap<unknown, unknown>;
+    if (!(b instanceof Map || b instanceof ChunkedTable) || a.size !== bm.size) return false;
+    for (const [k, v] of unorderedEntries(a as ReadonlyMap<unknown, unknown>)) if (!bm.has(k) || !deepEqual(v, bm.get(k))) return false;
     return true;
   }
-  if (b instanceof Set || b instanceof Map) return false;
+  if (b instanceof Set || b instanceof Map || b instanceof ChunkedTable) return false;
   const ra = a as Record<string, unknown>;
   const rb = b as Record<string, unknown>;
   const keys = new Set([...Object.keys(ra), ...Object.keys(rb)]);
@@ -69,19 +72,32 @@ const OP_ORDER: Record<Op, number> = { delete: 0, update: 1, create: 2 };
  * Diffs a desired keyed table against an observed one.
  * Guarantees: output sorted by key (deterministic plans); a key present in both with equal
  * values (per `same`) yields nothing; never throws.
+ *
+ * Two `ChunkedTable`s are diffed chunk-wise: chunks that are the same object on both sides are
+ * skipped unread, the rest diffed as below (same result; property-tested).
  */
 export function diffTable<T>(
   desired: Table<T>,
   observed: Table<T>,
   same: (a: T, b: T) => boolean = deepEqual,
 ): Change<T>[] {
+  if (desired === observed) return [];
+  if (desired instanceof ChunkedTable && observed instanceof ChunkedTable) {
+    const sub = changedChunks(desired, observed);
+    return diffTable(sub.desired, sub.observed, same);
+  }
   const out: Change<T>[] = [];
-  for (const [key, after] of desired) {
+  let matched = 0;
+  for (const [key, after] of unorderedEntries(desired)) {
     const before = observed.get(key);
     if (before === undefined) out.push({ op: "create", key, after });
-    else if (!same(before, after)) out.push({ op: "update", key, before, after });
+    else {
+      matched++;
+      if (!same(before, after)) out.push({ op: "update", key, before, after });
+    }
   }
-  for (const [key, before] of observed) if (!desired.has(key)) out.push({ op: "delete", key, before });
+  // every observed key matched a desired one: nothing to delete (saves a lookup per key)
+  if (matched !== observed.size) for (const [key, before] of unorderedEntries(observed)) if (!desired.has(key)) out.push({ op: "delete", key, before });
   return out.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : OP_ORDER[x.op] - OP_ORDER[y.op]));
 }
 

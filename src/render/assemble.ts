@@ -10,6 +10,7 @@
  * @category render
  */
 import { type Jump, type NodeState, type TableName, TABLE_NAMES, emptyNodeState, jumpKey } from "../model/state.ts";
+import { ChunkedTable } from "../model/chunked-table.ts";
 import { type Table, deepEqual, sortedTable } from "../model/table.ts";
 import type { Controller, ControllerOutput } from "./controller.ts";
 
@@ -29,11 +30,20 @@ export function assemble(rendered: readonly Rendered[], observed: NodeState): As
   const conflicts: string[] = [];
   const tables = new Map<TableName, Map<string, unknown>>(TABLE_NAMES.map((t) => [t, new Map()]));
   const jumpGroups: Jump[][] = [];
-  for (const { controller, output } of rendered) {
+  const sources = rendered.map(({ controller, output }) =>
+    TABLE_NAMES.map((t) => (output ? output.state[t] : keepClaimed(controller, t, observed[t])) as Table<unknown> | undefined));
+  // A chunked table that is the only non-empty contribution to its table is used as it is
+  // (same entries, already iterated in key order): no copy, its chunks keep their identity.
+  const whole = new Map<TableName, ChunkedTable<unknown>>();
+  TABLE_NAMES.forEach((t, ti) => {
+    const nonEmpty = sources.flatMap((s) => (s[ti] !== undefined && s[ti].size > 0 ? [s[ti]] : []));
+    if (t !== "jumps" && nonEmpty.length === 1 && nonEmpty[0] instanceof ChunkedTable) whole.set(t, nonEmpty[0]);
+  });
+  for (const [ci, { controller }] of rendered.entries()) {
     const own: Jump[] = [];
-    for (const t of TABLE_NAMES) {
-      const source = (output ? output.state[t] : keepClaimed(controller, t, observed[t])) as Table<unknown> | undefined;
-      if (source === undefined) continue;
+    for (const [ti, t] of TABLE_NAMES.entries()) {
+      const source = sources[ci]![ti];
+      if (source === undefined || whole.has(t)) continue;
       const into = tables.get(t)!;
       for (const [key, value] of source) {
         if (t === "jumps") { own.push(value as Jump); continue; }
@@ -46,7 +56,7 @@ export function assemble(rendered: readonly Rendered[], observed: NodeState): As
   }
   tables.set("jumps", new Map(numberJumps(jumpGroups).map((j) => [jumpKey(j), j])));
   const desired = { ...emptyNodeState() } as Record<TableName, Table<unknown>>;
-  for (const t of TABLE_NAMES) desired[t] = sortedTable(tables.get(t)!);
+  for (const t of TABLE_NAMES) desired[t] = whole.get(t) ?? sortedTable(tables.get(t)!);
   return { desired: desired as unknown as NodeState, conflicts };
 }
 

@@ -14,12 +14,12 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { type Server, connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { addNetns, delNetns, kernelSkip, nsSh } from "../support/netns.ts";
-import { CLI } from "../support/cli.ts";
+import { CLI, runCli } from "../support/cli.ts";
 import { type DoubleHandle, RESOURCES, kubeconfigText, node, reserveApiDouble } from "../support/kube-api-double/index.ts";
 import { parseAllDocuments } from "yaml";
 
@@ -57,17 +57,21 @@ function startNsRelay(sock: string): ChildProcess {
   return spawn("ip", ["netns", "exec", ns, process.execPath, "-e", code], { stdio: ["ignore", "pipe", "inherit"] });
 }
 
+function kubeconfigFile(): string {
+  const kubeconfig = join(dir, "kubeconfig");
+  writeFileSync(kubeconfig, kubeconfigText(`http://127.0.0.1:${API_PORT}`));
+  return kubeconfig;
+}
+
 interface Agent {
   readonly proc: ChildProcess;
   readonly logs: Record<string, unknown>[];
   readonly exited: Promise<number | null>;
 }
 
-function startAgent(extra: string[] = []): Agent {
-  const kubeconfig = join(dir, "kubeconfig");
-  writeFileSync(kubeconfig, kubeconfigText(`http://127.0.0.1:${API_PORT}`));
+function startAgent(extra: string[] = [], input: string[] = ["--kubeconfig", kubeconfigFile()]): Agent {
   const proc = spawn("ip", ["netns", "exec", ns, process.execPath, CLI,
-    "--kubeconfig", kubeconfig, "--hostname-override", "node1", "--run-firewall=false", "--run-service-proxy=false",
+    ...input, "--hostname-override", "node1", "--run-firewall=false", "--run-service-proxy=false",
     "--state-dir", join(dir, "state"), `--health-port=${HEALTH}`, `--metrics-port=${METRICS}`, "--health-addr=127.0.0.1", "--metrics-addr=127.0.0.1",
     "--cache-sync-timeout=1s", ...extra,
   ], {
@@ -234,5 +238,45 @@ test("agent e2e: --dry-run keeps watching and logs each new plan, changing nothi
   } finally {
     assert.equal(await stopAgent(a), 0);
     double!.api.delete("nodes", "", "node5");
+  }
+});
+
+test("agent e2e: --once without --snapshot reads the cluster from the API server", { skip }, () => {
+  // Given the node converged by the agent runs above, a one-shot dry run against the API plans nothing
+  const r = runCli(["--kubeconfig", kubeconfigFile(), "--hostname-override", "node1", "--run-firewall=false", "--run-service-proxy=false", "--once", "--dry-run"],
+    { ns, env: { KUBE_ROUTER_CNI_CONF_FILE: join(dir, "cni", "10-kuberouter.conf") } });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /Plan: 0 to add, 0 to change, 0 to destroy\./);
+});
+
+test("agent e2e: a kubeconfig that does not parse exits 1 with one line naming it; so does an unreachable API with --once", { skip }, () => {
+  const bad = join(dir, "bad-kubeconfig");
+  writeFileSync(bad, "apiVersion: v1\nclusters: [unclosed\n");
+  for (const extra of [[], ["--once"]]) {
+    const r = runCli(["--kubeconfig", bad, "--hostname-override", "node1", "--health-port=0", ...extra], { ns });
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, /bad-kubeconfig/);
+  }
+  const down = join(dir, "down-kubeconfig");
+  writeFileSync(down, kubeconfigText("http://127.0.0.1:1"));
+  const r = runCli(["--kubeconfig", down, "--hostname-override", "node1", "--once", "--cache-sync-timeout=1s"], { ns });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /caches not synced within --cache-sync-timeout 1s: .*ECONNREFUSED/);
+});
+
+test("agent e2e: --snapshot FILE without --once follows the file", { skip }, async () => {
+  const nodeDoc = (n: number, cidr: string) => `apiVersion: v1\nkind: Node\nmetadata: {name: node${n}}\nspec: {podCIDR: "${cidr}"}\nstatus: {addresses: [{type: InternalIP, address: 10.250.0.1${n}}]}\n`;
+  const file = join(dir, "cluster.yaml");
+  const write = (...docs: string[]) => { writeFileSync(`${file}.tmp`, docs.join("---\n")); renameSync(`${file}.tmp`, file); };
+  write(nodeDoc(1, "10.244.1.0/24"), nodeDoc(2, "10.244.22.0/24"), nodeDoc(6, "10.244.6.0/24"));
+  const a = startAgent([], ["--snapshot", file]);
+  try {
+    await until(() => /10\.244\.6\.0\/24 via 10\.250\.0\.16/.test(routes()), 10_000, "node6 route from the file", a);
+    // When node6 leaves the file (atomic replace, as editors and kubectl pipelines do)
+    write(nodeDoc(1, "10.244.1.0/24"), nodeDoc(2, "10.244.22.0/24"));
+    await until(() => !/10\.244\.6\.0/.test(routes()), 10_000, "node6 route gone", a);
+  } finally {
+    assert.equal(await stopAgent(a), 0);
   }
 });

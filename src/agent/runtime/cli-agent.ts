@@ -9,7 +9,8 @@
  */
 import type { Driver } from "../../apply/driver.ts";
 import { type Exec, realExec } from "../../apply/exec.ts";
-import type { NodeConfig } from "../../model/config.ts";
+import { type ClusterSnapshot, type InputWarning } from "../../model/cluster.ts";
+import { type NodeConfig, formatGoDuration } from "../../model/config.ts";
 import { parseGoDuration } from "../flags.ts";
 import { readHostFacts } from "../host-facts.ts";
 import { desiredHealthChecks, healthCheckServers } from "../healthcheck/index.ts";
@@ -90,5 +91,32 @@ export async function runAgentCli(
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);
     await hc?.close();
+  }
+}
+
+/**
+ * `--once` without `--snapshot`: lists every kind from the API server (the same source as the
+ * agent), waits up to `--cache-sync-timeout`, and returns the snapshot; or prints one line and
+ * returns exit code 1 (bad kubeconfig, caches not synced in time).
+ */
+export async function snapshotFromApi(cfg: NodeConfig, io: CliIo): Promise<{ snapshot: ClusterSnapshot; warnings: readonly InputWarning[] } | number> {
+  const { createKubeSource } = await import("../../sources/kube/index.ts");
+  let source;
+  try {
+    source = createKubeSource({ ...(cfg.kubeconfig ? { kubeconfig: cfg.kubeconfig } : {}), ...(cfg.master ? { master: cfg.master } : {}), onWarning: () => undefined });
+  } catch (e) {
+    io.err(`kube-router: ${(e as Error).message.split("\n")[0]}\n`);
+    return 1;
+  }
+  try {
+    await source.start();
+    if (!(await source.waitSynced(cfg.cacheSyncTimeout))) {
+      const err = source.status().error;
+      io.err(`kube-router: caches not synced within --cache-sync-timeout ${formatGoDuration(cfg.cacheSyncTimeout)}${err ? `: ${err}` : ""}\n`);
+      return 1;
+    }
+    return { snapshot: source.snapshot(), warnings: source.warnings() };
+  } finally {
+    await source.stop();
   }
 }

@@ -89,7 +89,7 @@ export const syncLoop = (env: LoopEnv, wake: Queue.Queue<void>) =>
       for (const l of lanes) {
         const r = results.find((x) => x.lane === l.spec.name);
         finished(env.schedule, l, r?.ok ?? false, t1, r?.error);
-        if (r && !r.ok) env.log.warn({ controller: l.spec.name, failures: l.failures, retryInMs: (l.retryAt ?? t1) - t1, err: r.error }, `controller ${l.spec.name}: sync failed; full resync after backoff`);
+        if (r && !r.ok) env.log.warn({ controller: l.spec.name, failures: l.failures, retryInMs: (l.retryAt ?? t1) - t1 }, `controller ${l.spec.name}: sync failed; full resync after backoff`);
       }
     }
   });

@@ -117,10 +117,8 @@ export async function runStep(env: StepEnv, mem: StepMemory, snapshot: ClusterSn
   const fresh = outcome.warnings.filter((w) => !mem.warned.has(w));
   for (const w of fresh) log.warn({ warning: w }, w);
   mem.warned = new Set(outcome.warnings);
-  for (const e of outcome.errors) log.error({ err: e }, e);
-  for (const [name, status] of Object.entries(outcome.controllers)) {
-    if (status === "failed") log.error({ controller: name }, `controller ${name} failed to render; its objects are kept as they are`);
-  }
+  failedRender.forEach((lane, i) => log.error({ controller: lane, err: renderErrors[i] }, `controller ${lane} failed to render; its objects are kept as they are: ${renderErrors[i]}`));
+  for (const e of syncErrors) log.error({ err: e }, e);
   const summary = planSummary(outcome.plan);
   if (env.dryRun) {
     const text = formatPlanText(outcome.plan, outcome.scripts);

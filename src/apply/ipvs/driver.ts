@@ -2,10 +2,14 @@
  * The IPVS driver: tables `ipvsServices` and `ipvsReals`.
  *
  * Observe (one read in the steady state): `ipvsadm -Sn`, parsed (parse.ts), filtered to the
- * services we own and their reals (owned.ts). Only when some service is not proven ours by
- * the rendered scope does it read `ip -j addr show dev kube-dummy-if` (and, for fwmark
- * services, `ip -4|-6 -j rule show table 78`) to decide. With graceful termination and a
- * real server to remove, one `ipvsadm -Ln` adds the connection counts (graceful.ts).
+ * services we own and their reals (owned.ts). Only when the rendered scope and the configured
+ * ranges leave some service undecided does it read `ip -j addr show` (kube-dummy-if's VIPs and
+ * the node's local addresses) and, for fwmark services, `ip -4|-6 -j rule show table 78`.
+ * With graceful termination and a real server to remove, one `ipvsadm -Ln` adds the
+ * connection counts (graceful.ts).
+ *
+ * IPVS timeouts (`--service-*-timeout`, `ipvsadm --set`) are not applied here: they have no
+ * table in the model yet (a plan-less write would bypass dry-run).
  *
  * No IPVS in the kernel (module not loaded / not built, as on the dev and CI hosts) or no
  * ipvsadm binary: observe returns empty tables instead of failing, so the other drivers'

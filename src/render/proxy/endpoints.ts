@@ -27,19 +27,72 @@ export interface Endpoint {
 
 let indexMemo: { slices: ClusterSnapshot["endpointSlices"]; index: ReadonlyMap<string, readonly EndpointSliceInfo[]> } | undefined;
 
-/** Slices per `namespace/service`, each list sorted by slice name; FQDN slices left out. Memoised on the map's identity. */
+const serviceOf = (s: EndpointSliceInfo): string | undefined => (s.addressType === "FQDN" ? undefined : `${s.namespace}/${s.serviceName}`);
+const byName = (a: EndpointSliceInfo, b: EndpointSliceInfo): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/**
+ * Slices per `namespace/service`, each list sorted by slice name; FQDN slices left out. Memoised
+ * on the map's identity; a map that differs from the previous one in a few entries is indexed
+ * by updating the previous index for the Services those entries belong to (same result).
+ */
 export function slicesByService(slices: ClusterSnapshot["endpointSlices"]): ReadonlyMap<string, readonly EndpointSliceInfo[]> {
   if (indexMemo?.slices === slices) return indexMemo.index;
+  const index = (indexMemo && updatedIndex(indexMemo.slices, indexMemo.index, slices)) ?? fullIndex(slices);
+  indexMemo = { slices, index };
+  return index;
+}
+
+function fullIndex(slices: ClusterSnapshot["endpointSlices"]): ReadonlyMap<string, readonly EndpointSliceInfo[]> {
   const index = new Map<string, EndpointSliceInfo[]>();
   for (const s of slices.values()) {
-    if (s.addressType === "FQDN") continue;
-    const k = `${s.namespace}/${s.serviceName}`;
+    const k = serviceOf(s);
+    if (k === undefined) continue;
     const list = index.get(k);
     if (list) list.push(s);
     else index.set(k, [s]);
   }
-  for (const l of index.values()) if (l.length > 1) l.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  indexMemo = { slices, index };
+  for (const l of index.values()) if (l.length > 1) l.sort(byName);
+  return index;
+}
+
+/** The index of `next` from the previous map's, or undefined when too much changed (or names tie). */
+function updatedIndex(
+  prev: ClusterSnapshot["endpointSlices"], prevIndex: ReadonlyMap<string, readonly EndpointSliceInfo[]>, next: ClusterSnapshot["endpointSlices"],
+): ReadonlyMap<string, readonly EndpointSliceInfo[]> | undefined {
+  const LIMIT = 64;
+  const gone: EndpointSliceInfo[] = [];
+  const added: EndpointSliceInfo[] = [];
+  let kept = 0;
+  for (const [k, s] of next) {
+    const p = prev.get(k);
+    if (p === s) { kept++; continue; }
+    if (p !== undefined) { kept++; gone.push(p); }
+    added.push(s);
+    if (added.length > LIMIT) return undefined;
+  }
+  if (kept !== prev.size) {
+    for (const [k, p] of prev) if (!next.has(k)) gone.push(p);
+    if (gone.length > LIMIT) return undefined;
+  }
+  // per Service: the previous list minus one occurrence of each replaced/removed slice, plus the new ones
+  const touched = new Map<string, EndpointSliceInfo[]>();
+  const listOf = (k: string) => touched.get(k) ?? touched.set(k, [...(prevIndex.get(k) ?? [])]).get(k)!;
+  for (const p of gone) {
+    const k = serviceOf(p);
+    if (k === undefined) continue;
+    const list = listOf(k);
+    const i = list.indexOf(p);
+    if (i < 0) return undefined; // cannot happen for an index of `prev`; rebuild rather than guess
+    list.splice(i, 1);
+  }
+  for (const s of added) { const k = serviceOf(s); if (k !== undefined) listOf(k).push(s); }
+  const index = new Map(prevIndex);
+  for (const [k, list] of touched) {
+    list.sort(byName);
+    for (let i = 1; i < list.length; i++) if (list[i - 1]!.name === list[i]!.name) return undefined; // order would depend on history
+    if (list.length === 0) index.delete(k);
+    else index.set(k, list);
+  }
   return index;
 }
 

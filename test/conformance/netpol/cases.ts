@@ -11,7 +11,7 @@
  */
 import { reach, type Reach } from "./reachability.ts";
 import { np, type ClusterExtras, type PolicyManifest } from "./snapshot.ts";
-import { podIp, type Probe } from "./topology.ts";
+import { PROBES, PROBES6, podIp, type Probe } from "./topology.ts";
 
 export interface Case extends ClusterExtras {
   readonly name: string;
@@ -19,6 +19,15 @@ export interface Case extends ClusterExtras {
   readonly upstream?: string;
   readonly policies: readonly PolicyManifest[];
   readonly expect: Reach;
+  /**
+   * What the dry-run plan from the previous case's converged state to this one may touch
+   * (issue 3 "Incremental"), checked on every node before the sync:
+   * - "members": ipset member adds/dels only (a peer pod or namespace relabelled);
+   * - "pod-chain": besides members, only the relabelled pod's KUBE-POD-FW chain is rewritten
+   *   (and a policy chain created where that policy gets its first local target);
+   * - "policy-chain": only that policy's KUBE-NWPLCY chain is rewritten, plus its own sets.
+   */
+  readonly incremental?: "members" | "pod-chain" | "policy-chain";
 }
 
 const TCP: readonly Probe[] = ["tcp/80", "tcp/81"];
@@ -163,6 +172,7 @@ export const CASES: readonly Case[] = [
   },
   {
     name: "the same policy updated in place to another named port",
+    incremental: "policy-chain",
     upstream: "should enforce updated policy",
     policies: [np("x", "named-port", { podSelector: ALL, ingress: [{ ports: [{ port: "serve-80-tcp" }] }] })],
     expect: reach(true).deny("*", "x/*").allow("*", "x/*", ["tcp/80"]),
@@ -230,6 +240,12 @@ export const CASES: readonly Case[] = [
     upstream: "should enforce policy to allow ingress traffic from pods in all namespaces",
     policies: [np("x", "b-in-all-ns", { podSelector: pod("a"), ingress: [{ from: [{ namespaceSelector: ALL, podSelector: pod("b") }] }] })],
     expect: reach(true).deny("*", "x/a").allow("*/b", "x/a"),
+  },
+  {
+    name: "a deleted pod's IP leaves the peer sets (y/b removed from the cluster)",
+    omitPods: ["y/b"],
+    policies: [np("x", "b-in-all-ns", { podSelector: pod("a"), ingress: [{ from: [{ namespaceSelector: ALL, podSelector: pod("b") }] }] })],
+    expect: reach(true).deny("*", "x/a").allow(["x/b", "z/b"], "x/a"),
   },
   {
     name: "a policy selecting no pods changes nothing",
@@ -340,6 +356,7 @@ export const CASES: readonly Case[] = [
   },
   {
     name: "… then namespace y gets the label",
+    incremental: "members",
     upstream: "should allow ingress access from updated namespace",
     nsLabels: { y: { ns2: "updated" } },
     policies: [np("x", "from-updated-ns", { podSelector: pod("a"), ingress: [{ from: [{ namespaceSelector: ml({ ns2: "updated" }) }] }] })],
@@ -353,6 +370,7 @@ export const CASES: readonly Case[] = [
   },
   {
     name: "… then pod x/b gets the label",
+    incremental: "members",
     upstream: "should allow ingress access from updated pod",
     podLabels: { "x/b": { pod2: "updated" } },
     policies: [np("x", "from-updated-pod", { podSelector: pod("a"), ingress: [{ from: [{ podSelector: ml({ pod2: "updated" }) }] }] })],
@@ -366,6 +384,7 @@ export const CASES: readonly Case[] = [
   },
   {
     name: "… then pod x/a gets the label",
+    incremental: "pod-chain",
     upstream: "should deny ingress access to updated pod",
     podLabels: { "x/a": { target: "isolated" } },
     policies: [np("x", "isolate-target", { podSelector: ml({ target: "isolated" }), policyTypes: ["Ingress"] })],
@@ -514,6 +533,89 @@ export const CASES: readonly Case[] = [
   {
     name: "all policies deleted: enforcement stops",
     upstream: "should stop enforcing policies after they are deleted",
+    policies: [],
+    expect: reach(true),
+  },
+];
+
+/**
+ * Dual-stack cases (dualstack.test.ts): every pod has an IPv4 and an IPv6 address and every
+ * probe runs over both (`tcp/80` … IPv4, `tcp6/80` … IPv6). Selectors and ports apply to both
+ * families; an ipBlock only ever matches addresses of its own family.
+ */
+const V4 = PROBES;
+const V6 = PROBES6;
+const ALL_OTHER_THAN_NODE_2 = ["x/a", "y/c", "z/b", "x/c", "y/b", "z/a"];
+const fromUpdatedPod = np("x", "from-updated-pod", { podSelector: pod("a"), ingress: [{ from: [{ podSelector: ml({ pod2: "updated" }) }] }] });
+
+export const DUAL_STACK_CASES: readonly Case[] = [
+  {
+    name: "dual-stack: no policies, both families reachable",
+    policies: [],
+    expect: reach(true),
+  },
+  {
+    name: "dual-stack: default-deny-ingress applies to both families",
+    policies: [np("x", "deny-ingress", { podSelector: ALL, policyTypes: ["Ingress"] })],
+    expect: reach(true).deny("*", "x/*"),
+  },
+  {
+    name: "dual-stack: a podSelector peer is allowed over both families",
+    policies: [np("x", "allow-b-to-a", { podSelector: pod("a"), ingress: [{ from: [{ podSelector: pod("b") }] }] })],
+    expect: reach(true).deny("*", "x/a").allow("x/b", "x/a"),
+  },
+  {
+    name: "dual-stack: a namespaceSelector peer on one port, both families",
+    policies: [np("x", "port-81", { podSelector: pod("a"), ingress: [{ from: [{ namespaceSelector: nsSel("y") }], ports: [{ port: 81 }] }] })],
+    expect: reach(true).deny("*", "x/a").allow("y/*", "x/a", ["tcp/81", "tcp6/81"]),
+  },
+  {
+    name: "dual-stack: an IPv4 ipBlock matches no IPv6 source",
+    policies: [np("x", "from-cidr4", { podSelector: pod("a"), ingress: [{ from: [{ ipBlock: { cidr: "10.244.2.0/24" } }] }] })],
+    expect: reach(true).deny("*", "x/a").allow(["x/b", "y/a", "z/c"], "x/a", V4),
+  },
+  {
+    name: "dual-stack: an IPv6 ipBlock with except matches no IPv4 source",
+    policies: [np("x", "from-cidr6", { podSelector: pod("a"), ingress: [{ from: [{ ipBlock: { cidr: "fd00:10:244::/48", except: ["fd00:10:244:2::/64"] } }] }] })],
+    expect: reach(true).deny("*", "x/a").allow(ALL_OTHER_THAN_NODE_2, "x/a", V6),
+  },
+  {
+    name: "dual-stack: egress to 0.0.0.0/0 except one pod CIDR allows no IPv6",
+    policies: [np("x", "to-world4", { podSelector: pod("a"), policyTypes: ["Egress"], egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.244.1.0/24"] } }] }] })],
+    expect: reach(true).deny("x/a", "*", V6).deny("x/a", ["y/c", "z/b"], V4),
+  },
+  {
+    name: "dual-stack: egress to ::/0 except one pod CIDR allows no IPv4",
+    policies: [np("x", "to-world6", { podSelector: pod("a"), policyTypes: ["Egress"], egress: [{ to: [{ ipBlock: { cidr: "::/0", except: ["fd00:10:244:1::/64"] } }] }] })],
+    expect: reach(true).deny("x/a", "*", V4).deny("x/a", ["y/c", "z/b"], V6),
+  },
+  {
+    name: "dual-stack: egress on a named UDP port, both families",
+    policies: [np("x", "egress-named-udp", { podSelector: ALL, policyTypes: ["Egress"], egress: [{ ports: [{ protocol: "UDP", port: "serve-80-udp" }] }] })],
+    expect: reach(true).deny("x/*", "*").allow("x/*", "*", ["udp/80", "udp6/80"]),
+  },
+  {
+    name: "dual-stack: deny all in x and y, then allow within each namespace",
+    policies: (["x", "y"] as const).flatMap((ns) => [
+      np(ns, "deny-all", { podSelector: ALL, policyTypes: ["Ingress", "Egress"] }),
+      np(ns, "allow-same-ns", { podSelector: ALL, ingress: [{ from: [{ podSelector: ALL }] }], egress: [{ to: [{ podSelector: ALL }] }] }),
+    ]),
+    expect: reach(true).deny(["x/*", "y/*"], "*").deny("*", ["x/*", "y/*"]).allow("x/*", "x/*").allow("y/*", "y/*"),
+  },
+  {
+    name: "dual-stack: ingress from a pod label nobody has yet",
+    policies: [fromUpdatedPod],
+    expect: reach(true).deny("*", "x/a"),
+  },
+  {
+    name: "dual-stack: … then pod x/b gets the label (both of its IPs join the peer sets)",
+    incremental: "members",
+    podLabels: { "x/b": { pod2: "updated" } },
+    policies: [fromUpdatedPod],
+    expect: reach(true).deny("*", "x/a").allow("x/b", "x/a"),
+  },
+  {
+    name: "dual-stack: all policies deleted",
     policies: [],
     expect: reach(true),
   },

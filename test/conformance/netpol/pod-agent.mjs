@@ -1,10 +1,11 @@
-// One conformance "pod": started inside a pod network namespace (`ip netns exec NS node pod-agent.mjs`),
-// it serves TCP and UDP on ports 80 and 81 (UDP echoes) and probes other pods on request.
+// One conformance "pod": started inside a pod network namespace (`ip netns exec NS node pod-agent.mjs [--ipv6]`),
+// it serves TCP and UDP on ports 80 and 81 (UDP echoes; with --ipv6 on IPv6 too) and probes other
+// pods on request (IPv4 or IPv6, by the target address).
 // Plain JavaScript so it starts in ~0.1 s without a TypeScript loader.
 //
 // Protocol, JSON lines:
 //   stdout, once all four servers listen: {"ready":true}
-//   stdin  {"id":N,"to":"10.244.2.12","port":80,"proto":"tcp"|"udp","t1":ms,"t2":ms}
+//   stdin  {"id":N,"to":"10.244.2.12"|"fd00:10:244:2::12","port":80,"proto":"tcp"|"udp","t1":ms,"t2":ms}
 //   stdout {"id":N,"ok":bool,"how":"connected"|"reply"|"timeout"|<errno code>,"tries":1|2,"ms":N}
 // A probe that times out is tried once more (with t2) before it is declared blocked; an error
 // (ECONNREFUSED from a REJECT, EHOSTUNREACH, …) is final at once, so REJECTed probes are fast.
@@ -14,6 +15,7 @@ import dgram from "node:dgram";
 import { createInterface } from "node:readline";
 
 const PORTS = [80, 81];
+const IPV6 = process.argv.includes("--ipv6");
 
 // UDP probes bind their own source port from a range no server uses and never reuse one within a
 // run, so a conntrack entry left by an earlier (allowed) probe can never let a later one through.
@@ -26,17 +28,20 @@ const udpSourcePort = () => {
 
 function serve() {
   const listening = [];
+  const families = IPV6 ? [["udp4", "0.0.0.0"], ["udp6", "::"]] : [["udp4", "0.0.0.0"]];
   for (const port of PORTS) {
-    const tcp = net.createServer((sock) => {
-      sock.on("error", () => {});
-      sock.end();
-    });
-    tcp.on("error", (e) => fail(`tcp/${port}: ${e.message}`));
-    listening.push(new Promise((resolve) => tcp.listen({ port, host: "0.0.0.0" }, resolve)));
-    const udp = dgram.createSocket("udp4");
-    udp.on("message", (msg, rinfo) => udp.send(msg, rinfo.port, rinfo.address));
-    udp.on("error", (e) => fail(`udp/${port}: ${e.message}`));
-    listening.push(new Promise((resolve) => udp.bind({ port, address: "0.0.0.0" }, resolve)));
+    for (const [type, host] of families) {
+      const tcp = net.createServer((sock) => {
+        sock.on("error", () => {});
+        sock.end();
+      });
+      tcp.on("error", (e) => fail(`tcp/${port} ${host}: ${e.message}`));
+      listening.push(new Promise((resolve) => tcp.listen({ port, host, ipv6Only: type === "udp6" }, resolve)));
+      const udp = dgram.createSocket({ type, ipv6Only: type === "udp6" });
+      udp.on("message", (msg, rinfo) => udp.send(msg, rinfo.port, rinfo.address));
+      udp.on("error", (e) => fail(`udp/${port} ${host}: ${e.message}`));
+      listening.push(new Promise((resolve) => udp.bind({ port, address: host }, resolve)));
+    }
   }
   return Promise.all(listening);
 }
@@ -64,7 +69,8 @@ function tcpOnce(to, port, timeoutMs) {
 /** One UDP attempt on a connected socket: "reply", "timeout" or the errno code (ICMP unreachable ⇒ ECONNREFUSED). */
 function udpOnce(to, port, timeoutMs) {
   return new Promise((resolve) => {
-    const sock = dgram.createSocket("udp4");
+    const v6 = net.isIPv6(to);
+    const sock = dgram.createSocket(v6 ? "udp6" : "udp4");
     let finished = false;
     const done = (how) => {
       if (finished) return;
@@ -76,7 +82,7 @@ function udpOnce(to, port, timeoutMs) {
     const timer = setTimeout(() => done("timeout"), timeoutMs);
     sock.on("error", (e) => done(e.code ?? e.message));
     sock.on("message", () => done("reply"));
-    sock.bind({ port: udpSourcePort(), address: "0.0.0.0" }, () => {
+    sock.bind({ port: udpSourcePort(), address: v6 ? "::" : "0.0.0.0" }, () => {
       sock.connect(port, to, (err) => {
         if (err) return done(err.code ?? err.message);
         sock.send("probe", (e) => { if (e) done(e.code ?? e.message); });

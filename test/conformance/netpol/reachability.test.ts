@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseSnapshotText } from "../../../src/sources/snapshot-file.ts";
-import { CASES } from "./cases.ts";
+import { CASES, DUAL_STACK_CASES } from "./cases.ts";
 import { compare, formatDiff, reach } from "./reachability.ts";
 import { np, snapshotYaml } from "./snapshot.ts";
 import { ALL_PODS, NODE_OF, PROBES, podIp, type Observed, type PodId, type ProbeResult } from "./topology.ts";
@@ -62,8 +62,14 @@ test("netpol snapshot: every case's snapshot loads without warnings, with the na
   for (const c of CASES) {
     const { snapshot, warnings } = parseSnapshotText(snapshotYaml(c), c.name);
     assert.deepEqual(warnings, [], c.name);
-    assert.equal(snapshot.pods.size, 9 + (c.extraPods?.length ?? 0));
+    assert.equal(snapshot.pods.size, 9 + (c.extraPods?.length ?? 0) - (c.omitPods?.length ?? 0));
     assert.equal(snapshot.networkPolicies.size, c.policies.length, c.name);
+  }
+  for (const c of DUAL_STACK_CASES) {
+    const { snapshot, warnings } = parseSnapshotText(snapshotYaml(c, { ipv6: true }), c.name);
+    assert.deepEqual(warnings, [], c.name);
+    assert.deepEqual(snapshot.pods.get("y/b")?.podIPs, ["10.244.3.22", "fd00:10:244:3::22"]);
+    assert.deepEqual(snapshot.nodes.get("node-2")?.podCIDRs, ["10.244.2.0/24", "fd00:10:244:2::/64"]);
   }
   const { snapshot } = parseSnapshotText(snapshotYaml({ policies: [np("x", "p", { podSelector: {} })], nsLabels: { y: { ns: null, team: "red" } } }), "t");
   assert.deepEqual(snapshot.pods.get("x/a")?.ports.map((p) => `${p.name}=${p.protocol}/${p.containerPort}`),

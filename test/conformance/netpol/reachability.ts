@@ -5,11 +5,12 @@
  *
  * Selectors: `x/a` one pod, `x/*` a namespace, `*\/a` a pod name in every namespace, `*` all.
  * A pod probing itself goes over its own loopback and never leaves its netns, so the diagonal is
- * always expected reachable (upstream ignores loopback for the same reason).
+ * always expected reachable (upstream ignores loopback for the same reason). Overrides apply to
+ * every probe of both families unless probes are given (`tcp/80` … IPv4, `tcp6/80` … IPv6).
  *
  *   reach(true).deny("*", "x/*").allow("x/b", "x/a", ["tcp/80"])
  */
-import { ALL_PODS, PROBES, type Observed, type PodId, type Probe } from "./topology.ts";
+import { ALL_PODS, ALL_PROBES, type Observed, type PodId, type Probe } from "./topology.ts";
 
 export type Selector = string;
 
@@ -25,11 +26,11 @@ export class Reach {
   private readonly m: Record<Probe, Record<PodId, Record<PodId, boolean>>>;
 
   constructor(allowed: boolean) {
-    this.m = Object.fromEntries(PROBES.map((p) => [p, Object.fromEntries(ALL_PODS.map((f) => [f, Object.fromEntries(ALL_PODS.map((t) => [t, allowed]))])) ])) as Reach["m"];
+    this.m = Object.fromEntries(ALL_PROBES.map((p) => [p, Object.fromEntries(ALL_PODS.map((f) => [f, Object.fromEntries(ALL_PODS.map((t) => [t, allowed]))])) ])) as Reach["m"];
   }
 
-  /** Sets every (from, to) matched by the selectors, on the given probes (default all four). */
-  set(from: Selector | readonly Selector[], to: Selector | readonly Selector[], allowed: boolean, probes: readonly Probe[] = PROBES): this {
+  /** Sets every (from, to) matched by the selectors, on the given probes (default all, both families). */
+  set(from: Selector | readonly Selector[], to: Selector | readonly Selector[], allowed: boolean, probes: readonly Probe[] = ALL_PROBES): this {
     const fs = typeof from === "string" ? [from] : from;
     const ts = typeof to === "string" ? [to] : to;
     for (const p of probes) {
@@ -64,12 +65,16 @@ export interface Mismatch {
   readonly how: string;
 }
 
+/** The probes that were run, in a stable order. */
+const probesOf = (observed: Observed) => ALL_PROBES.filter((p) => observed[p] !== undefined);
+
 export function compare(expected: Reach, observed: Observed): Mismatch[] {
   const out: Mismatch[] = [];
-  for (const p of PROBES) {
+  for (const p of probesOf(observed)) {
+    const matrix = observed[p]!;
     for (const f of ALL_PODS) {
       for (const t of ALL_PODS) {
-        const o = observed[p][f][t];
+        const o = matrix[f][t];
         const e = expected.get(p, f, t);
         if (o.ok !== e) out.push({ probe: p, from: f, to: t, expected: e, how: o.how });
       }
@@ -85,8 +90,9 @@ export function compare(expected: Reach, observed: Observed): Mismatch[] {
 export function formatDiff(expected: Reach, observed: Observed, mismatches: readonly Mismatch[]): string {
   const lines: string[] = [];
   const header = `from\\to ${ALL_PODS.map((t) => t.padEnd(4)).join("")}`;
-  for (const p of PROBES) {
+  for (const p of probesOf(observed)) {
     const mine = mismatches.filter((m) => m.probe === p);
+    const matrix = observed[p]!;
     if (mine.length === 0) continue;
     lines.push(`${p}: ${mine.length} wrong  (rows: from, columns: to; . reachable, X blocked, * wrong)`);
     lines.push(`  expected${" ".repeat(header.length - 6)}observed`);
@@ -94,7 +100,7 @@ export function formatDiff(expected: Reach, observed: Observed, mismatches: read
     for (const f of ALL_PODS) {
       const exp = ALL_PODS.map((t) => (expected.get(p, f, t) ? "." : "X").padEnd(4)).join("");
       const obs = ALL_PODS.map((t) => {
-        const o = observed[p][f][t];
+        const o = matrix[f][t];
         return `${o.ok ? "." : "X"}${o.ok !== expected.get(p, f, t) ? "*" : ""}`.padEnd(4);
       }).join("");
       lines.push(`  ${f.padEnd(8)}${exp}  ${f.padEnd(8)}${obs}`);

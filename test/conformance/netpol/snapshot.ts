@@ -7,7 +7,7 @@
  * extra namespace/pod labels.
  */
 import { stringify } from "yaml";
-import { ALL_PODS, NAMESPACES, NODES, NODE_OF, nodeIp, nodeName, podCidr, podIp, type Ns, type PodId } from "./topology.ts";
+import { ALL_PODS, NAMESPACES, NODES, NODE_OF, nodeIp, nodeIp6, nodeName, podCidr, podCidr6, podIp, podIp6, type Ns, type PodId } from "./topology.ts";
 
 /** A NetworkPolicy as written in a manifest (`spec` is free-form, as kubectl would accept it). */
 export interface PolicyManifest {
@@ -30,6 +30,8 @@ export interface ClusterExtras {
   readonly podLabels?: Partial<Record<PodId, Record<string, string | null>>>;
   /** Pods whose container ports swap names: serve-80-tcp names port 81 and serve-81-tcp port 80 (same for UDP). */
   readonly swapPortNames?: readonly PodId[];
+  /** Pods left out of the snapshot (deleted from the cluster; their netns keeps its IP). */
+  readonly omitPods?: readonly PodId[];
   /** Extra Pod objects (not served by any netns), e.g. finished pods still holding an IP. */
   readonly extraPods?: readonly Record<string, unknown>[];
 }
@@ -54,21 +56,34 @@ export function containerPorts(swap = false): { name: string; containerPort: num
   ];
 }
 
+/** Which topology the objects describe: IPv4 only, or dual-stack (IPv4 first). */
+export interface SnapshotOptions {
+  readonly ipv6?: boolean;
+}
+
 /** The Kubernetes objects of the topology plus the case's extras. */
-export function clusterObjects(extras: ClusterExtras = {}): unknown[] {
+export function clusterObjects(extras: ClusterExtras = {}, opts: SnapshotOptions = {}): unknown[] {
+  const ds = opts.ipv6 ?? false;
   const nodes = NODES.map((n) => ({
     apiVersion: "v1",
     kind: "Node",
     metadata: { name: nodeName(n), uid: `00000000-0000-4000-8000-00000000000${n}`, labels: { "kubernetes.io/hostname": nodeName(n) } },
-    spec: { podCIDR: podCidr(n), podCIDRs: [podCidr(n)] },
-    status: { addresses: [{ type: "InternalIP", address: nodeIp(n) }, { type: "Hostname", address: nodeName(n) }] },
+    spec: { podCIDR: podCidr(n), podCIDRs: ds ? [podCidr(n), podCidr6(n)] : [podCidr(n)] },
+    status: {
+      addresses: [
+        { type: "InternalIP", address: nodeIp(n) },
+        ...(ds ? [{ type: "InternalIP", address: nodeIp6(n) }] : []),
+        { type: "Hostname", address: nodeName(n) },
+      ],
+    },
   }));
   const namespaces = NAMESPACES.map((ns) => ({
     apiVersion: "v1",
     kind: "Namespace",
     metadata: { name: ns, labels: merge({ ns, "kubernetes.io/metadata.name": ns }, extras.nsLabels?.[ns]) },
   }));
-  const pods = ALL_PODS.map((id, i) => {
+  const pods = ALL_PODS.filter((id) => !extras.omitPods?.includes(id)).map((id) => {
+    const i = ALL_PODS.indexOf(id);
     const [ns, name] = id.split("/") as [Ns, string];
     return {
       apiVersion: "v1",
@@ -82,15 +97,18 @@ export function clusterObjects(extras: ClusterExtras = {}): unknown[] {
           ports: containerPorts(extras.swapPortNames?.includes(id) ?? false),
         }],
       },
-      status: { phase: "Running", hostIP: nodeIp(NODE_OF[id]), podIP: podIp(id), podIPs: [{ ip: podIp(id) }] },
+      status: {
+        phase: "Running", hostIP: nodeIp(NODE_OF[id]), podIP: podIp(id),
+        podIPs: ds ? [{ ip: podIp(id) }, { ip: podIp6(id) }] : [{ ip: podIp(id) }],
+      },
     };
   });
   return [...nodes, ...namespaces, ...pods, ...(extras.extraPods ?? []), ...(extras.policies ?? [])];
 }
 
 /** The objects as multi-document YAML (one document per object). */
-export function snapshotYaml(extras: ClusterExtras = {}): string {
-  return clusterObjects(extras).map((o) => stringify(o)).join("---\n");
+export function snapshotYaml(extras: ClusterExtras = {}, opts: SnapshotOptions = {}): string {
+  return clusterObjects(extras, opts).map((o) => stringify(o)).join("---\n");
 }
 
 /**
@@ -98,8 +116,8 @@ export function snapshotYaml(extras: ClusterExtras = {}): string {
  * prints it. Same objects as `snapshotYaml`; JSON because each of the suite's ~250 CLI runs
  * would otherwise spend tens of milliseconds parsing YAML.
  */
-export function snapshotJson(extras: ClusterExtras = {}): string {
-  return JSON.stringify({ apiVersion: "v1", kind: "List", items: clusterObjects(extras) });
+export function snapshotJson(extras: ClusterExtras = {}, opts: SnapshotOptions = {}): string {
+  return JSON.stringify({ apiVersion: "v1", kind: "List", items: clusterObjects(extras, opts) });
 }
 
 /** The case's policies as YAML, for failure messages. */

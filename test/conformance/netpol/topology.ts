@@ -14,6 +14,10 @@
  * every namespace pair has both same-node and cross-node traffic. Pod IP: 10.244.<node>.<10·ns+pod>
  * (x=1, y=2, z=3; a=1, b=2, c=3), e.g. x/a = 10.244.1.11, y/b = 10.244.3.22.
  *
+ * Dual-stack (`new Topology({ ipv6: true })`, netns names `krt-np-<pid>-ds-…`) adds IPv6 to all
+ * of it: nodes fd00:250::1N/64, pod CIDRs fd00:10:244:N::/64 (gateway ::1), pod IPs
+ * fd00:10:244:<node>::<10·ns+pod>, IPv6 forwarding and routes; pods also serve on IPv6.
+ *
  * Nothing here touches the host's own network: every link is created from inside a test netns.
  */
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
@@ -42,13 +46,25 @@ export const nodeIp = (n: NodeNum) => `10.250.0.1${n}`;
 export const podCidr = (n: NodeNum) => `10.244.${n}.0/24`;
 /** The pod's IP: 10.244.<node>.<10·ns+pod>. */
 export function podIp(id: PodId): string {
+  return `10.244.${NODE_OF[id]}.${podHost(id)}`;
+}
+const podHost = (id: PodId) => {
   const [ns, pod] = id.split("/") as [Ns, PodName];
-  return `10.244.${NODE_OF[id]}.${10 * (NAMESPACES.indexOf(ns) + 1) + PODS.indexOf(pod) + 1}`;
+  return 10 * (NAMESPACES.indexOf(ns) + 1) + PODS.indexOf(pod) + 1;
+};
+export const nodeIp6 = (n: NodeNum) => `fd00:250::1${n}`;
+export const podCidr6 = (n: NodeNum) => `fd00:10:244:${n}::/64`;
+/** The pod's IPv6 address (dual-stack topology): fd00:10:244:<node>::<10·ns+pod>. */
+export function podIp6(id: PodId): string {
+  return `fd00:10:244:${NODE_OF[id]}::${podHost(id)}`;
 }
 
-/** The four probed port/protocols. */
+/** The probed port/protocols over IPv4 … */
 export const PROBES = ["tcp/80", "tcp/81", "udp/80", "udp/81"] as const;
-export type Probe = (typeof PROBES)[number];
+/** … and over IPv6 (dual-stack topology only). */
+export const PROBES6 = ["tcp6/80", "tcp6/81", "udp6/80", "udp6/81"] as const;
+export const ALL_PROBES = [...PROBES, ...PROBES6] as const;
+export type Probe = (typeof ALL_PROBES)[number];
 
 /** Result of one probe. `how` is "connected"/"reply" or why it failed ("ECONNREFUSED", "timeout", …). */
 export interface ProbeResult {
@@ -57,8 +73,10 @@ export interface ProbeResult {
   readonly tries: number;
   readonly ms: number;
 }
-/** Observed reachability: probe → from → to → result. */
-export type Observed = Record<Probe, Record<PodId, Record<PodId, ProbeResult>>>;
+/** One probe's matrix: from → to → result. */
+export type Matrix = Record<PodId, Record<PodId, ProbeResult>>;
+/** Observed reachability: probe → from → to → result, for the probes that were run. */
+export type Observed = Partial<Record<Probe, Matrix>>;
 
 const AGENT = join(import.meta.dirname, "pod-agent.mjs");
 
@@ -111,7 +129,8 @@ class PodAgent {
 
   probe(to: string, probe: Probe): Promise<ProbeResult> {
     if (this.exited) return Promise.resolve({ ok: false, how: "agent exited", tries: 0, ms: 0 });
-    const [proto, port] = probe.split("/") as ["tcp" | "udp", string];
+    const [kind, port] = probe.split("/") as [string, string];
+    const proto = kind.startsWith("udp") ? "udp" : "tcp";
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
@@ -125,10 +144,14 @@ class PodAgent {
   }
 }
 
+/** The target address of a probe: IPv6 for the `…6/…` probes. */
+const target = (id: PodId, probe: Probe) => (probe.includes("6/") ? podIp6(id) : podIp(id));
+
 /** The built topology: namespace names and the pod agents. Call `destroy()` whatever happens. */
 export class Topology {
-  readonly prefix = `krt-np-${process.pid}`;
-  readonly fabric = `${this.prefix}-fab`;
+  readonly ipv6: boolean;
+  readonly prefix: string;
+  get fabric(): string { return `${this.prefix}-fab`; }
   readonly created: string[] = [];
   private readonly agents = new Map<PodId, PodAgent>();
   private readonly nodeAgents = new Map<NodeNum, PodAgent>();
@@ -138,6 +161,14 @@ export class Topology {
     this.destroy();
     process.exit(sig === "SIGINT" ? 130 : 143);
   };
+
+  constructor(opts: { readonly ipv6?: boolean } = {}) {
+    this.ipv6 = opts.ipv6 ?? false;
+    this.prefix = `krt-np-${process.pid}${this.ipv6 ? "-ds" : ""}`;
+  }
+
+  /** The probes this topology can run: IPv4, plus IPv6 when dual-stack. */
+  get probes(): readonly Probe[] { return this.ipv6 ? ALL_PROBES : PROBES; }
 
   nodeNs(n: NodeNum): string { return `${this.prefix}-n${n}`; }
   podNs(id: PodId): string { return `${this.prefix}-${id.replace("/", "-")}`; }
@@ -174,6 +205,16 @@ echo 100000 > /proc/sys/net/ipv4/icmp_msgs_per_sec
 echo 10000 > /proc/sys/net/ipv4/icmp_msgs_burst
 [ ! -e /proc/sys/net/bridge/bridge-nf-call-iptables ] || echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables
 ${routes}`);
+      if (this.ipv6) {
+        const routes6 = NODES.filter((m) => m !== n).map((m) => `ip -6 route add ${podCidr6(m)} via ${nodeIp6(m)}`).join("\n");
+        nsRun(ns, `
+echo 1 > /proc/sys/net/ipv6/conf/all/forwarding
+echo 0 > /proc/sys/net/ipv6/icmp/ratelimit
+[ ! -e /proc/sys/net/bridge/bridge-nf-call-ip6tables ] || echo 1 > /proc/sys/net/bridge/bridge-nf-call-ip6tables
+ip -6 addr add ${nodeIp6(n)}/64 dev eth0 nodad
+ip -6 addr add fd00:10:244:${n}::1/64 dev kube-bridge nodad
+${routes6}`);
+      }
     }
     for (const id of ALL_PODS) {
       const ns = this.podNs(id);
@@ -182,24 +223,26 @@ ${routes}`);
       add(ns);
       nsRun(this.nodeNs(n), `ip link add ${host} type veth peer name eth0 netns ${ns}; ip link set ${host} master kube-bridge up`);
       nsRun(ns, `ip addr add ${podIp(id)}/24 dev eth0; ip link set eth0 up; ip route add default via 10.244.${n}.1`);
+      if (this.ipv6) nsRun(ns, `ip -6 addr add ${podIp6(id)}/64 dev eth0 nodad; ip -6 route add default via fd00:10:244:${n}::1`);
     }
     const start = (ns: string, label: string) =>
-      new PodAgent(label, spawn("ip", ["netns", "exec", ns, process.execPath, AGENT], { stdio: ["pipe", "pipe", "pipe"] }));
+      new PodAgent(label, spawn("ip", ["netns", "exec", ns, process.execPath, AGENT, ...(this.ipv6 ? ["--ipv6"] : [])], { stdio: ["pipe", "pipe", "pipe"] }));
     for (const id of ALL_PODS) this.agents.set(id, start(this.podNs(id), id));
     for (const n of NODES) this.nodeAgents.set(n, start(this.nodeNs(n), nodeName(n)));
     await Promise.all([...this.agents.values(), ...this.nodeAgents.values()].map((a) => a.ready));
   }
 
-  /** Probes the full 9×9 matrix for every port/protocol, all concurrently. */
+  /** Probes the full 9×9 matrix for every port/protocol (and family), all concurrently. */
   async probeAll(): Promise<Observed> {
     const jobs: Promise<void>[] = [];
-    const out = {} as Record<Probe, Record<PodId, Record<PodId, ProbeResult>>>;
-    for (const probe of PROBES) {
-      out[probe] = {} as Record<PodId, Record<PodId, ProbeResult>>;
+    const out: Observed = {};
+    for (const probe of this.probes) {
+      const matrix = {} as Matrix;
+      out[probe] = matrix;
       for (const from of ALL_PODS) {
-        const row = (out[probe][from] = {} as Record<PodId, ProbeResult>);
+        const row = (matrix[from] = {} as Record<PodId, ProbeResult>);
         const agent = this.agents.get(from)!;
-        for (const to of ALL_PODS) jobs.push(agent.probe(podIp(to), probe).then((r) => { row[to] = r; }));
+        for (const to of ALL_PODS) jobs.push(agent.probe(target(to, probe), probe).then((r) => { row[to] = r; }));
       }
     }
     await Promise.all(jobs);
@@ -207,14 +250,14 @@ ${routes}`);
   }
 
   /** Each node probes its own (local) pods on every port/protocol: node → pod → probe → result. */
-  async probeLocalPods(): Promise<Record<NodeNum, Partial<Record<PodId, Record<Probe, ProbeResult>>>>> {
-    const out = {} as Record<NodeNum, Partial<Record<PodId, Record<Probe, ProbeResult>>>>;
+  async probeLocalPods(): Promise<Record<NodeNum, Partial<Record<PodId, Partial<Record<Probe, ProbeResult>>>>>> {
+    const out = {} as Record<NodeNum, Partial<Record<PodId, Partial<Record<Probe, ProbeResult>>>>>;
     const jobs: Promise<void>[] = [];
     for (const n of NODES) {
       out[n] = {};
       for (const id of ALL_PODS.filter((p) => NODE_OF[p] === n)) {
-        const row = (out[n][id] = {} as Record<Probe, ProbeResult>);
-        for (const probe of PROBES) jobs.push(this.nodeAgents.get(n)!.probe(podIp(id), probe).then((r) => { row[probe] = r; }));
+        const row: Partial<Record<Probe, ProbeResult>> = (out[n][id] = {});
+        for (const probe of this.probes) jobs.push(this.nodeAgents.get(n)!.probe(target(id, probe), probe).then((r) => { row[probe] = r; }));
       }
     }
     await Promise.all(jobs);
