@@ -164,3 +164,50 @@ test("loop: stopping mid-apply lets the apply finish, then stops the source", as
     await h.stop();
   }
 });
+
+test("loop: one controller failing does not stop another (router fails to render, firewall keeps syncing)", async () => {
+  // Given the router and the firewall both enabled
+  const h = await startAgent({ config: { runFirewall: true, routesSyncPeriod: 300 }, graceMs: 100 });
+  try {
+    await until(() => h.handle.health().ok, 3000, "healthy");
+    const [fw, router] = [h.handle.schedule.lanes.find((l) => l.spec.name === "firewall")!, h.handle.schedule.lanes.find((l) => l.spec.name === "router")!];
+    // When this node disappears (the router cannot render) and the firewall has changes to make
+    h.source.delete("nodes", "node1");
+    await until(() => router.failures > 0, 2000, "router failure");
+    const fwOkBefore = fw.lastSuccessAt!;
+    h.source.put("nodes", "node3", nodeRecord(3));
+    // Then the firewall keeps completing syncs while the router is failing
+    await until(() => fw.lastSuccessAt! > fwOkBefore, 2000, "firewall sync after the router failed");
+    assert.ok(router.failures > 0);
+    assert.equal(fw.failures, 0);
+    // And health names the router only, once its period + grace has passed without a success
+    await until(() => /controller router/.test(h.handle.health().reasons.join("; ")), 3000, "router unhealthy");
+    assert.doesNotMatch(h.handle.health().reasons.join("; "), /controller firewall/);
+  } finally {
+    assert.equal(await h.stop(), 0);
+  }
+});
+
+test("logs: JSON lines with stable keys; the plan summary at info, the full plan at debug (-v 2)", async () => {
+  for (const v of [0, 2]) {
+    const h = await startAgent({ config: { v } });
+    try {
+      await until(() => h.handle.health().ok, 2000, "healthy");
+      const lines = h.logLines();
+      const sync = lines.find((l) => String(l["msg"]).startsWith("sync: Plan:"))!;
+      assert.equal(sync["level"], "info");
+      assert.equal(sync["node"], "node1");
+      assert.match(String(sync["time"]), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      for (const k of ["syncId", "mode", "controllers", "summary", "durationMs"]) assert.ok(k in sync, k);
+      const plan = lines.find((l) => l["msg"] === "sync plan");
+      if (v === 0) assert.equal(plan, undefined, "no full plan at info");
+      else {
+        assert.equal(plan?.["level"], "debug");
+        assert.match(String(plan?.["plan"]), /route replace 10\.244\.2\.0\/24/);
+        assert.equal(plan?.["syncId"], sync["syncId"]);
+      }
+    } finally {
+      assert.equal(await h.stop(), 0);
+    }
+  }
+});

@@ -241,10 +241,21 @@ test("agent e2e: --dry-run keeps watching and logs each new plan, changing nothi
   }
 });
 
-test("agent e2e: --once without --snapshot reads the cluster from the API server", { skip }, () => {
+/** Runs the CLI in the node netns without blocking this process (the double and relay live here). */
+function runCliAsync(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = spawn("ip", ["netns", "exec", ns, process.execPath, CLI, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  let stdout = "";
+  let stderr = "";
+  p.stdout.on("data", (b: Buffer) => { stdout += b.toString("utf8"); });
+  p.stderr.on("data", (b: Buffer) => { stderr += b.toString("utf8"); });
+  const timer = setTimeout(() => p.kill("SIGKILL"), 30_000);
+  return new Promise((resolve) => p.on("close", (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); }));
+}
+
+test("agent e2e: --once without --snapshot reads the cluster from the API server", { skip }, async () => {
   // Given the node converged by the agent runs above, a one-shot dry run against the API plans nothing
-  const r = runCli(["--kubeconfig", kubeconfigFile(), "--hostname-override", "node1", "--run-firewall=false", "--run-service-proxy=false", "--once", "--dry-run"],
-    { ns, env: { KUBE_ROUTER_CNI_CONF_FILE: join(dir, "cni", "10-kuberouter.conf") } });
+  const r = await runCliAsync(["--kubeconfig", kubeconfigFile(), "--hostname-override", "node1", "--run-firewall=false", "--run-service-proxy=false", "--once", "--dry-run"],
+    { KUBE_ROUTER_CNI_CONF_FILE: join(dir, "cni", "10-kuberouter.conf") });
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /Plan: 0 to add, 0 to change, 0 to destroy\./);
 });

@@ -1,6 +1,6 @@
 /**
- * Test support: a whole node over semantic fakes — iptables, ipset, ip, sysctl and a memory
- * file system — with the real drivers on top, so the engine runs exactly as in production
+ * Test support: a whole node over semantic fakes — iptables, ipset, ip, ipvsadm, sysctl and a
+ * memory file system — with the real drivers on top (IPVS ownership as the default flags give), so the engine runs exactly as in production
  * but in memory. Foreign state is seeded in each tool's own dump format.
  */
 import { fakeExec } from "../../src/apply/fake.ts";
@@ -13,10 +13,13 @@ import { FakeIpset } from "../../src/apply/ipset/fake.ts";
 import { iptablesBackend } from "../../src/apply/iptables/backend.ts";
 import { iptablesDriver } from "../../src/apply/iptables/driver.ts";
 import { FakeIptables } from "../../src/apply/iptables/fake.ts";
+import { ipvsDriver, ipvsDriverOptions } from "../../src/apply/ipvs/driver.ts";
+import { FakeIpvsadm } from "../../src/apply/ipvs/fake.ts";
 import { sysctlDriver } from "../../src/apply/sysctl/driver.ts";
 import { FakeSysctl } from "../../src/apply/sysctl/fake.ts";
 import type { EngineDeps } from "../../src/agent/engine.ts";
 import type { HostFacts, HostInterface } from "../../src/model/host.ts";
+import { DEFAULT_CONFIG } from "../../src/model/config.ts";
 
 /** Sysctls the router sets, present (as on a fresh node) so the fake knows the keys. */
 const FRESH_SYSCTLS: Readonly<Record<string, string>> = {
@@ -25,6 +28,14 @@ const FRESH_SYSCTLS: Readonly<Record<string, string>> = {
   "net/bridge/bridge-nf-call-ip6tables": "1",
   "net/ipv6/conf/all/disable_ipv6": "0",
   "net/ipv6/conf/all/forwarding": "0",
+  // the service proxy's (a kernel with IPVS loaded)
+  "net/ipv4/vs/conntrack": "0",
+  "net/ipv4/vs/expire_nodest_conn": "0",
+  "net/ipv4/vs/expire_quiescent_template": "0",
+  "net/ipv4/vs/conn_reuse_mode": "1",
+  "net/ipv4/vs/sloppy_tcp": "0",
+  "net/ipv4/conf/all/arp_ignore": "0",
+  "net/ipv4/conf/all/arp_announce": "0",
 };
 
 export interface FakeNodeSeed {
@@ -44,6 +55,7 @@ export interface FakeNode {
   readonly iptables: FakeIptables;
   readonly ipset: FakeIpset;
   readonly ip: FakeIp;
+  readonly ipvs: FakeIpvsadm;
 }
 
 /** Builds a fake node from a seed; throws if the seed is something the kernel would refuse. */
@@ -63,11 +75,12 @@ export function fakeNode(seed: FakeNodeSeed): FakeNode {
   for (const r of seed.routes ?? []) ip.seedRoute(r);
   const sysctl = new FakeSysctl({ ...FRESH_SYSCTLS, ...seed.sysctls });
   const fs = new MemoryFileSystem(seed.cniConf.content !== undefined ? { [seed.cniConf.path]: { content: seed.cniConf.content, mode: 0o644 } } : {});
-  const exec = fakeExec(iptables, ipset, ip, sysctl);
+  const ipvs = new FakeIpvsadm();
+  const exec = fakeExec(iptables, ipset, ip, sysctl, ipvs);
   const readHost = async (): Promise<HostFacts> => {
     const file = fs.read(seed.cniConf.path);
     return { interfaces: seed.interfaces, cniConf: { path: seed.cniConf.path, ...(file ? { content: file.content } : {}) } };
   };
-  const drivers = [sysctlDriver(), ipDriver(), ipsetDriver(), iptablesDriver(iptablesBackend("nft")), filesDriver(fs)];
-  return { deps: { exec, drivers, readHost }, exec, fs, iptables, ipset, ip };
+  const drivers = [sysctlDriver(), ipDriver(), ipsetDriver(), iptablesDriver(iptablesBackend("nft")), filesDriver(fs), ipvsDriver(ipvsDriverOptions(DEFAULT_CONFIG))];
+  return { deps: { exec, drivers, readHost }, exec, fs, iptables, ipset, ip, ipvs };
 }
