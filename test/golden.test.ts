@@ -26,7 +26,6 @@ import { parseSnapshotText } from "../src/sources/snapshot-file.ts";
 import { type FakeNodeSeed, fakeNode } from "./support/fake-node.ts";
 import type { HostFacts } from "../src/model/host.ts";
 import { ipvsText } from "../src/render/proxy/ipvsadm-text.ts";
-import { withIpvs } from "./render/proxy/memory-ipvs.ts";
 
 const ROOT = join(import.meta.dirname, "golden");
 const UPDATE = process.env["UPDATE_GOLDEN"] === "1";
@@ -63,7 +62,7 @@ for (const name of readdirSync(ROOT).sort()) {
     const ipv4 = readIf(join(dir, "observed", "iptables-save.txt"));
     const ipv6 = readIf(join(dir, "observed", "ip6tables-save.txt"));
     const ipsetSave = readIf(join(dir, "observed", "ipset-save.txt"));
-    const node = withIpvs(fakeNode({ ...c, iptablesSave: { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) }, ...(ipsetSave ? { ipsetSave } : {}) }), c.ipvs);
+    const node = fakeNode({ ...c, iptablesSave: { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) }, ...(ipsetSave ? { ipsetSave } : {}) });
     const req = { config, nodeName: resolveNodeName(config), snapshot };
 
     // When the node is planned

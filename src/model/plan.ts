@@ -4,7 +4,7 @@
  *
  * @category models
  */
-import type { Chain, Ipset, IpvsReal, IpvsService, Jump, Link, Address, Route, PolicyRule, Sysctl, ManagedFile, NodeState, TableName } from "./state.ts";
+import type { Chain, Ipset, IpvsReal, IpvsService, IpvsTimeouts, Jump, Link, Address, Route, PolicyRule, Sysctl, ManagedFile, NodeState, TableName } from "./state.ts";
 import { TABLE_NAMES } from "./state.ts";
 import { type Change, type MemberDiff, diffMembers, diffTable, patchMembers, patchTable, deepEqual, sortedTable } from "./table.ts";
 
@@ -29,6 +29,8 @@ export interface NodePlan {
   readonly files: readonly Change<ManagedFile>[];
   readonly ipvsServices: readonly Change<IpvsService>[];
   readonly ipvsReals: readonly Change<IpvsReal>[];
+  /** create/update only: timeouts are never deleted (a flag unset just stops managing them). */
+  readonly ipvsTimeouts: readonly Change<IpvsTimeouts>[];
 }
 
 const sameIpsetHeader = (a: Ipset, b: Ipset): boolean =>
@@ -74,6 +76,7 @@ export function diffNode(desired: NodeState, observed: NodeState): NodePlan {
     files: diffTable(desired.files, observed.files).filter((c) => c.op !== "delete"),
     ipvsServices: diffTable(desired.ipvsServices, observed.ipvsServices),
     ipvsReals: diffTable(desired.ipvsReals, observed.ipvsReals),
+    ipvsTimeouts: diffTable(desired.ipvsTimeouts, observed.ipvsTimeouts).filter((c) => c.op !== "delete"),
   };
 }
 
@@ -100,6 +103,7 @@ export function patchNode(observed: NodeState, plan: NodePlan): NodeState {
     files: patchTable(observed.files, plan.files),
     ipvsServices: patchTable(observed.ipvsServices, plan.ipvsServices),
     ipvsReals: patchTable(observed.ipvsReals, plan.ipvsReals),
+    ipvsTimeouts: patchTable(observed.ipvsTimeouts, plan.ipvsTimeouts),
   };
 }
 
@@ -147,5 +151,5 @@ export function sameNodeState(a: NodeState, b: NodeState): boolean {
 
 /** An empty plan. */
 export function emptyPlan(): NodePlan {
-  return { chains: [], jumps: [], ipsets: [], ipsetMembers: [], links: [], addresses: [], routes: [], rules: [], sysctls: [], files: [], ipvsServices: [], ipvsReals: [] };
+  return { chains: [], jumps: [], ipsets: [], ipsetMembers: [], links: [], addresses: [], routes: [], rules: [], sysctls: [], files: [], ipvsServices: [], ipvsReals: [], ipvsTimeouts: [] };
 }

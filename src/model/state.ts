@@ -179,6 +179,19 @@ export interface IpvsReal {
 export const ipvsRealKey = (r: Pick<IpvsReal, "service" | "address" | "port">): string =>
   `${r.service}>${r.address.includes(":") ? `[${r.address}]` : r.address}:${r.port}`;
 
+/**
+ * IPVS global connection timeouts in seconds (`ipvsadm --set TCP TCPFIN UDP`), from
+ * `--service-tcp-timeout`, `--service-tcpfin-timeout`, `--service-udp-timeout`. A 0 field is
+ * not managed (the kernel keeps its value; observe reports 0 for it). One entry, key "ipvs",
+ * rendered only when a flag is set; never deleted (like sysctls).
+ */
+export interface IpvsTimeouts {
+  readonly tcp: number;
+  readonly tcpfin: number;
+  readonly udp: number;
+}
+export const IPVS_TIMEOUTS_KEY = "ipvs";
+
 // ---------------------------------------------------------------------------------------------
 
 /** The whole node: desired (rendered) and observed (read from the kernel) have this one type. */
@@ -194,12 +207,13 @@ export interface NodeState {
   readonly files: Table<ManagedFile>;
   readonly ipvsServices: Table<IpvsService>;
   readonly ipvsReals: Table<IpvsReal>;
+  readonly ipvsTimeouts: Table<IpvsTimeouts>;
 }
 export type DesiredNodeState = NodeState;
 export type ObservedNodeState = NodeState;
 export type TableName = keyof NodeState;
 export const TABLE_NAMES: readonly TableName[] = [
-  "sysctls", "files", "links", "addresses", "routes", "rules", "ipsets", "chains", "jumps", "ipvsServices", "ipvsReals",
+  "sysctls", "files", "links", "addresses", "routes", "rules", "ipsets", "chains", "jumps", "ipvsServices", "ipvsReals", "ipvsTimeouts",
 ];
 
 /** An empty node state (nothing owned). */
@@ -207,6 +221,6 @@ export function emptyNodeState(): NodeState {
   return {
     chains: new Map(), jumps: new Map(), ipsets: new Map(), links: new Map(), addresses: new Map(),
     routes: new Map(), rules: new Map(), sysctls: new Map(), files: new Map(),
-    ipvsServices: new Map(), ipvsReals: new Map(),
+    ipvsServices: new Map(), ipvsReals: new Map(), ipvsTimeouts: new Map(),
   };
 }

@@ -25,6 +25,7 @@ import { emptySnapshot } from "../model/cluster.ts";
 import { deepEqual } from "../model/table.ts";
 import { SnapshotError, parseSnapshotText } from "./snapshot-file.ts";
 import { type ClusterSource, SOURCE_KINDS, type SourceChange, type SourceKind, type SourceStatus } from "./source.ts";
+import { SyncWaiters } from "./sync-waiters.ts";
 
 export interface SnapshotWatchOptions {
   readonly path: string;
@@ -48,7 +49,7 @@ export class SnapshotWatchSource implements ClusterSource {
   private error: string | undefined;
   private lastEventMs: Partial<Record<SourceKind, number>> = {};
   private readonly listeners = new Set<(c: SourceChange) => void>();
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new SyncWaiters(() => this.loaded, () => this.stopped);
   private watcher: FSWatcher | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private debounceTimer: NodeJS.Timeout | undefined;
@@ -72,21 +73,7 @@ export class SnapshotWatchSource implements ClusterSource {
   }
 
   waitSynced(timeoutMs: number): Promise<boolean> {
-    if (this.loaded) return Promise.resolve(true);
-    if (this.stopped) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const check = () => {
-        if (this.loaded) finish(true);
-        else if (this.stopped) finish(false);
-      };
-      const timer = setTimeout(() => finish(false), Math.max(0, timeoutMs));
-      const finish = (v: boolean) => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve(v);
-      };
-      this.waiters.add(check);
-    });
+    return this.waiters.wait(timeoutMs);
   }
 
   snapshot(): ClusterSnapshot {
@@ -114,7 +101,7 @@ export class SnapshotWatchSource implements ClusterSource {
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.debounceTimer) clearTimeout(this.debounceTimer);
     this.pollTimer = this.debounceTimer = undefined;
-    for (const w of [...this.waiters]) w();
+    this.waiters.notify();
   }
 
   private startFsWatch(): void {
@@ -185,7 +172,7 @@ export class SnapshotWatchSource implements ClusterSource {
     for (const k of SOURCE_KINDS) if (first || changes.some((c) => c.kind === k)) this.lastEventMs[k] = t;
     const out: SourceChange[] = first ? SOURCE_KINDS.map((kind) => ({ kind, key: "", type: "relisted" as const })) : changes;
     for (const c of out) for (const fn of this.listeners) fn(c);
-    for (const w of [...this.waiters]) w();
+    this.waiters.notify();
   }
 
   private fail(message: string): void {

@@ -46,6 +46,8 @@ export interface FakeNodeSeed {
   readonly routes?: readonly { dst: string; via?: string; dev?: string; proto?: string; table?: string }[];
   readonly links?: readonly { name: string; kind: string; mtu?: number; up?: boolean }[];
   readonly sysctls?: Readonly<Record<string, string>>;
+  /** HostFacts.ipvs as the host probe would report it (e.g. `{available: false}`). */
+  readonly ipvs?: HostFacts["ipvs"];
 }
 
 export interface FakeNode {
@@ -79,7 +81,7 @@ export function fakeNode(seed: FakeNodeSeed): FakeNode {
   const exec = fakeExec(iptables, ipset, ip, sysctl, ipvs);
   const readHost = async (): Promise<HostFacts> => {
     const file = fs.read(seed.cniConf.path);
-    return { interfaces: seed.interfaces, cniConf: { path: seed.cniConf.path, ...(file ? { content: file.content } : {}) } };
+    return { interfaces: seed.interfaces, cniConf: { path: seed.cniConf.path, ...(file ? { content: file.content } : {}) }, ...(seed.ipvs ? { ipvs: seed.ipvs } : {}) };
   };
   const drivers = [sysctlDriver(), ipDriver(), ipsetDriver(), iptablesDriver(iptablesBackend("nft")), filesDriver(fs), ipvsDriver(ipvsDriverOptions(DEFAULT_CONFIG))];
   return { deps: { exec, drivers, readHost }, exec, fs, iptables, ipset, ip, ipvs };

@@ -278,3 +278,18 @@ test("UDP conntrack entries of a removed real server are flushed in one conntrac
   sh("ipvsadm -C; conntrack -F 2>/dev/null; true");
   void ipvsRealKey;
 });
+
+test("IPVS timeouts: the flags' values reach the kernel, an unmanaged field keeps the kernel's value, a second sync writes nothing", { skip }, async () => {
+  // Given the kernel's current TCP-FIN timeout (not managed: desired 0)
+  const fin = Number(/:\s*\d+\s+(\d+)\s+\d+/.exec(sh("ipvsadm -L --timeout"))![1]);
+  const desired = { ...emptyNodeState(), ipvsTimeouts: new Map([["ipvs", { tcp: 301, tcpfin: 0, udp: 47 }]]) };
+  // When synced twice
+  const first = await syncWith([driver()], exec, desired);
+  const rec = recordingExec(exec);
+  const second = await syncWith([driver()], rec, desired);
+  // Then the kernel has them, TCP-FIN untouched, and the second sync planned and wrote nothing
+  assert.equal(first.ipvsTimeouts.length, 1);
+  assert.match(sh("ipvsadm -L --timeout"), new RegExp(`301 ${fin} 47`));
+  assert.ok(isEmptyPlan(second));
+  assert.equal(rec.calls.filter((c) => c.write).length, 0);
+});

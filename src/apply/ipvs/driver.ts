@@ -34,6 +34,7 @@ import { CONNTRACK_BATCH, IPVS_ORDER, compileIpvs } from "./compile.ts";
 import { DrainTracker, type GracefulOptions } from "./graceful.ts";
 import { type IpvsOwnership, ownsIpvsService, parsePortRange, renderedIpvs } from "./owned.ts";
 import { parseIpvsConns, parseIpvsSave } from "./parse.ts";
+import { ipvsTimeoutScripts, observeIpvsTimeouts } from "./timeouts.ts";
 
 export interface IpvsDriverOptions {
   /** `--ipvs-graceful-termination` with its period; absent = delete real servers at once. */
@@ -99,7 +100,7 @@ export function ipvsDriver(opts: IpvsDriverOptions = {}): IpvsDriver {
   let why: string | undefined;
   return {
     name: "ipvs",
-    tables: ["ipvsServices", "ipvsReals"],
+    tables: ["ipvsServices", "ipvsReals", "ipvsTimeouts"],
     unavailable: () => why,
     pendingDrains: () => tracker?.pending() ?? 0,
     async observe(exec: Exec, scope: NodeState): Promise<Partial<NodeState>> {
@@ -111,7 +112,7 @@ export function ipvsDriver(opts: IpvsDriverOptions = {}): IpvsDriver {
       } catch (e) {
         if (!isIpvsUnavailable(e)) throw e;
         why = `IPVS is not available (${(e as ExecError).code === -1 ? "ipvsadm not found" : "no ip_vs in the kernel"}): ${IPVS_MODULES_HINT}`;
-        return { ipvsServices: new Map(), ipvsReals: new Map() };
+        return { ipvsServices: new Map(), ipvsReals: new Map(), ipvsTimeouts: new Map() };
       }
       const all = parseIpvsSave(text);
       const base: IpvsOwnership = {
@@ -140,14 +141,14 @@ export function ipvsDriver(opts: IpvsDriverOptions = {}): IpvsDriver {
         reals = new Map(settled.reals);
         lastIdle = settled.idle;
       }
-      return { ipvsServices: sortedTable(services), ipvsReals: sortedTable(reals) };
+      return { ipvsServices: sortedTable(services), ipvsReals: sortedTable(reals), ipvsTimeouts: await observeIpvsTimeouts(exec, scope) };
     },
     scripts(plan: NodePlan): Script[] {
       const c = compileIpvs(plan, {
         ...(tracker ? { graceful: true, idle: lastIdle, draining: tracker.draining() } : {}),
       });
       const readded = tracker ? plan.ipvsReals.filter((ch) => ch.op !== "delete" && tracker.draining().has(ch.key)).map((ch) => ch.key) : [];
-      const out: Script[] = [];
+      const out: Script[] = ipvsTimeoutScripts(plan);
       if (c.restore !== "") {
         out.push({
           order: IPVS_ORDER.restore,

@@ -29,7 +29,7 @@ export function ipvsRealLine(s: IpvsService, r: IpvsReal): string {
 }
 
 /** The whole IPVS part of a state as `ipvsadm -Sn` prints it ("" when empty). */
-export function ipvsText(state: Pick<NodeState, "ipvsServices" | "ipvsReals">): string {
+export function ipvsText(state: Pick<NodeState, "ipvsServices" | "ipvsReals"> & Partial<Pick<NodeState, "ipvsTimeouts">>): string {
   const reals = new Map<string, IpvsReal[]>();
   for (const [k, r] of [...state.ipvsReals].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     void k;
@@ -40,5 +40,6 @@ export function ipvsText(state: Pick<NodeState, "ipvsServices" | "ipvsReals">): 
     lines.push(ipvsServiceLine(s));
     for (const r of reals.get(key) ?? []) lines.push(ipvsRealLine(s, r));
   }
+  for (const t of state.ipvsTimeouts?.values() ?? []) lines.push(`# --set ${t.tcp} ${t.tcpfin} ${t.udp} (tcp tcpfin udp; 0 = kernel value kept)`);
   return lines.length > 0 ? `${lines.join("\n")}\n` : "";
 }

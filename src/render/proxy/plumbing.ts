@@ -16,7 +16,8 @@
 import { canonicalMember } from "../../model/ipset-members.ts";
 import { ruleText } from "../../model/iptables-rule.ts";
 import { IPSET, KUBE_DUMMY_IF, PROXY_CHAIN, ROUTE_PROTO, ipsetName } from "../../model/names.ts";
-import type { Address, Chain, Family, Ipset, Jump, Route, Sysctl } from "../../model/state.ts";
+import type { NodeConfig } from "../../model/config.ts";
+import { type Address, type Chain, type Family, type Ipset, type IpvsTimeouts, type Jump, type Route, type Sysctl, IPVS_TIMEOUTS_KEY } from "../../model/state.ts";
 import type { ProxyContext } from "./context.ts";
 
 export const PROXY_COMMENT = {
@@ -120,4 +121,15 @@ export function proxySysctls(sloppyTcp: boolean): Sysctl[] {
     { path: "net/ipv4/conf/all/arp_ignore", value: "1" },
     { path: "net/ipv4/conf/all/arp_announce", value: "2" },
   ];
+}
+
+/**
+ * IPVS global timeouts from `--service-tcp-timeout`, `--service-tcpfin-timeout` and
+ * `--service-udp-timeout` (ms in the config; whole seconds, at least 1, in the kernel). Empty
+ * when all three are 0 (upstream then leaves the kernel's values alone); a 0 field is kept.
+ */
+export function ipvsTimeouts(cfg: Pick<NodeConfig, "serviceTcpTimeout" | "serviceTcpfinTimeout" | "serviceUdpTimeout">): Map<string, IpvsTimeouts> {
+  const sec = (ms: number) => (ms > 0 ? Math.max(1, Math.round(ms / 1000)) : 0);
+  const t: IpvsTimeouts = { tcp: sec(cfg.serviceTcpTimeout), tcpfin: sec(cfg.serviceTcpfinTimeout), udp: sec(cfg.serviceUdpTimeout) };
+  return t.tcp + t.tcpfin + t.udp === 0 ? new Map() : new Map([[IPVS_TIMEOUTS_KEY, t]]);
 }

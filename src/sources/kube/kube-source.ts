@@ -23,6 +23,7 @@ import { type InformerStatus, KindInformer } from "./informer.ts";
 import { Interner } from "./intern.ts";
 import { KINDS } from "./kinds.ts";
 import { SnapshotStore } from "./store.ts";
+import { SyncWaiters } from "../sync-waiters.ts";
 
 /** A log line from the source; the runtime maps it to pino. */
 export type SourceLog = (level: "info" | "warn" | "error", msg: string, fields?: Readonly<Record<string, unknown>>) => void;
@@ -63,7 +64,7 @@ export class KubeSource implements ClusterSource {
   private started = false;
   private stopped = false;
   private lastErrorKind: SourceKind | undefined;
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new SyncWaiters(() => this.isSynced(), () => this.stopped);
 
   constructor(opts: KubeSourceOptions = {}) {
     const kc = opts.kubeConfig ?? loadKubeConfig(opts);
@@ -102,21 +103,7 @@ export class KubeSource implements ClusterSource {
   }
 
   waitSynced(timeoutMs: number): Promise<boolean> {
-    if (this.isSynced()) return Promise.resolve(true);
-    if (this.stopped) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const check = () => {
-        if (this.isSynced()) finish(true);
-        else if (this.stopped) finish(false);
-      };
-      const timer = setTimeout(() => finish(false), Math.max(0, timeoutMs));
-      const finish = (v: boolean) => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve(v);
-      };
-      this.waiters.add(check);
-    });
+    return this.waiters.wait(timeoutMs);
   }
 
   snapshot(): ClusterSnapshot {
@@ -166,7 +153,7 @@ export class KubeSource implements ClusterSource {
   }
 
   private wake(): void {
-    for (const w of [...this.waiters]) w();
+    this.waiters.notify();
   }
 }
 

@@ -63,6 +63,15 @@ export const CASES: readonly Case[] = [
     expect: reach(true),
   },
   {
+    name: "default-deny-ingress plus an allow-all for one target",
+    upstream: "should enforce policy to allow ingress traffic for a target",
+    policies: [
+      np("x", "deny-ingress", { podSelector: ALL, policyTypes: ["Ingress"] }),
+      np("x", "allow-all-to-a", { podSelector: pod("a"), ingress: [{}] }),
+    ],
+    expect: reach(true).deny("*", "x/*").allow("*", "x/a"),
+  },
+  {
     name: "default-deny-all (ingress and egress) in x",
     upstream: "should support a 'default-deny-all' policy",
     policies: [np("x", "deny-all", { podSelector: ALL, policyTypes: ["Ingress", "Egress"] })],
@@ -461,6 +470,21 @@ export const CASES: readonly Case[] = [
       ],
     })],
     expect: reach(true).deny("*", "x/a").allow("y/*", "x/a", ["tcp/80"]).allow("z/*", "x/a", ["udp/81"]),
+  },
+  {
+    name: "ingress restricted to one port",
+    upstream: "should enforce multiple ingress policies with ingress allow-all policy taking precedence (before the allow-all)",
+    policies: [np("x", "ingress-80", { podSelector: pod("a"), ingress: [{ ports: [{ port: 80 }] }] })],
+    expect: reach(true).deny("*", "x/a").allow("*", "x/a", ["tcp/80"]),
+  },
+  {
+    name: "an ingress allow-all policy takes precedence over a restrictive one",
+    upstream: "should enforce multiple ingress policies with ingress allow-all policy taking precedence",
+    policies: [
+      np("x", "ingress-80", { podSelector: pod("a"), ingress: [{ ports: [{ port: 80 }] }] }),
+      np("x", "ingress-all", { podSelector: pod("a"), ingress: [{}] }),
+    ],
+    expect: reach(true),
   },
   {
     name: "egress restricted to one port",

@@ -86,7 +86,7 @@ const AGENT = join(import.meta.dirname, "pod-agent.mjs");
  * (it arrives while connect() still holds the socket), so a rejected IPv6 connect only fails at
  * the SYN retransmission, ~1 s later; the short first try makes that ~1.25 s instead of 1.7 s.
  */
-export const PROBE_TIMEOUTS = { t1: 700, t1Tcp6: 250, t2: 1500 } as const;
+export const PROBE_TIMEOUTS = { t1: 700, t1Tcp6: 250, t2: 2500 } as const;
 
 function run(cmd: string, args: readonly string[]): string {
   return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
