@@ -49,6 +49,11 @@ const { values: args } = parseArgs({
   },
 });
 
+const scratchDirs = new Set<string>();
+const cleanup = () => {
+  dropAllFixtures();
+  for (const d of scratchDirs) rmSync(d, { recursive: true, force: true });
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -79,6 +84,7 @@ interface SourceRun {
 async function runOne(kind: "memory" | "api", size: SizeName, events: number, gapMs: number): Promise<SourceRun> {
   const g = generateCluster(size);
   const scratch = mkdtempSync(join(tmpdir(), "krt-bench-agent-"));
+  scratchDirs.add(scratch);
   const fixture = makeFixture(g.selfIp, g.nodePrefix);
   const exec = realExec({ netns: fixture.node });
   // Without IPVS in the kernel the proxy cannot run (it reports that and fails its lane): bench the others.
@@ -148,6 +154,7 @@ async function runOne(kind: "memory" | "api", size: SizeName, events: number, ga
     await double?.dispose();
     dropFixture(fixture);
     rmSync(scratch, { recursive: true, force: true });
+    scratchDirs.delete(scratch);
   }
   const failed = logs.lines().filter((l) => l["level"] === "error").map((l) => String(l["msg"]));
   if (failed.length > 0) process.stderr.write(`[bench agent ${kind}] errors logged: ${[...new Set(failed)].slice(0, 3).join(" | ")}\n`);
@@ -163,7 +170,7 @@ async function main(): Promise<number> {
   const size = sizeByName(args.size ?? "M");
   if (!size) { process.stderr.write(`bench agent: unknown size ${args.size}\n`); return 1; }
   const kinds = args.source === "both" ? (["memory", "api"] as const) : [args.source as "memory" | "api"];
-  const onSignal = () => { dropAllFixtures(); process.exit(130); };
+  const onSignal = () => { cleanup(); process.exit(130); };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   let ok = true;
@@ -183,7 +190,7 @@ async function main(): Promise<number> {
 }
 
 main().then((code) => { process.exitCode = code; }, (e: unknown) => {
-  dropAllFixtures();
+  cleanup();
   process.stderr.write(`bench agent: ${(e as Error).stack ?? String(e)}\n`);
   process.exitCode = 1;
 });

@@ -5,7 +5,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { nodeRecord, snapshotOf, startAgent, until } from "../support/agent-harness.ts";
+import type { EndpointSliceInfo, ServiceInfo } from "../../src/model/cluster.ts";
+import { FAST, nodeRecord, snapshotOf, startAgent, until } from "../support/agent-harness.ts";
 import { MemorySource } from "../support/memory-source.ts";
 
 const syncLogs = (lines: Record<string, unknown>[]) => lines.filter((l) => typeof l["msg"] === "string" && (l["msg"] as string).startsWith("sync:"));
@@ -210,4 +211,48 @@ test("logs: JSON lines with stable keys; the plan summary at info, the full plan
       assert.equal(await h.stop(), 0);
     }
   }
+});
+
+test("loop: a stop while still waiting for the initial list exits 0 at once", async () => {
+  const source = new MemorySource(snapshotOf(1, 2), { synced: false });
+  const h = await startAgent({ source, config: { cacheSyncTimeout: 10_000 } });
+  const t0 = Date.now();
+  assert.equal(await h.stop(), 0);
+  assert.ok(Date.now() - t0 < 1000, `stopped in ${Date.now() - t0} ms`);
+  assert.equal(h.node.exec.writes(), 0);
+  assert.ok(source.stopped);
+});
+
+test("loop: a removed endpoint with open connections drains at weight 0 and is deleted soon after they close, without waiting for the period", async () => {
+  // Given the proxy with graceful termination, a long IPVS period, and a Service with two endpoints
+  const timing = { ...FAST, drainRecheckMs: 100 };
+  const source = new MemorySource(snapshotOf(1, 2));
+  const h = await startAgent({ source, timing, ipvsGraceMs: 60_000, config: { runServiceProxy: true, runRouter: false, ipvsGracefulTermination: true, ipvsSyncPeriod: 600_000 } });
+  const reals = async () => (await h.node.exec.run("ipvsadm", ["-Sn"])).stdout.split("\n").filter((l) => l.startsWith("-a ")).sort();
+  try {
+    source.put("services", "default/web", webService);
+    source.put("endpointSlices", "default/web-1", webSlice(["10.244.1.5", "10.244.2.6"]));
+    await until(async () => (await reals()).length === 2, 3000, "two real servers");
+    // When the endpoint on node1 goes away while it still has a connection
+    h.node.ipvs.setConns("tcp/10.96.0.10/80", "10.244.1.5", 8080, 1);
+    source.put("endpointSlices", "default/web-1", webSlice(["10.244.2.6"]));
+    // Then it stays at weight 0
+    await until(async () => (await reals()).some((l) => l.includes("10.244.1.5:8080") && l.endsWith("-w 0")), 3000, "weight 0");
+    // And once the connection is gone, a full sync within the recheck interval deletes it
+    h.node.ipvs.setConns("tcp/10.96.0.10/80", "10.244.1.5", 8080, 0);
+    await until(async () => !(await reals()).some((l) => l.includes("10.244.1.5")), 3000, "drained real server deleted");
+    assert.deepEqual((await reals()).map((l) => l.split(" -r ")[1]?.split(" ")[0]), ["10.244.2.6:8080"]);
+  } finally {
+    assert.equal(await h.stop(), 0);
+  }
+});
+
+const webService: ServiceInfo = {
+  namespace: "default", name: "web", labels: {}, annotations: {}, type: "ClusterIP", clusterIPs: ["10.96.0.10"], externalIPs: [],
+  loadBalancerIngress: [], ports: [{ name: "http", protocol: "TCP", port: 80, targetPort: 8080 }], sessionAffinity: "None",
+  externalTrafficPolicy: "Cluster", internalTrafficPolicy: "Cluster",
+};
+const webSlice = (ips: readonly string[]): EndpointSliceInfo => ({
+  namespace: "default", name: "web-1", serviceName: "web", addressType: "IPv4", ports: [{ name: "http", port: 8080, protocol: "TCP" }],
+  endpoints: ips.map((ip, i) => ({ addresses: [ip], ready: true, serving: true, terminating: false, nodeName: `node${i + 1}` })),
 });

@@ -12,6 +12,7 @@ import { DEFAULT_CONFIG, type NodeConfig } from "../../src/model/config.ts";
 import { parseSnapshotText } from "../../src/sources/snapshot-file.ts";
 import { type FakeNode, fakeNode } from "./fake-node.ts";
 import { MemorySource } from "./memory-source.ts";
+import { ipvsDriver, ipvsDriverOptions } from "../../src/apply/ipvs/driver.ts";
 
 export const nodeYaml = (n: number, cidr = `10.244.${n}.0/24`) => `apiVersion: v1
 kind: Node
@@ -67,8 +68,13 @@ export interface Harness {
 }
 
 /** Starts an agent; resolves once its servers listen and the handle is available. */
-export async function startAgent(o: { config?: Partial<NodeConfig>; source?: MemorySource; timing?: Timing; graceMs?: number } = {}): Promise<Harness> {
-  const node = fakeNode(seed);
+export async function startAgent(o: { config?: Partial<NodeConfig>; source?: MemorySource; timing?: Timing; graceMs?: number; ipvsGraceMs?: number } = {}): Promise<Harness> {
+  const fresh = fakeNode(seed);
+  // --ipvs-graceful-termination: the IPVS driver drains removed real servers for `ipvsGraceMs`
+  const node = o.ipvsGraceMs === undefined ? fresh : {
+    ...fresh,
+    deps: { ...fresh.deps, drivers: fresh.deps.drivers.map((d) => (d.name === "ipvs" ? ipvsDriver({ ...ipvsDriverOptions(DEFAULT_CONFIG), graceful: { periodMs: o.ipvsGraceMs! } }) : d)) },
+  };
   const exec = new FlakyExec(node.exec);
   const source = o.source ?? new MemorySource(snapshotOf(1, 2));
   const logs = memoryDestination();

@@ -21,6 +21,7 @@ import { type LoopStatus, subscribe, syncLoop, waitForSource } from "./loop.ts";
 import { type AgentMetrics, makeMetrics } from "./metrics.ts";
 import { DEFAULT_TIMING, type Schedule, type Timing, newSchedule } from "./schedule.ts";
 import { type StepEnv, newStepMemory, runStep } from "./step.ts";
+import type { IpvsDriver } from "../../apply/ipvs/driver.ts";
 
 export interface AgentOptions {
   readonly config: NodeConfig;
@@ -101,6 +102,7 @@ export function runAgent(o: AgentOptions, onStart?: (h: AgentHandle) => void): P
       const loop = waitForSource({ source: o.source, log, cacheSyncTimeoutMs: cfg.cacheSyncTimeout }).pipe(
         Effect.zipRight(syncLoop({
           schedule, source: o.source, now, log, status, cacheSyncTimeoutMs: cfg.cacheSyncTimeout, allLanes: cfg.dryRun,
+          pendingDrains: () => o.deps.drivers.reduce((n, d) => n + ((d as Partial<IpvsDriver>).pendingDrains?.() ?? 0), 0),
           step: async (names, kind) => (await runStep(stepEnv, mem, o.source.snapshot(), names, kind)).lanes,
         }, wake)),
       );

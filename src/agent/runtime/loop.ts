@@ -33,7 +33,12 @@ export interface LoopEnv {
   readonly cacheSyncTimeoutMs: number;
   /** Sync every lane in each step (dry-run: each logged plan is the whole node's). */
   readonly allLanes?: boolean;
+  /** Real servers draining (IPVS driver); while > 0 the proxy's next full sync comes within `timing.drainRecheckMs`. */
+  readonly pendingDrains?: () => number;
 }
+
+/** Default of `timing.drainRecheckMs`: upstream checks draining real servers every 5 s. */
+export const DRAIN_RECHECK_MS = 5000;
 
 /**
  * Subscribes to the source and returns the wake-up queue; pair with the returned unsubscribe.
@@ -89,7 +94,13 @@ export const syncLoop = (env: LoopEnv, wake: Queue.Queue<void>) =>
       for (const l of lanes) {
         const r = results.find((x) => x.lane === l.spec.name);
         finished(env.schedule, l, r?.ok ?? false, t1, r?.error);
-        if (r && !r.ok) env.log.warn({ controller: l.spec.name, failures: l.failures, retryInMs: (l.retryAt ?? t1) - t1 }, `controller ${l.spec.name}: sync failed; full resync after backoff`);
+        if (r && !r.ok) {
+          const say = l.failures === 1 ? env.log.warn.bind(env.log) : env.log.debug.bind(env.log);
+          say({ controller: l.spec.name, failures: l.failures, retryInMs: (l.retryAt ?? t1) - t1 }, `controller ${l.spec.name}: sync failed; full resync after backoff`);
+        }
+        // real servers draining at weight 0 (--ipvs-graceful-termination): a full sync soon
+        // finishes them once their connections are gone or their grace period ends
+        if (l.spec.name === "proxy" && (env.pendingDrains?.() ?? 0) > 0) l.nextFullAt = Math.min(l.nextFullAt, t1 + (env.schedule.timing.drainRecheckMs ?? DRAIN_RECHECK_MS));
       }
     }
   });

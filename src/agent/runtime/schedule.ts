@@ -31,6 +31,8 @@ export interface Timing {
   readonly backoffBaseMs: number;
   /** Cap of the retry delay. */
   readonly backoffMaxMs: number;
+  /** While IPVS real servers drain at weight 0, the proxy's next full sync comes within this (upstream: 5 s). */
+  readonly drainRecheckMs?: number;
 }
 
 export const DEFAULT_TIMING: Timing = Object.freeze({
@@ -39,6 +41,7 @@ export const DEFAULT_TIMING: Timing = Object.freeze({
   minIntervalMs: 1000,
   backoffBaseMs: 1000,
   backoffMaxMs: 30_000,
+  drainRecheckMs: 5000,
 });
 
 export interface LaneSpec {

@@ -46,10 +46,12 @@ export interface StepMemory {
   lastPlanText: string | undefined;
   /** Render warnings logged by the previous sync (each new one is logged once). */
   warned: ReadonlySet<string>;
+  /** Per controller, the render error logged last: the same error again is logged at debug only. */
+  renderErrors: Map<string, string>;
   syncs: number;
 }
 
-export const newStepMemory = (): StepMemory => ({ confirmed: undefined, lastPlanText: undefined, warned: new Set(), syncs: 0 });
+export const newStepMemory = (): StepMemory => ({ confirmed: undefined, lastPlanText: undefined, warned: new Set(), renderErrors: new Map(), syncs: 0 });
 
 export interface LaneResult {
   readonly lane: ControllerName;
@@ -117,7 +119,14 @@ export async function runStep(env: StepEnv, mem: StepMemory, snapshot: ClusterSn
   const fresh = outcome.warnings.filter((w) => !mem.warned.has(w));
   for (const w of fresh) log.warn({ warning: w }, w);
   mem.warned = new Set(outcome.warnings);
-  failedRender.forEach((lane, i) => log.error({ controller: lane, err: renderErrors[i] }, `controller ${lane} failed to render; its objects are kept as they are: ${renderErrors[i]}`));
+  // A controller that keeps failing the same way (e.g. no IPVS in the kernel) says so once.
+  for (const lane of lanes) if (!failedRender.includes(lane)) mem.renderErrors.delete(lane);
+  failedRender.forEach((lane, i) => {
+    const err = renderErrors[i] ?? "render failed";
+    const repeat = mem.renderErrors.get(lane) === err;
+    mem.renderErrors.set(lane, err);
+    (repeat ? log.debug.bind(log) : log.error.bind(log))({ controller: lane, err }, `controller ${lane} failed to render; its objects are kept as they are: ${err}`);
+  });
   for (const e of syncErrors) log.error({ err: e }, e);
   const summary = planSummary(outcome.plan);
   if (env.dryRun) {
