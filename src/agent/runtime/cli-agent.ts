@@ -13,7 +13,8 @@ import { type ClusterSnapshot, type InputWarning } from "../../model/cluster.ts"
 import { type NodeConfig, formatGoDuration } from "../../model/config.ts";
 import { parseGoDuration } from "../flags.ts";
 import { readHostFacts } from "../host-facts.ts";
-import { desiredHealthChecks, healthCheckServers } from "../healthcheck/index.ts";
+import { healthCheckServers } from "../healthcheck/index.ts";
+import { proxyAfterSync } from "./after-sync.ts";
 import { runAgent } from "./agent.ts";
 import { makeLogger } from "./log.ts";
 import { DEFAULT_TIMING, type Timing } from "./schedule.ts";
@@ -77,14 +78,10 @@ export async function runAgentCli(
   });
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
-  // healthCheckNodePort servers follow each sync (not in dry-run: starting servers is a change).
+  // healthCheckNodePort servers and DSR pod tunnels follow each sync (not in dry-run: starting
+  // servers and entering pods are changes).
   const hc = cfg.runServiceProxy && !cfg.dryRun ? healthCheckServers() : undefined;
-  const readHost = deps.readHost;
-  const afterSync = hc && (async (snapshot: Parameters<typeof desiredHealthChecks>[0]["snapshot"]) => {
-    const r = await hc.reconcile(desiredHealthChecks({ snapshot, config: cfg, host: await readHost(), nodeName }));
-    for (const e of r.errors) log.warn({ component: "healthcheck" }, e);
-    if (r.started.length + r.stopped.length > 0) log.info({ component: "healthcheck", started: r.started, stopped: r.stopped }, "healthCheckNodePort servers reconciled");
-  });
+  const afterSync = hc && proxyAfterSync({ config: cfg, nodeName, exec: deps.exec, readHost: deps.readHost, log, healthChecks: hc });
   try {
     return await runAgent({ config: cfg, nodeName, deps, source, log, stop, timing, ...(afterSync ? { afterSync } : {}) });
   } finally {

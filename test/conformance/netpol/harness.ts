@@ -6,7 +6,9 @@
  *
  * Knobs (development only): KRT_NP_CLI=path/to/main.js runs another build of the CLI;
  * KRT_NP_ONLY=<regex> runs only the matching cases (the others are skipped);
- * KRT_NP_DUMP=<dir> writes iptables-save/ipset save of every node for each failing case.
+ * KRT_NP_DUMP=<dir> writes iptables-save/ipset save of every node for each failing case;
+ * KRT_NP_FLAGS="--flag=value …" adds flags to every sync (e.g. --iptables-backend=legacy; the
+ * foreign-rule and cleanup checks look at the nft tables only).
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -22,6 +24,7 @@ import { NODES, Topology, nodeName, nsRun, type NodeNum } from "./topology.ts";
 
 export const only = process.env["KRT_NP_ONLY"] ? new RegExp(process.env["KRT_NP_ONLY"]) : undefined;
 const dumpDir = process.env["KRT_NP_DUMP"];
+const extraFlags = (process.env["KRT_NP_FLAGS"] ?? "").split(/\s+/).filter(Boolean);
 
 export interface Run { readonly code: number; readonly stdout: string; readonly stderr: string }
 
@@ -79,6 +82,7 @@ export class Suite {
   async setup(): Promise<void> {
     if (!existsSync(this.cli)) throw new Error(`${this.cli} missing: run npm run build first`);
     this.dir = mkdtempSync(join(tmpdir(), "krt-np-"));
+    process.once("exit", this.removeDir); // also when a signal ends the run (topology.ts exits then)
     this.topo = new Topology(this.opts);
     await this.topo.build();
     for (const n of NODES) this.addForeign(n);
@@ -86,8 +90,13 @@ export class Suite {
 
   teardown(): void {
     this.topo?.destroy();
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.removeDir();
+    process.removeListener("exit", this.removeDir);
   }
+
+  private readonly removeDir = () => {
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  };
 
   ns(n: NodeNum): string { return this.topo!.nodeNs(n); }
   get snapshotPath(): string { return join(this.dir, "snapshot.json"); }
@@ -115,6 +124,7 @@ export class Suite {
       "--snapshot", this.snapshotPath, "--once", "--run-router=false", "--run-service-proxy=false",
       `--hostname-override=${nodeName(n)}`, "--state-dir", this.stateDir(n),
       ...(this.opts.ipv6 ? ["--enable-ipv6=true"] : []),
+      ...extraFlags,
     ];
   }
 
