@@ -91,7 +91,8 @@ async function runOnce(g: GeneratedCluster, scratch: string, verifyBare: boolean
   let bareNs: ReturnType<typeof makeFixture> | undefined;
   try {
     bareNs = makeFixture(g.selfIp, g.nodePrefix);
-    const cfg = benchConfig(g, join(scratch, "ours", "10-kuberouter.conf"));
+    // router + firewall: this host kernel has no IPVS (the proxy's kernel rows: proxy.ts, ipvs-vm.ts)
+    const cfg = { ...benchConfig(g, join(scratch, "ours", "10-kuberouter.conf")), runServiceProxy: false };
     const base = realExec({ netns: ours.node });
     const backend = await detectBackend(base, cfg.iptablesBackend);
     const drivers = await realDrivers(base, cfg);
@@ -117,7 +118,7 @@ async function runOnce(g: GeneratedCluster, scratch: string, verifyBare: boolean
 
     let matches = true;
     if (verifyBare) {
-      const bcfg = benchConfig(g, join(scratch, "bare", "cni", "10-kuberouter.conf"));
+      const bcfg = { ...benchConfig(g, join(scratch, "bare", "cni", "10-kuberouter.conf")), runServiceProxy: false };
       const bexec = realExec({ netns: bareNs.node });
       const plan = await syncNode(
         { exec: bexec, drivers: await realDrivers(bexec, bcfg), readHost: () => readHostFacts(bexec, bcfg.cniConfFile) },

@@ -9,6 +9,10 @@
  * - after each child exits, any fixture namespace it left (`krt-bnode-<pid>-*`,
  *   `krt-bpeer-<pid>-*`: only that child's) is deleted, whatever happened.
  *
+ * - then the per-controller suites (SUITES below: firewall, service proxy, IPVS in the VM,
+ *   agent event → kernel, API source memory), each a child script printing its own table at
+ *   the sizes it is defined for (and only those the run asked for).
+ *
  * Exit code: 0 when every size ran and no no-op sync wrote anything, 1 otherwise. An
  * interrupted run (SIGINT/SIGTERM) leaves `.bench/results.json` as it was.
  */
@@ -29,6 +33,19 @@ const PURE_RUNS: Readonly<Record<SizeName, number>> = { XS: 21, S: 21, M: 21, L:
 const KERNEL_RUNS: Readonly<Record<SizeName, number>> = { XS: 9, S: 9, M: 9, L: 7 };
 
 let interrupted = false;
+
+/**
+ * The per-controller suites after the engine rows: script, the sizes it runs at, how it takes
+ * them, whether it needs the kernel (root). Exit 77 means "cannot run here" (e.g. no qemu).
+ */
+interface Suite { title: string; script: string; sizes: readonly SizeName[]; args: (s: readonly SizeName[]) => string[]; kernel: boolean; nodeArgs: readonly string[] }
+const SUITES: readonly Suite[] = [
+  { title: "firewall (issue 3): cold, no-op, pod added", script: "firewall.ts", sizes: ["M", "L"], args: (s) => [...s], kernel: true, nodeArgs: [] },
+  { title: "service proxy (issue 4): one endpoint change render+diff, ipset/iptables cold start", script: "proxy.ts", sizes: ["L"], args: () => ["--size", "L"], kernel: true, nodeArgs: [] },
+  { title: "IPVS apply in the qemu VM (issue 4)", script: "ipvs-vm.ts", sizes: ["S", "M"], args: (s) => [...s], kernel: true, nodeArgs: [] },
+  { title: "agent (issue 5): event → kernel", script: "agent.ts", sizes: ["M"], args: () => ["--size", "M"], kernel: true, nodeArgs: [] },
+  { title: "API source (issue 5): RSS and event → snapshot at L", script: "agent-source.ts", sizes: ["L"], args: () => ["L"], kernel: false, nodeArgs: ["--expose-gc"] },
+];
 
 /** Deletes the fixture namespaces a child (by pid) may have left behind. */
 function sweep(pid: number | undefined): void {
@@ -108,23 +125,16 @@ async function main(): Promise<number> {
   const failed = results.filter((r): r is { size: SizeName; error: string } => "error" in r);
   for (const r of ok) if (!("skipped" in r.kernel) && r.kernel.noopWrites > 0) failed.push({ size: r.size.name, error: `no-op sync wrote ${r.kernel.noopWrites} times` });
   process.stdout.write(`\n${formatTable(ok.flatMap(sizeRows))}`);
-  // firewall rows (issue 3): bench/firewall.ts for M and L, kernel only
-  const fwSizes = sizes.filter((s) => s === "M" || s === "L");
-  if (skip === undefined && !interrupted && fwSizes.length > 0) {
+  // per-controller suites, each its own child script printing its own rows (see each file)
+  for (const suite of SUITES) {
+    const at = sizes.filter((sz) => suite.sizes.includes(sz));
+    if (interrupted || at.length === 0 || (suite.kernel && skip !== undefined)) continue;
     const code = await new Promise<number>((resolve) => {
-      const child = spawn(process.execPath, [...process.execArgv, join(import.meta.dirname, "firewall.ts"), ...fwSizes], { stdio: ["ignore", "inherit", "inherit"] });
+      process.stdout.write(`\n# ${suite.title}\n`);
+      const child = spawn(process.execPath, [...suite.nodeArgs, ...process.execArgv, join(import.meta.dirname, suite.script), ...suite.args(at)], { stdio: ["ignore", "inherit", "inherit"] });
       child.on("close", (c) => { sweep(child.pid); resolve(c ?? 1); });
     });
-    if (code !== 0) failed.push({ size: fwSizes[0]!, error: `firewall bench exited ${code}` });
-  }
-  // IPVS apply rows (issue 4): bench/ipvs-vm.ts, inside the qemu VM, for S and M (exit 77: VM unavailable)
-  const ipvsSizes = sizes.filter((s) => s === "S" || s === "M");
-  if (skip === undefined && !interrupted && ipvsSizes.length > 0) {
-    const code = await new Promise<number>((resolve) => {
-      const child = spawn(process.execPath, [...process.execArgv, join(import.meta.dirname, "ipvs-vm.ts"), ...ipvsSizes], { stdio: ["ignore", "inherit", "inherit"] });
-      child.on("close", (c) => resolve(c ?? 1));
-    });
-    if (code !== 0 && code !== 77) failed.push({ size: ipvsSizes[0]!, error: `ipvs-vm bench exited ${code}` });
+    if (code !== 0 && code !== 77) failed.push({ size: at[0]!, error: `${suite.script} exited ${code}` });
   }
   for (const f of failed) process.stdout.write(`${f.size}: FAILED: ${f.error}\n`);
   const metadata = {

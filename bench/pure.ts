@@ -7,7 +7,7 @@
  */
 import { compilePlan } from "../src/agent/engine.ts";
 import { type NodePlan, diffNode, isEmptyPlan, planSummary } from "../src/model/plan.ts";
-import { type NodeState, emptyNodeState } from "../src/model/state.ts";
+import { type NodeState, TABLE_NAMES, emptyNodeState } from "../src/model/state.ts";
 import { type Rendered, assemble } from "../src/render/assemble.ts";
 import { renderNode } from "../src/render/index.ts";
 import type { GeneratedCluster } from "./gen.ts";
@@ -75,7 +75,8 @@ export function runPure(g: GeneratedCluster, runs: number): PureResult {
   let cold: NodePlan = diffNode(desired, empty);
   const diffColdMs = repeat(runs, 1, () => { cold = diffNode(desired, empty); });
 
-  const observed = structuredClone(desired);
+  // an equal state sharing no objects with desired, in plain Maps (as observe builds it)
+  const observed = Object.fromEntries(TABLE_NAMES.map((t) => [t, new Map([...desired[t]].map(([k, v]) => [k, structuredClone(v)]))])) as unknown as NodeState;
   let noop: NodePlan = diffNode(desired, observed);
   const diffNoopMs = repeat(runs, 1, () => { noop = diffNode(desired, observed); });
   if (!isEmptyPlan(noop)) throw new Error(`${g.spec.name}: no-op diff is not empty: ${planSummary(noop)}`);

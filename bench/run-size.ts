@@ -101,6 +101,6 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
 }
 main().catch((e: unknown) => {
   cleanup();
-  process.stderr.write(`[bench] error: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.stderr.write(`[bench] error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });

@@ -6,7 +6,6 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { readHostInterfaces } from "../apply/ip/driver.ts";
-import { IPVS_MODULES_HINT } from "../apply/ipvs/driver.ts";
 import type { Exec } from "../apply/exec.ts";
 import type { HostFacts } from "../model/host.ts";
 
@@ -25,7 +24,8 @@ export async function readHostFacts(exec: Exec, cniConfPath: string): Promise<Ho
 /**
  * Whether the kernel offers IPVS: `/proc/net/ip_vs` exists once ip_vs is loaded (in every
  * network namespace); otherwise one `ipvsadm -Ln` (which loads the module if it can).
- * Unavailable ⇒ `reason` says what to load; the IPVS driver then observes empty tables.
+ * Unavailable ⇒ `reason` is the probe's one-line cause (the proxy adds what to load); the
+ * IPVS driver then observes empty tables.
  */
 export async function probeIpvs(exec: Exec, procFile = "/proc/net/ip_vs"): Promise<{ available: boolean; reason?: string }> {
   if (existsSync(procFile)) return { available: true };
@@ -34,6 +34,6 @@ export async function probeIpvs(exec: Exec, procFile = "/proc/net/ip_vs"): Promi
     return { available: true };
   } catch (e) {
     const first = (e as Error).message.split("\n")[0] ?? "";
-    return { available: false, reason: `IPVS is not available in this kernel (${first}); load it with: ${IPVS_MODULES_HINT}` };
+    return { available: false, reason: first };
   }
 }

@@ -104,3 +104,8 @@ export const DSR_TABLE = "78";
 export const DSR_RULE_PRIORITY = 32764;
 /** Largest fwmark the proxy allocates (upstream masks its FNV hash with 0x3FFF). */
 export const DSR_FWMARK_MAX = 0x3fff;
+
+/** Kernel modules the service proxy needs (IPVS, its schedulers, xt_ipvs, the dummy link). */
+export const IPVS_KERNEL_MODULES: readonly string[] = ["ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_lc", "ip_vs_wlc", "ip_vs_sh", "ip_vs_dh", "ip_vs_mh", "nf_conntrack", "xt_ipvs", "dummy"];
+/** What to run to get them: `modprobe …`. */
+export const IPVS_MODULES_HINT = `modprobe ${IPVS_KERNEL_MODULES.join(" ")}`;

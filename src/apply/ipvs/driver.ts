@@ -24,7 +24,7 @@
  * @category apply
  */
 import { canonicalIp } from "../../model/ip.ts";
-import { KUBE_DUMMY_IF } from "../../model/names.ts";
+import { IPVS_MODULES_HINT, KUBE_DUMMY_IF } from "../../model/names.ts";
 import type { NodePlan } from "../../model/plan.ts";
 import type { IpvsReal, IpvsService, NodeState } from "../../model/state.ts";
 import { sortedTable } from "../../model/table.ts";
@@ -57,7 +57,7 @@ export interface IpvsDriver extends Driver {
 }
 
 /** The text the agent prints when the kernel has no IPVS: what to load. */
-export const IPVS_MODULES_HINT = "modprobe ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sh ip_vs_dh ip_vs_mh nf_conntrack";
+export { IPVS_MODULES_HINT };
 
 /** True for ipvsadm's failure when the kernel has no IPVS (or the binary is missing). */
 export function isIpvsUnavailable(e: unknown): boolean {

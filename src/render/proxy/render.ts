@@ -20,7 +20,7 @@
  */
 import { ChunkedTable } from "../../model/chunked-table.ts";
 import { cidrContains } from "../../model/ip.ts";
-import { KUBE_DUMMY_IF } from "../../model/names.ts";
+import { IPVS_KERNEL_MODULES, KUBE_DUMMY_IF } from "../../model/names.ts";
 import {
   type Address, type Chain, type Family, type IpvsReal, type IpvsService, type Jump, type Link, type NodeState, type PolicyRule, type Route,
   chainKey, ipsetKey, ipvsRealKey, ipvsServiceKey, jumpKey, linkKey, policyRuleKey, routeKey, sysctlKey,
@@ -36,7 +36,7 @@ import { ipvsTimeouts, natRules, proxyIpsets, proxySysctls, servicesFirewall, vi
 import { type DsrPod, type HealthCheck, type ServiceRender, type Virtual, renderService } from "./service.ts";
 
 /** Kernel modules the proxy needs (what the one-line error asks to load). */
-export const IPVS_MODULES = ["ip_vs", "ip_vs_rr", "ip_vs_lc", "ip_vs_dh", "ip_vs_sh", "ip_vs_mh", "nf_conntrack", "xt_ipvs", "dummy"];
+export const IPVS_MODULES = IPVS_KERNEL_MODULES;
 
 export interface ProxyRender {
   readonly result: ControllerResult;
