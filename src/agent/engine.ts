@@ -52,6 +52,8 @@ export interface SyncOutcome {
   readonly errors: readonly string[];
   /** Controller → rendered | disabled | not-built | failed. */
   readonly controllers: Readonly<Record<string, string>>;
+  /** Controller → how many render warnings it gave (bad input it skipped or failed closed on). */
+  readonly controllerWarnings?: Readonly<Record<string, number>>;
 }
 
 /** Reads every driver's owned state; `scope` bounds reads of path-addressed tables. */
@@ -81,6 +83,7 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
   const warnings: string[] = [];
   const errors: string[] = [];
   const controllers: Record<string, string> = {};
+  const controllerWarnings: Record<string, number> = {};
   const cleanup = req.mode === "cleanup" || req.mode === "cleanup-plan";
   let rendered: Rendered[] = [];
   if (!cleanup) {
@@ -92,7 +95,9 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
       const r = renders.get(controller);
       if (r === undefined) { rendered.push({ controller }); continue; }
       controllers[r.controller.name] = r.status;
-      if (r.result) warnings.push(...("ok" in r.result ? r.result.ok.warnings : r.result.warnings));
+      const ws = r.result ? ("ok" in r.result ? r.result.ok.warnings : r.result.warnings) : [];
+      warnings.push(...ws);
+      if (r.result) controllerWarnings[r.controller.name] = ws.length;
       if (r.result && "error" in r.result) errors.push(r.result.error);
       rendered.push({ controller: r.controller, ...(r.result && "ok" in r.result ? { output: r.result.ok } : {}) });
     }
@@ -100,7 +105,7 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
     // Cleanup: every controller renders nothing, so every owned object is planned for removal.
     rendered = CONTROLLERS.map((controller) => ({ controller, output: { state: {}, warnings: [] } }));
   }
-  const empty = { desired: emptyNodeState(), plan: diffNode(emptyNodeState(), emptyNodeState()), scripts: [], ran: 0, warnings, controllers };
+  const empty = { desired: emptyNodeState(), plan: diffNode(emptyNodeState(), emptyNodeState()), scripts: [], ran: 0, warnings, controllers, controllerWarnings };
   let observed: NodeState;
   try {
     observed = req.observed ?? await observeAll(deps.exec, deps.drivers, renderedScope(rendered));
@@ -111,7 +116,7 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
   warnings.push(...conflicts);
   const plan = diffNode(desired, observed);
   const scripts = compilePlan(deps.drivers, plan);
-  if (req.mode === "plan" || req.mode === "cleanup-plan") return { desired, plan, scripts, ran: 0, warnings, errors, controllers };
+  if (req.mode === "plan" || req.mode === "cleanup-plan") return { desired, plan, scripts, ran: 0, warnings, errors, controllers, controllerWarnings };
   let ran = 0;
   for (const s of scripts) {
     try {
@@ -130,5 +135,5 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
       errors.push(`observe after apply: ${(e as Error).message}`);
     }
   }
-  return { desired, plan, scripts, ran, warnings, errors, controllers };
+  return { desired, plan, scripts, ran, warnings, errors, controllers, controllerWarnings };
 }

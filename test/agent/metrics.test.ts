@@ -66,3 +66,28 @@ test("metrics: two agents in one process keep separate registries", async () => 
     await b.stop();
   }
 });
+
+test("metrics: a NetworkPolicy the firewall fails closed on is counted in kube_router_render_warnings", async () => {
+  // Given the firewall running, a local pod, and a policy selecting it with an invalid CIDR
+  const mp = await freePort();
+  const h = await startAgent({ config: { metricsPort: mp, metricsAddr: "127.0.0.1", runFirewall: true } });
+  try {
+    await until(() => h.handle.health().ok, 3000, "healthy");
+    h.source.put("pods", "default/web", {
+      namespace: "default", name: "web", uid: "u-web", labels: { app: "web" }, nodeName: "node1", hostNetwork: false,
+      phase: "Running", podIPs: ["10.244.1.5"], ports: [],
+    });
+    h.source.put("networkPolicies", "default/bad", {
+      namespace: "default", name: "bad", podSelector: { matchLabels: {}, matchExpressions: [] }, policyTypes: ["Ingress"],
+      ingress: [{ peers: [{ ipBlock: { cidr: "10.0.0.0/33", except: [] } }] }], egress: [],
+    });
+    // When the firewall has synced it
+    // Then the warning shows in the gauge of the firewall
+    await until(async () => /kube_router_render_warnings\{controller="firewall"\} 1/.test((await get(mp, "/metrics")).body), 3000, "render warning counted");
+    // And once the policy is gone the gauge returns to 0
+    h.source.delete("networkPolicies", "default/bad");
+    await until(async () => /kube_router_render_warnings\{controller="firewall"\} 0/.test((await get(mp, "/metrics")).body), 3000, "render warning cleared");
+  } finally {
+    assert.equal(await h.stop(), 0);
+  }
+});

@@ -51,6 +51,8 @@ export interface AgentMetrics {
   applied(plan: NodePlan): void;
   /** The desired state after a sync (gauges of object counts). */
   desired(state: NodeState): void;
+  /** Render warnings per controller of the last sync. */
+  renderWarnings(counts: Readonly<Record<string, number>>): void;
 }
 
 /** Creates the registry and every metric. `defaults` adds process metrics (off in unit tests for speed). */
@@ -64,6 +66,7 @@ export function makeMetrics(src: MetricsSources, opts: { defaults?: boolean } = 
   const changes = new Counter({ name: `${P}sync_changes_total`, help: "Changes applied to the node, by table and op.", labelNames: ["table", "op"], registers });
   const failures = new Counter({ name: `${P}sync_failures_total`, help: "Failed syncs (render, observe or apply), by controller.", labelNames: ["controller"], registers });
   const lastOk = new Gauge({ name: `${P}last_successful_sync_timestamp_seconds`, help: "Unix time of the last successful sync, by controller.", labelNames: ["controller"], registers });
+  const renderWarnings = new Gauge({ name: `${P}render_warnings`, help: "Warnings of the controller's last render: objects it skipped or failed closed on (e.g. a NetworkPolicy with an invalid CIDR).", labelNames: ["controller"], registers });
   const desired = new Gauge({ name: `${P}desired_objects`, help: "Objects in the node's desired state after the last sync, by table.", labelNames: ["table"], registers });
   new Gauge({
     name: `${P}informer_last_event_timestamp_seconds`, help: "Unix time of the last list/watch event applied, by resource.", labelNames: ["resource"], registers,
@@ -120,6 +123,9 @@ export function makeMetrics(src: MetricsSources, opts: { defaults?: boolean } = 
       const removed = plan.routes.filter((c) => c.op === "delete").length;
       if (added > 0) routesAdded.inc(added);
       if (removed > 0) routesRemoved.inc(removed);
+    },
+    renderWarnings(counts) {
+      for (const [controller, n] of Object.entries(counts)) renderWarnings.set({ controller }, n);
     },
     desired(state) {
       for (const t of TABLE_NAMES) desired.set({ table: t }, state[t].size);

@@ -111,6 +111,7 @@ export async function runStep(env: StepEnv, mem: StepMemory, snapshot: ClusterSn
   if (m) {
     for (const r of results) m.syncDone(r.lane, mode, ms / 1000, r.ok, env.now());
     if (!syncErrors.some((e) => e.startsWith("observe:"))) m.desired(outcome.desired);
+    if (outcome.controllerWarnings) m.renderWarnings(outcome.controllerWarnings);
     if (!env.dryRun && outcome.ran > 0) m.applied(outcome.plan);
   }
 
