@@ -62,8 +62,13 @@ export function alignRoutes(observed: Table<Route>, desired: Table<Route>): Tabl
   return out;
 }
 
-/** The iproute2 driver. */
+/** The iproute2 driver. Each instance reuses its last route parse while the dumps are unchanged. */
 export function ipDriver(): Driver {
+  let lastRoutes: { ipv4: string; ipv6: string; table: Table<Route> } | undefined;
+  const routesOf = (ipv4: string, ipv6: string): Table<Route> => {
+    if (lastRoutes?.ipv4 !== ipv4 || lastRoutes.ipv6 !== ipv6) lastRoutes = { ipv4, ipv6, table: parseRoutes({ ipv4, ipv6 }) };
+    return lastRoutes.table;
+  };
   return {
     name: "ip",
     tables: ["links", "addresses", "routes", "rules"],
@@ -79,7 +84,7 @@ export function ipDriver(): Driver {
       return {
         links: alignLinks(a.links, desired.links),
         addresses: a.addresses,
-        routes: alignRoutes(parseRoutes({ ipv4: route4, ipv6: route6 }), desired.routes),
+        routes: alignRoutes(routesOf(route4, route6), desired.routes),
         rules: parseRules({ ipv4: rule4, ipv6: rule6 }),
       };
     },
