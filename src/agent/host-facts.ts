@@ -1,6 +1,7 @@
 /**
  * Reads HostFacts: the host's interfaces (one `ip -j addr` call, through the ip driver's
- * parser) and the current CNI config file (missing file ⇒ content undefined).
+ * parser), the current CNI config file (missing file ⇒ content undefined), whether IPVS is
+ * there, and the current `rp_filter` values the proxy may loosen.
  *
  * @category agent
  */
@@ -18,7 +19,24 @@ export async function readHostFacts(exec: Exec, cniConfPath: string): Promise<Ho
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`reading CNI config ${cniConfPath}: ${(e as Error).message}`);
   }
-  return { interfaces, cniConf: { path: cniConfPath, ...(content !== undefined ? { content } : {}) }, ipvs: await probeIpvs(exec) };
+  const rpFilter = await readRpFilter(exec, ["all", "kube-bridge", "kube-dummy-if", ...interfaces.map((i) => i.name).filter((n) => n !== "lo")]);
+  return { interfaces, cniConf: { path: cniConfPath, ...(content !== undefined ? { content } : {}) }, ipvs: await probeIpvs(exec), rpFilter };
+}
+
+/**
+ * Current `rp_filter` of each name that exists, in one read-only `sysctl -e` (unknown keys,
+ * e.g. a link not created yet, are skipped). Never fails: an unreadable value is just absent.
+ */
+export async function readRpFilter(exec: Exec, names: readonly string[]): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  try {
+    const r = await exec.run("sysctl", ["-e", ...[...new Set(names)].map((n) => `net/ipv4/conf/${n}/rp_filter`)], { okCodes: [0, 255] });
+    for (const line of r.stdout.split("\n")) {
+      const m = /^net\.ipv4\.conf\.(.+)\.rp_filter = (\d+)$/.exec(line.trim());
+      if (m) out[m[1]!.replaceAll("/", ".")] = m[2]!;
+    }
+  } catch { /* no sysctl tool: nothing read, nothing changed */ }
+  return out;
 }
 
 /**

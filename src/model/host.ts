@@ -21,4 +21,10 @@ export interface HostFacts {
    * "not probed" (treated as available). When unavailable, `reason` says what to load.
    */
   readonly ipvs?: { readonly available: boolean; readonly reason?: string };
+  /**
+   * Current `net/ipv4/conf/<name>/rp_filter` per name (`all`, `kube-bridge`, `kube-dummy-if`,
+   * each interface) where it exists; absent = not read. The proxy turns 1 (strict) into 2
+   * (loose) as upstream does, and leaves 0 and 2 alone.
+   */
+  readonly rpFilter?: Readonly<Record<string, string>>;
 }

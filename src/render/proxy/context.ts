@@ -30,6 +30,8 @@ export interface ProxyContext {
   readonly localIps: ReadonlyMap<Family, readonly string[]>;
   /** MTU of the link carrying the node IP (DSR TCPMSS), when known. */
   readonly nodeMtu?: number;
+  /** Name of the link carrying the node IP, when known. */
+  readonly nodeIface?: string;
   readonly clusterRanges: readonly string[];
   readonly externalRanges: readonly string[];
   readonly lbRanges: readonly string[];
@@ -79,7 +81,7 @@ export function proxyContext(config: NodeConfig, host: HostFacts, node: NodeInfo
     config, nodeName, families, nodeIp,
     nodeAddrs: new Set(nodeIps(node).flatMap((a) => { const v = canonicalIp(a); return v ? [v] : []; })),
     podCidrs, bindAllIps, localIps,
-    ...(nodeIface !== undefined ? { nodeMtu: nodeIface.mtu } : {}),
+    ...(nodeIface !== undefined ? { nodeMtu: nodeIface.mtu, nodeIface: nodeIface.name } : {}),
     clusterRanges: validCidrs(config.serviceClusterIpRange),
     externalRanges: validCidrs(config.serviceExternalIpRange),
     lbRanges: validCidrs(config.loadbalancerIpRange),

@@ -133,3 +133,14 @@ export function ipvsTimeouts(cfg: Pick<NodeConfig, "serviceTcpTimeout" | "servic
   const t: IpvsTimeouts = { tcp: sec(cfg.serviceTcpTimeout), tcpfin: sec(cfg.serviceTcpfinTimeout), udp: sec(cfg.serviceUdpTimeout) };
   return t.tcp + t.tcpfin + t.udp === 0 ? new Map() : new Map([[IPVS_TIMEOUTS_KEY, t]]);
 }
+
+/**
+ * Upstream's reverse-path filter change: on `all`, kube-bridge, kube-dummy-if and the node
+ * interface, a strict `rp_filter` (1) becomes loose (2) so replies to IPVS-forwarded traffic
+ * are not dropped; 0 and 2 are left alone, and so is anything host facts did not read.
+ * Once 2, the next render asks nothing (sysctls are never deleted), so it is set once.
+ */
+export function rpFilterSysctls(current: Readonly<Record<string, string>> | undefined, nodeIface: string | undefined): Sysctl[] {
+  const names = ["all", "kube-bridge", KUBE_DUMMY_IF, ...(nodeIface !== undefined ? [nodeIface] : [])];
+  return [...new Set(names)].filter((n) => current?.[n] === "1").map((n) => ({ path: `net/ipv4/conf/${n}/rp_filter`, value: "2" }));
+}

@@ -32,7 +32,7 @@ import { type ProxyContext, proxyContext } from "./context.ts";
 import { type DsrEntry, dsrPlumbing } from "./dsr.ts";
 import { slicesByService } from "./endpoints.ts";
 import { allocateFwmarks, fwmarkKey } from "./fwmark.ts";
-import { ipvsTimeouts, natRules, proxyIpsets, proxySysctls, servicesFirewall, vipPortMember } from "./plumbing.ts";
+import { ipvsTimeouts, natRules, rpFilterSysctls, proxyIpsets, proxySysctls, servicesFirewall, vipPortMember } from "./plumbing.ts";
 import { type DsrPod, type HealthCheck, type ServiceRender, type Virtual, renderService } from "./service.ts";
 
 /** Kernel modules the proxy needs (what the one-line error asks to load). */
@@ -153,7 +153,7 @@ export function renderProxyFull(input: RenderInput): ProxyRender {
     ipsets: new Map(proxyIpsets(ctx, vips, vipPorts).map((s) => [ipsetKey(s), s])),
     chains: new Map(chains.map((c) => [chainKey(c), c])),
     jumps: new Map(jumps.map((j) => [jumpKey(j), j])),
-    sysctls: new Map(proxySysctls(sloppy).map((s) => [sysctlKey(s), s])),
+    sysctls: new Map([...proxySysctls(sloppy), ...rpFilterSysctls(host.rpFilter, ctx.nodeIface)].map((s) => [sysctlKey(s), s])),
     ipvsTimeouts: ipvsTimeouts(ctx.config),
   };
 
