@@ -14,11 +14,15 @@
  * - bookmarks are sent only when the client asks (`allowWatchBookmarks=true`), every
  *   `bookmarkIntervalMs`.
  *
+ * Optionally HTTPS (`tls`: key and certificate) and bearer-token checking (`requireToken`: 401
+ * otherwise), so the client's certificate and auth paths run as against a real cluster.
+ *
  * Test controls: drop or silence every watch, slow lists, failing requests, compaction, stop and
  * start again on the same port. Every socket and timer is released by `close()`.
  */
 import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { ObjectStore, type KubeObject, type StoredEvent } from "./store.ts";
 import { type ResourceName, type Route, apiVersionOf, routeOf } from "./resources.ts";
@@ -30,6 +34,10 @@ export interface DoubleOptions {
   readonly goneAs?: "event" | "status";
   /** Bookmark period for watches that allow them (default 0 = never). */
   readonly bookmarkIntervalMs?: number;
+  /** Serve HTTPS with this key and certificate (PEM) instead of plain HTTP. */
+  readonly tls?: { readonly key: string; readonly cert: string };
+  /** Refuse (401) every request without `Authorization: Bearer <token>`. */
+  readonly requireToken?: string;
 }
 
 export type Verb = "list" | "watch" | "get";
@@ -89,14 +97,18 @@ export class ApiServerDouble {
     this.store = new ObjectStore(opts.historyWindow ?? 1000);
     this.goneAs = opts.goneAs ?? "event";
     this.bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 0;
+    this.tls = opts.tls;
+    this.requireToken = opts.requireToken;
   }
+  private readonly tls: DoubleOptions["tls"];
+  private readonly requireToken: string | undefined;
 
   /** The port (fixed after the first listen, so clients can reconnect after a restart). */
   get port(): number {
     return this.portNumber;
   }
   get url(): string {
-    return `http://127.0.0.1:${this.portNumber}`;
+    return `${this.tls ? "https" : "http"}://127.0.0.1:${this.portNumber}`;
   }
   get listening(): boolean {
     return this.server !== undefined;
@@ -105,7 +117,8 @@ export class ApiServerDouble {
   /** Starts serving (again) on the port; port 0 picks a free one the first time. */
   async listen(): Promise<void> {
     if (this.server) return;
-    const server = createServer((req, res) => this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
+    const server = this.tls ? createHttpsServer({ key: this.tls.key, cert: this.tls.cert }, handler) : createServer(handler);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(this.portNumber, "127.0.0.1", () => resolve());
@@ -202,6 +215,9 @@ export class ApiServerDouble {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? "/", "http://double");
     const route = routeOf(url.pathname);
+    if (this.requireToken !== undefined && req.headers.authorization !== `Bearer ${this.requireToken}`) {
+      return this.send(res, 401, status(401, "Unauthorized", "Unauthorized"));
+    }
     if (req.method !== "GET") return this.send(res, 405, status(405, "MethodNotAllowed", `${req.method} is not supported by the double`));
     if (!route) return this.send(res, 404, status(404, "NotFound", `the server could not find the requested resource ${url.pathname}`));
     const query = Object.fromEntries(url.searchParams);
