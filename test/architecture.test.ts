@@ -35,3 +35,18 @@ for (const file of list(join(root, "src/model"))) {
     }
   });
 }
+
+// The shell's layers: drivers and sources never reach up into render or the agent, and render
+// never into apply or the agent (DESIGN.md §3: model ← render ← agent; model ← apply ← agent).
+const UPWARD: Readonly<Record<string, RegExp>> = {
+  "src/apply": /^(\.\.\/)+(render|agent|sources)\//,
+  "src/sources": /^(\.\.\/)+(render|agent|apply)\//,
+  "src/render": /^(\.\.\/)+(apply|agent|sources)\//,
+};
+for (const [layer, banned] of Object.entries(UPWARD)) {
+  for (const file of list(join(root, layer))) {
+    test(`layer: ${file.slice(root.length + 1)} imports no layer above or beside it`, () => {
+      for (const m of imports(readFileSync(file, "utf8"))) assert.doesNotMatch(m[2]!, banned, `${file}: ${m[0]}`);
+    });
+  }
+}
