@@ -54,6 +54,8 @@ export interface SyncOutcome {
   readonly controllers: Readonly<Record<string, string>>;
   /** Controller → how many render warnings it gave (bad input it skipped or failed closed on). */
   readonly controllerWarnings?: Readonly<Record<string, number>>;
+  /** The host facts this sync rendered with (absent for cleanup), so callers need not read them again. */
+  readonly host?: HostFacts;
 }
 
 /** Reads every driver's owned state; `scope` bounds reads of path-addressed tables. */
@@ -86,9 +88,10 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
   const controllerWarnings: Record<string, number> = {};
   const cleanup = req.mode === "cleanup" || req.mode === "cleanup-plan";
   let rendered: Rendered[] = [];
+  let host: HostFacts | undefined;
   if (!cleanup) {
     if (req.snapshot === undefined) throw new Error("syncNode: snapshot required");
-    const host = await deps.readHost();
+    host = await deps.readHost();
     const only = req.controllers;
     const renders = new Map(renderNode({ snapshot: req.snapshot, config: req.config, host, nodeName: req.nodeName }, only ? CONTROLLERS.filter((c) => only.includes(c.name)) : CONTROLLERS).map((r) => [r.controller, r]));
     for (const controller of CONTROLLERS) {
@@ -105,7 +108,7 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
     // Cleanup: every controller renders nothing, so every owned object is planned for removal.
     rendered = CONTROLLERS.map((controller) => ({ controller, output: { state: {}, warnings: [] } }));
   }
-  const empty = { desired: emptyNodeState(), plan: diffNode(emptyNodeState(), emptyNodeState()), scripts: [], ran: 0, warnings, controllers, controllerWarnings };
+  const empty = { desired: emptyNodeState(), plan: diffNode(emptyNodeState(), emptyNodeState()), scripts: [], ran: 0, warnings, controllers, controllerWarnings, ...(host ? { host } : {}) };
   let observed: NodeState;
   try {
     observed = req.observed ?? await observeAll(deps.exec, deps.drivers, renderedScope(rendered));
@@ -116,7 +119,7 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
   warnings.push(...conflicts);
   const plan = diffNode(desired, observed);
   const scripts = compilePlan(deps.drivers, plan);
-  if (req.mode === "plan" || req.mode === "cleanup-plan") return { desired, plan, scripts, ran: 0, warnings, errors, controllers, controllerWarnings };
+  if (req.mode === "plan" || req.mode === "cleanup-plan") return { desired, plan, scripts, ran: 0, warnings, errors, controllers, controllerWarnings, ...(host ? { host } : {}) };
   let ran = 0;
   for (const s of scripts) {
     try {
@@ -135,5 +138,5 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
       errors.push(`observe after apply: ${(e as Error).message}`);
     }
   }
-  return { desired, plan, scripts, ran, warnings, errors, controllers, controllerWarnings };
+  return { desired, plan, scripts, ran, warnings, errors, controllers, controllerWarnings, ...(host ? { host } : {}) };
 }

@@ -35,8 +35,9 @@ function setup() {
   const runtime = { pidOf: async (id: string) => { pids.push(id); return 4242; } };
   const logs = memoryDestination();
   const host: HostFacts = { interfaces: c.interfaces, cniConf: { path: "/nonexistent" } };
-  const hook = proxyAfterSync({ config: flags.config, nodeName: "node1", exec, readHost: async () => host, log: makeLogger({ node: "node1", v: 0, dest: logs }), runtime });
-  return { snapshot, hook, calls, pids, logs };
+  let hostReads = 0;
+  const hook = proxyAfterSync({ config: flags.config, nodeName: "node1", exec, readHost: async () => { hostReads++; return host; }, log: makeLogger({ node: "node1", v: 0, dest: logs }), runtime });
+  return { snapshot, hook, calls, pids, logs, host, hostReads: () => hostReads };
 }
 
 test("given a DSR Service with a local endpoint pod, when two syncs follow, then the pod's tunnel is set up by the first only", async () => {
@@ -64,4 +65,11 @@ test("given the endpoint pod's container restarted, when the hook runs, then the
   const next: ClusterSnapshot = { ...snapshot, pods: new Map([...snapshot.pods, ["default/dsr-a", restarted]]) };
   await hook(next);
   assert.deepEqual(pids, ["containerd://abc123", "containerd://def456"]);
+});
+
+test("given the sync's outcome carries its host facts, when the hook runs, then it renders with them and reads nothing from the host", async () => {
+  const { snapshot, hook, pids, host, hostReads } = setup();
+  await hook(snapshot, { host });
+  assert.equal(hostReads(), 0);
+  assert.deepEqual(pids, ["containerd://abc123"], "the DSR pod was still found from the same render");
 });

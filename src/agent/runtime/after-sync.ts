@@ -16,12 +16,14 @@ import type { NodeConfig } from "../../model/config.ts";
 import type { HostFacts } from "../../model/host.ts";
 import { renderProxyFull } from "../../render/proxy/index.ts";
 import type { HealthCheckServers } from "../healthcheck/index.ts";
+import type { SyncOutcome } from "../engine.ts";
 import type { Logger } from "./log.ts";
 
 export interface AfterSyncDeps {
   readonly config: NodeConfig;
   readonly nodeName: string;
   readonly exec: Exec;
+  /** Used only when the sync's outcome carries no host facts. */
   readonly readHost: () => Promise<HostFacts>;
   readonly log: Logger;
   readonly healthChecks?: HealthCheckServers;
@@ -29,12 +31,12 @@ export interface AfterSyncDeps {
   readonly runtime?: ContainerRuntime;
 }
 
-/** Returns the after-sync hook. */
-export function proxyAfterSync(d: AfterSyncDeps): (snapshot: ClusterSnapshot) => Promise<void> {
+/** Returns the after-sync hook; it renders with the host facts the sync itself used. */
+export function proxyAfterSync(d: AfterSyncDeps): (snapshot: ClusterSnapshot, outcome?: Pick<SyncOutcome, "host">) => Promise<void> {
   const runtime = d.runtime ?? cliRuntime(d.exec, d.config.runtimeEndpoint);
   const tunnelsDone = new Set<string>();
-  return async (snapshot) => {
-    const render = renderProxyFull({ snapshot, config: d.config, host: await d.readHost(), nodeName: d.nodeName });
+  return async (snapshot, outcome) => {
+    const render = renderProxyFull({ snapshot, config: d.config, host: outcome?.host ?? (await d.readHost()), nodeName: d.nodeName });
     if (d.healthChecks) {
       const r = await d.healthChecks.reconcile(render.healthChecks);
       for (const e of r.errors) d.log.warn({ component: "healthcheck" }, e);

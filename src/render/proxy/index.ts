@@ -6,7 +6,7 @@
  * @category render
  */
 export { proxyController } from "./controller.ts";
-export { type ProxyRender, IPVS_MODULES, renderProxy, renderProxyFull } from "./render.ts";
+export { type ProxyRender, renderProxy, renderProxyFull } from "./render.ts";
 export { type HealthCheck, type DsrPod } from "./service.ts";
 export { desiredHealthChecks } from "./health.ts";
 export { ipvsText } from "./ipvsadm-text.ts";

@@ -20,7 +20,7 @@
  */
 import { ChunkedTable } from "../../model/chunked-table.ts";
 import { cidrContains } from "../../model/ip.ts";
-import { IPVS_KERNEL_MODULES, KUBE_DUMMY_IF } from "../../model/names.ts";
+import { IPVS_MODULES_HINT, KUBE_DUMMY_IF } from "../../model/names.ts";
 import {
   type Address, type Chain, type Family, type IpvsReal, type IpvsService, type Jump, type Link, type NodeState, type PolicyRule, type Route,
   chainKey, ipsetKey, ipvsRealKey, ipvsServiceKey, jumpKey, linkKey, policyRuleKey, routeKey, sysctlKey,
@@ -36,7 +36,6 @@ import { ipvsTimeouts, natRules, rpFilterSysctls, proxyIpsets, proxySysctls, ser
 import { type DsrPod, type HealthCheck, type ServiceRender, type Virtual, renderService } from "./service.ts";
 
 /** Kernel modules the proxy needs (what the one-line error asks to load). */
-export const IPVS_MODULES = IPVS_KERNEL_MODULES;
 
 export interface ProxyRender {
   readonly result: ControllerResult;
@@ -61,7 +60,7 @@ export function renderProxyFull(input: RenderInput): ProxyRender {
   const { snapshot, config, host, nodeName } = input;
   if (host.ipvs?.available === false) {
     const why = host.ipvs.reason ? ` (${host.ipvs.reason})` : "";
-    return { ...EMPTY, result: { error: `proxy: the kernel has no IPVS${why}; load it with: modprobe ${IPVS_MODULES.join(" ")}; the service proxy stays off (its kernel objects untouched) until IPVS is available, the other controllers keep running`, warnings: [] } };
+    return { ...EMPTY, result: { error: `proxy: the kernel has no IPVS${why}; load it with: ${IPVS_MODULES_HINT}; the service proxy stays off (its kernel objects untouched) until IPVS is available, the other controllers keep running`, warnings: [] } };
   }
   const node = snapshot.nodes.get(nodeName);
   if (node === undefined) return { ...EMPTY, result: { error: `proxy: Node ${nodeName} not found in the cluster`, warnings: [] } };
