@@ -111,7 +111,7 @@ async function runOne(kind: "memory" | "api", size: SizeName, events: number, ga
   const done = runAgent({
     config: cfg, nodeName: g.selfNode, source, log, stop: stopped, processMetrics: false,
     deps: { exec, drivers: await realDrivers(exec, cfg), readHost: () => readHostFacts(exec, cfg.cniConfFile) },
-    afterSync: async (_snap, outcome) => {
+    onSynced: (outcome) => {
       const now = performance.now();
       if (firstSyncAt === 0 && outcome.controllers["router"] === "rendered" && outcome.errors.length === 0) firstSyncAt = now;
       if (outcome.ran === 0) return;

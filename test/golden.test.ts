@@ -18,14 +18,13 @@ import { parse } from "yaml";
 import { parseFlags } from "../src/agent/flags.ts";
 import { syncNode } from "../src/agent/engine.ts";
 import { formatPlanText } from "../src/agent/printer.ts";
-import { filesText, ipText, ipsetText, iptablesText, sysctlText } from "../src/agent/state-text.ts";
+import { STATE_TEXTS } from "../src/agent/state-text.ts";
 import { resolveNodeName } from "../src/agent/cli.ts";
 import { formatWarning } from "../src/model/cluster.ts";
 import { isEmptyPlan, planSummary } from "../src/model/plan.ts";
 import { parseSnapshotText } from "../src/sources/snapshot-file.ts";
 import { type FakeNodeSeed, fakeNode } from "./support/fake-node.ts";
 import type { HostFacts } from "../src/model/host.ts";
-import { ipvsText } from "../src/render/proxy/ipvsadm-text.ts";
 
 const ROOT = join(import.meta.dirname, "golden");
 const UPDATE = process.env["UPDATE_GOLDEN"] === "1";
@@ -69,13 +68,10 @@ for (const name of readdirSync(ROOT).sort()) {
     const out = await syncNode(node.deps, { ...req, mode: "plan" });
 
     // Then desired state, plan and messages are as wanted
-    checkGolden(dir, "desired.iptables.txt", iptablesText(out.desired));
-    checkGolden(dir, "desired.ipset.txt", ipsetText(out.desired));
-    checkGolden(dir, "desired.ip.txt", ipText(out.desired));
-    checkGolden(dir, "desired.sysctl.txt", sysctlText(out.desired));
-    checkGolden(dir, "desired.files.txt", filesText(out.desired));
-    const ipvs = ipvsText(out.desired);
-    if (ipvs !== "" || existsSync(join(dir, "want", "desired.ipvs.txt"))) checkGolden(dir, "desired.ipvs.txt", ipvs);
+    for (const t of STATE_TEXTS) {
+      const text = t.text(out.desired);
+      if (!t.optional || text !== "" || existsSync(join(dir, "want", t.file))) checkGolden(dir, t.file, text);
+    }
     checkGolden(dir, "plan.txt", formatPlanText(out.plan, out.scripts));
     const messages = [
       ...warnings.map((w) => `warning: ${formatWarning(w)}`),

@@ -6,20 +6,13 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import type { Driver } from "../apply/driver.ts";
 import { type Exec, realExec } from "../apply/exec.ts";
-import { filesDriver } from "../apply/files/driver.ts";
-import { ipDriver } from "../apply/ip/driver.ts";
-import { ipsetDriver } from "../apply/ipset/driver.ts";
-import { ipvsDriver, ipvsDriverOptions } from "../apply/ipvs/driver.ts";
-import { detectBackend } from "../apply/iptables/backend.ts";
-import { iptablesDriver } from "../apply/iptables/driver.ts";
-import { sysctlDriver } from "../apply/sysctl/driver.ts";
 import { formatWarning } from "../model/cluster.ts";
 import type { NodeConfig } from "../model/config.ts";
 import { isEmptyPlan, planSummary } from "../model/plan.ts";
 import { SnapshotError, loadSnapshotFile } from "../sources/snapshot-file.ts";
-import { type SyncOutcome, syncNode } from "./engine.ts";
+import { realDrivers, startDrivers, stopDrivers } from "./drivers.ts";
+import { type EngineDeps, type SyncOutcome, syncNode } from "./engine.ts";
 import { parseFlags, usage } from "./flags.ts";
 import { readHostFacts } from "./host-facts.ts";
 import { formatPlanJson, formatPlanText } from "./printer.ts";
@@ -41,11 +34,7 @@ export function resolveStateDir(cfg: NodeConfig, nodeName: string): string {
   return cfg.stateDir ?? join("/var/run/kube-router", nodeName);
 }
 
-/** Builds the real drivers, detecting the iptables backend unless the flag fixes it. */
-export async function realDrivers(exec: Exec, cfg: NodeConfig): Promise<Driver[]> {
-  const backend = await detectBackend(exec, cfg.iptablesBackend === "auto" ? undefined : cfg.iptablesBackend);
-  return [sysctlDriver(), ipDriver(), ipsetDriver(), iptablesDriver(backend), ipvsDriver(ipvsDriverOptions(cfg)), filesDriver()];
-}
+export { realDrivers } from "./drivers.ts";
 
 /** Runs the command; resolves to the exit code. */
 export async function run(argv: readonly string[], env: Record<string, string | undefined>, io: Io = stdio): Promise<number> {
@@ -67,7 +56,21 @@ export async function run(argv: readonly string[], env: Record<string, string | 
   }
   const exec = realExec(cfg.v >= 2 ? { onCall: (c) => io.err(`exec: ${[c.cmd, ...c.args].join(" ")}\n`) } : {});
   const drivers = await realDrivers(exec, cfg);
-  const deps = { exec, drivers, readHost: () => readHostFacts(exec, cfg.cniConfFile) };
+  try {
+    await startDrivers(drivers);
+  } catch (e) {
+    io.err(`kube-router: ${(e as Error).message}\n`);
+    return 1;
+  }
+  try {
+    return await oneShot(cfg, nodeName, { exec, drivers, readHost: () => readHostFacts(exec, cfg.cniConfFile) }, io);
+  } finally {
+    await stopDrivers(drivers);
+  }
+}
+
+/** `--once` and `--cleanup-config`: one sync with started drivers; resolves to the exit code. */
+async function oneShot(cfg: NodeConfig, nodeName: string, deps: EngineDeps, io: Io): Promise<number> {
 
   if (cfg.cleanupConfig) {
     const outcome = await syncNode(deps, { mode: cfg.dryRun ? "cleanup-plan" : "cleanup", config: cfg, nodeName, verify: true });

@@ -6,17 +6,19 @@
  *
  * @category agent
  */
-import type { Driver, Script } from "../apply/driver.ts";
+import type { Driver, PlannedScript } from "../apply/driver.ts";
 import type { Exec } from "../apply/exec.ts";
 import type { ClusterSnapshot } from "../model/cluster.ts";
 import type { NodeConfig } from "../model/config.ts";
 import type { HostFacts } from "../model/host.ts";
-import { type NodePlan, diffNode, isEmptyPlan, planSummary } from "../model/plan.ts";
-import { type NodeState, TABLE_NAMES, emptyNodeState } from "../model/state.ts";
+import { type NodePlan, diffNode, isEmptyPlan, planSummary, withoutTables } from "../model/plan.ts";
+import { type DriverFamily, TABLES, type TableName } from "../model/registry.ts";
+import { type NodeState, TABLE_NAMES, buildNodeState, emptyNodeState, tableOf } from "../model/state.ts";
 import { type Rendered, assemble } from "../render/assemble.ts";
 import type { ControllerName } from "../render/controller.ts";
 import { CONTROLLERS } from "../render/controllers.ts";
 import { renderNode } from "../render/index.ts";
+import { SyncError, firstLine } from "./sync-error.ts";
 
 export interface EngineDeps {
   readonly exec: Exec;
@@ -38,18 +40,22 @@ export interface SyncRequest {
   readonly controllers?: readonly ControllerName[];
   /** Diff against this state instead of reading the kernel (a partial sync against the last applied state). */
   readonly observed?: NodeState;
+  /** With `observed`: read these driver families anyway (their confirmed state was invalidated). */
+  readonly reobserve?: readonly DriverFamily[];
 }
 
 export interface SyncOutcome {
   /** The assembled desired state (empty when observe failed). */
   readonly desired: NodeState;
   readonly plan: NodePlan;
-  readonly scripts: readonly Script[];
+  readonly scripts: readonly PlannedScript[];
   /** Scripts actually run (0 in plan modes and for a no-op sync). */
   readonly ran: number;
   readonly warnings: readonly string[];
-  /** One line each; non-empty means the sync did not fully succeed. */
-  readonly errors: readonly string[];
+  /** Typed, one line each (`String(e)`); non-empty means the sync did not fully succeed. */
+  readonly errors: readonly SyncError[];
+  /** Driver families that failed to observe, apply or converge: their tables' state is not known. */
+  readonly failedDrivers: readonly DriverFamily[];
   /** Controller → rendered | disabled | not-built | failed. */
   readonly controllers: Readonly<Record<string, string>>;
   /** Controller → how many render warnings it gave (bad input it skipped or failed closed on). */
@@ -58,32 +64,63 @@ export interface SyncOutcome {
   readonly host?: HostFacts;
 }
 
-/** Reads every driver's owned state; `scope` bounds reads of path-addressed tables. */
+/** Reads every driver's owned state; `scope` bounds reads of path-addressed tables. Rejects when any driver fails. */
 export async function observeAll(exec: Exec, drivers: readonly Driver[], scope: NodeState): Promise<NodeState> {
   const parts = await Promise.all(drivers.map((d) => d.observe(exec, scope)));
   return Object.assign(emptyNodeState(), ...parts) as NodeState;
 }
 
-/** All scripts of a plan, in execution order (stable within one order). */
-export function compilePlan(drivers: readonly Driver[], plan: NodePlan): Script[] {
-  return drivers.flatMap((d) => d.scripts(plan)).sort((a, b) => a.order - b.order);
+/**
+ * Reads each driver's owned state on its own: a driver that fails leaves its tables empty and
+ * is reported in `failed` (one line each); the others' reads are unaffected.
+ */
+export async function observeEach(exec: Exec, drivers: readonly Driver[], scope: NodeState): Promise<{ state: NodeState; failed: Map<DriverFamily, string> }> {
+  const results = await Promise.allSettled(drivers.map((d) => d.observe(exec, scope)));
+  const failed = new Map<DriverFamily, string>();
+  const parts: Partial<NodeState>[] = [];
+  results.forEach((r, i) => (r.status === "fulfilled" ? parts.push(r.value) : failed.set(drivers[i]!.name, firstLine(r.reason))));
+  return { state: Object.assign(emptyNodeState(), ...parts) as NodeState, failed };
 }
+
+/** All scripts of a plan, in execution order (stable within one order), tagged with their driver. */
+export function compilePlan(drivers: readonly Driver[], plan: NodePlan): PlannedScript[] {
+  return drivers.flatMap((d) => d.scripts(plan).map((s) => ({ ...s, driver: d.name }))).sort((a, b) => a.order - b.order);
+}
+
+/** The tables of some driver families. */
+const tablesOf = (families: Iterable<DriverFamily>): Set<TableName> => {
+  const f = new Set(families);
+  return new Set(TABLE_NAMES.filter((t) => f.has(TABLES[t].driver)));
+};
 
 /** Union of what the rendered controllers want (scopes sysctl and file reads). */
 function renderedScope(rendered: readonly Rendered[]): NodeState {
-  const scope = emptyNodeState() as unknown as Record<string, Map<string, unknown>>;
-  for (const r of rendered) for (const t of TABLE_NAMES) for (const [k, v] of r.output?.state[t] ?? []) scope[t]!.set(k, v);
-  return scope as unknown as NodeState;
+  return buildNodeState((t) => {
+    const into = new Map<string, never>();
+    for (const r of rendered) for (const [k, v] of r.output?.state[t] ?? []) into.set(k, v as never);
+    return into;
+  });
 }
 
+/** `base` with the tables of `over`'s families replaced by `over`'s. */
+function overlay(base: NodeState, over: NodeState, families: ReadonlySet<DriverFamily>): NodeState {
+  return buildNodeState((t) => tableOf(families.has(TABLES[t].driver) ? over : base, t));
+}
+
+/** Observe failures as typed errors. */
+const observeErrors = (failed: ReadonlyMap<DriverFamily, string>): SyncError[] =>
+  [...failed].map(([driver, message]) => new SyncError("observe", message, { driver }));
+
 /**
- * Runs one sync. Never throws for bad input or a failed tool: problems come back as
- * `errors` (one line each). In `apply` mode scripts run in order; a failed script is
- * reported and the rest still run (each is atomic on its own or idempotent on retry).
+ * Runs one sync. Never throws for bad input or a failed tool: problems come back as typed
+ * `errors` (one line each). Drivers are isolated: one that cannot observe has its tables
+ * left out of the plan (nothing of it is changed blind) and is listed in `failedDrivers`;
+ * the others sync. In `apply` mode scripts run in order; a failed script is reported and the
+ * rest still run (each is atomic on its own or idempotent on retry).
  */
 export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<SyncOutcome> {
   const warnings: string[] = [];
-  const errors: string[] = [];
+  const errors: SyncError[] = [];
   const controllers: Record<string, string> = {};
   const controllerWarnings: Record<string, number> = {};
   const cleanup = req.mode === "cleanup" || req.mode === "cleanup-plan";
@@ -101,42 +138,57 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
       const ws = r.result ? ("ok" in r.result ? r.result.ok.warnings : r.result.warnings) : [];
       warnings.push(...ws);
       if (r.result) controllerWarnings[r.controller.name] = ws.length;
-      if (r.result && "error" in r.result) errors.push(r.result.error);
+      if (r.result && "error" in r.result) errors.push(new SyncError("render", r.result.error, { controller: r.controller.name as ControllerName }));
       rendered.push({ controller: r.controller, ...(r.result && "ok" in r.result ? { output: r.result.ok } : {}) });
     }
   } else {
     // Cleanup: every controller renders nothing, so every owned object is planned for removal.
     rendered = CONTROLLERS.map((controller) => ({ controller, output: { state: {}, warnings: [] } }));
   }
-  const empty = { desired: emptyNodeState(), plan: diffNode(emptyNodeState(), emptyNodeState()), scripts: [], ran: 0, warnings, controllers, controllerWarnings, ...(host ? { host } : {}) };
+  const scope = renderedScope(rendered);
   let observed: NodeState;
-  try {
-    observed = req.observed ?? await observeAll(deps.exec, deps.drivers, renderedScope(rendered));
-  } catch (e) {
-    return { ...empty, errors: [...errors, `observe: ${(e as Error).message}`] };
+  let failed: Map<DriverFamily, string>;
+  if (req.observed === undefined) ({ state: observed, failed } = await observeEach(deps.exec, deps.drivers, scope));
+  else if ((req.reobserve ?? []).length === 0) ({ observed, failed } = { observed: req.observed, failed: new Map() });
+  else {
+    const again = new Set(req.reobserve);
+    const fresh = await observeEach(deps.exec, deps.drivers.filter((d) => again.has(d.name)), scope);
+    observed = overlay(req.observed, fresh.state, again);
+    failed = fresh.failed;
   }
+  errors.push(...observeErrors(failed));
   const { desired, conflicts } = assemble(rendered, observed);
   warnings.push(...conflicts);
-  const plan = diffNode(desired, observed);
+  const plan = withoutTables(diffNode(desired, observed), tablesOf(failed.keys()));
   const scripts = compilePlan(deps.drivers, plan);
-  if (req.mode === "plan" || req.mode === "cleanup-plan") return { desired, plan, scripts, ran: 0, warnings, errors, controllers, controllerWarnings, ...(host ? { host } : {}) };
+  const outcome = (ran: number, broken: Iterable<DriverFamily>): SyncOutcome =>
+    ({ desired, plan, scripts, ran, warnings, errors, failedDrivers: [...new Set(broken)].sort(), controllers, controllerWarnings, ...(host ? { host } : {}) });
+  if (req.mode === "plan" || req.mode === "cleanup-plan") return outcome(0, failed.keys());
+  const broken = new Set(failed.keys());
   let ran = 0;
   for (const s of scripts) {
     try {
       await s.run(deps.exec);
       ran++;
     } catch (e) {
-      errors.push(`apply ${s.title}: ${(e as Error).message}`);
+      broken.add(s.driver);
+      errors.push(new SyncError("apply", firstLine(e), { driver: s.driver, object: s.title }));
     }
   }
   if (req.verify && scripts.length > 0) {
-    try {
-      const after = await observeAll(deps.exec, deps.drivers, renderedScope(rendered));
-      const again = diffNode(desired, after);
-      if (!isEmptyPlan(again)) errors.push(`not converged after apply: ${planSummary(again)}`);
-    } catch (e) {
-      errors.push(`observe after apply: ${(e as Error).message}`);
+    // re-read only the drivers that had something to do
+    const touched = new Set(scripts.map((s) => s.driver));
+    const after = await observeEach(deps.exec, deps.drivers.filter((d) => touched.has(d.name)), scope);
+    for (const [driver, message] of after.failed) {
+      broken.add(driver);
+      errors.push(new SyncError("observe", `after apply: ${message}`, { driver }));
+    }
+    const again = withoutTables(diffNode(desired, overlay(observed, after.state, touched)), tablesOf(failed.keys()));
+    if (!isEmptyPlan(again)) {
+      const off = new Set(TABLE_NAMES.filter((t) => again[t].length > 0 || (t === "ipsets" && again.ipsetMembers.length > 0)).map((t) => TABLES[t].driver));
+      for (const d of off) broken.add(d);
+      errors.push(new SyncError("verify", planSummary(again), { ...(off.size === 1 ? { driver: [...off][0]! } : {}) }));
     }
   }
-  return { desired, plan, scripts, ran, warnings, errors, controllers, controllerWarnings, ...(host ? { host } : {}) };
+  return outcome(ran, broken);
 }

@@ -5,7 +5,11 @@
  *
  * @category agent
  */
+import { dsrTunnelText } from "../apply/dsr-pod/driver.ts";
+import { healthCheckLine } from "../apply/healthcheck/driver.ts";
+import type { TableName } from "../model/registry.ts";
 import type { NodeState } from "../model/state.ts";
+import { ipvsText } from "../render/proxy/ipvsadm-text.ts";
 
 /** iptables-save-like text of owned chains and builtin-chain jumps, per family and table. */
 export function iptablesText(s: NodeState): string {
@@ -59,3 +63,34 @@ export function sysctlText(s: NodeState): string {
 export function filesText(s: NodeState): string {
   return [...s.files.values()].map((f) => `# ${f.path} (mode ${f.mode.toString(8).padStart(4, "0")})\n${f.content}`).join("");
 }
+
+/** healthCheckNodePort listeners, one line each: port, what it answers, the Service. */
+export function healthChecksText(s: NodeState): string {
+  return [...s.healthChecks.values()].map((h) => `${healthCheckLine(h)}\n`).join("");
+}
+
+/** DSR tunnels inside pods: what runs in each pod's network namespace. */
+export function dsrTunnelsText(s: NodeState): string {
+  return [...s.dsrTunnels.values()].map((t) => `${dsrTunnelText(t)}\n`).join("");
+}
+
+/** One golden file of the desired state: its name, the tables it holds, its text. */
+export interface StateText {
+  readonly file: string;
+  readonly tables: readonly TableName[];
+  readonly text: (s: NodeState) => string;
+  /** Written only when non-empty (or already present): tables most cases leave empty. */
+  readonly optional?: boolean;
+}
+
+/** Every table's golden printer (test/registry.test.ts: each table in exactly one). */
+export const STATE_TEXTS: readonly StateText[] = [
+  { file: "desired.iptables.txt", tables: ["chains", "jumps"], text: iptablesText },
+  { file: "desired.ipset.txt", tables: ["ipsets"], text: ipsetText },
+  { file: "desired.ip.txt", tables: ["links", "addresses", "routes", "rules"], text: ipText },
+  { file: "desired.sysctl.txt", tables: ["sysctls"], text: sysctlText },
+  { file: "desired.files.txt", tables: ["files"], text: filesText },
+  { file: "desired.ipvs.txt", tables: ["ipvsServices", "ipvsReals", "ipvsTimeouts"], text: ipvsText, optional: true },
+  { file: "desired.healthchecks.txt", tables: ["healthChecks"], text: healthChecksText, optional: true },
+  { file: "desired.dsr-tunnels.txt", tables: ["dsrTunnels"], text: dsrTunnelsText, optional: true },
+];

@@ -1,12 +1,22 @@
 /**
- * The driver contract. A driver owns some tables of NodeState for one kernel tool family:
- * it observes them (parsing the tool's dump into the model, owned objects only), compiles a
- * plan into the tool's own batch text (pure), and the engine runs the resulting scripts in
- * `order`. Dry-run prints the same scripts, so it shows exactly what apply would run.
+ * The driver contract (v2). A driver owns the tables of one family of the registry
+ * (model/registry.ts `driver`): it observes them (parsing the tool's dump, the peer's List*
+ * answer or its own record into the model, owned objects only), compiles a plan into the
+ * tool's own text (pure), and the engine runs the resulting scripts in `order`. Dry-run
+ * prints the same scripts, so it shows exactly what apply would run.
+ *
+ * Capabilities are plain factories: a driver is built with what it holds for its lifetime
+ * (a gRPC channel, a Kubernetes client, in-process servers, a container runtime); the process
+ * runner (`Exec`) is passed per call because it is per sync (tests swap in recorders, fakes
+ * and network namespaces; the CLI a `-v 2` tracer) and costs nothing to hold. A driver may
+ * keep state, may `start`/`stop` (the runtime calls them once around its life), and says
+ * when its tables need a full sync (`wantsFullSync`: link re-created, peer restarted, drain
+ * pending) — the runtime never knows driver or controller names.
  *
  * @category apply
  */
 import type { NodePlan } from "../model/plan.ts";
+import type { DriverFamily } from "../model/registry.ts";
 import type { NodeState, TableName } from "../model/state.ts";
 import type { Exec } from "./exec.ts";
 
@@ -23,6 +33,8 @@ export const ORDER = {
   iptables: 50, // iptables-restore --noflush, per family and table
   ipsetDestroy: 60, // ipset restore: destroy
   files: 70,
+  inProcess: 80, // healthCheckNodePort listeners, once the VIPs and rules exist
+  inPod: 90, // DSR tunnels inside pods, once IPVS sends to them
 } as const;
 
 /** One native script: the exact command and stdin a real apply runs, or a file write. */
@@ -36,7 +48,8 @@ export interface Script {
 }
 
 export interface Driver {
-  readonly name: string;
+  /** The registry's driver family whose tables this driver applies. */
+  readonly name: DriverFamily;
   /** The NodeState tables this driver observes and applies. */
   readonly tables: readonly TableName[];
   /**
@@ -46,4 +59,18 @@ export interface Driver {
   observe(exec: Exec, desired: NodeState): Promise<Partial<NodeState>>;
   /** Pure: the scripts that carry out this driver's part of the plan; [] when nothing changes. */
   scripts(plan: NodePlan): Script[];
+  /** Called once before the first observe (e.g. start a daemon, open a channel). Rejects with a one-line Error. */
+  start?(): Promise<void>;
+  /** Called once at shutdown; never rejects (stops children, closes listeners). */
+  stop?(): Promise<void>;
+  /**
+   * Why the next sync of this driver's tables should be full soon (observe, not trust the
+   * state last applied), or undefined. Polled after every sync.
+   */
+  wantsFullSync?(): string | undefined;
+}
+
+/** A script as the engine runs it: tagged with the driver family that compiled it. */
+export interface PlannedScript extends Script {
+  readonly driver: DriverFamily;
 }

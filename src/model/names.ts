@@ -19,8 +19,14 @@ export function ownsLink(name: string): boolean {
 }
 /** Links whose every address is ours (kube-bridge's gateway address belongs to the CNI plugin). */
 export const OWNED_ADDRESS_LINKS: ReadonlySet<string> = new Set([KUBE_DUMMY_IF]);
+/** Routing table of overlay tunnel routes and `from <pod CIDR>` rules (upstream's `kube-router`). */
+export const OVERLAY_TABLE = "77";
+/** Routing table of external-IP policy routes (upstream's `external_ip`). */
+export const EXTERNAL_IP_TABLE = "79";
+/** Routing table of DSR fwmark rules and their VIP routes (upstream's `kube-router-dsr`). */
+export const DSR_TABLE = "78";
 /** Routing tables whose policy rules are ours: 77 kube-router (overlay), 78 DSR, 79 external_ip. */
-export const OWNED_RULE_TABLES: ReadonlySet<string> = new Set(["77", "78", "79"]);
+export const OWNED_RULE_TABLES: ReadonlySet<string> = new Set([OVERLAY_TABLE, DSR_TABLE, EXTERNAL_IP_TABLE]);
 
 export const IPSET = {
   podSubnets: "kube-router-pod-subnets",
@@ -45,6 +51,15 @@ export function ownsIpset(name: string): boolean {
 export function ownsChain(name: string): boolean {
   return name.startsWith("KUBE-ROUTER-") || name.startsWith("KUBE-NWPLCY-") || name.startsWith("KUBE-POD-FW-");
 }
+
+/** The firewall's top-level chains (jumped to from INPUT/FORWARD/OUTPUT). */
+export const FIREWALL_TOP_CHAIN = {
+  input: "KUBE-ROUTER-INPUT",
+  forward: "KUBE-ROUTER-FORWARD",
+  output: "KUBE-ROUTER-OUTPUT",
+} as const;
+/** Comment prefix of the firewall's builtin-chain jumps. */
+export const FIREWALL_COMMENT_PREFIX = "kube-router netpol";
 
 /** Comments of the router's builtin-chain rules, exactly as upstream writes them. */
 export const COMMENT = {
@@ -99,8 +114,7 @@ export const PROXY_CHAIN = {
   dsrMark: "KUBE-ROUTER-DSR-MARK",
   dsrMss: "KUBE-ROUTER-DSR-MSS",
 } as const;
-/** Routing table of DSR fwmark rules (upstream's `kube-router-dsr`) and the rules' priority. */
-export const DSR_TABLE = "78";
+/** Priority of the DSR fwmark rules (table DSR_TABLE). */
 export const DSR_RULE_PRIORITY = 32764;
 /** Largest fwmark the proxy allocates (upstream masks its FNV hash with 0x3FFF). */
 export const DSR_FWMARK_MAX = 0x3fff;

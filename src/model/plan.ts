@@ -4,9 +4,9 @@
  *
  * @category models
  */
-import type { Chain, Ipset, IpvsReal, IpvsService, IpvsTimeouts, Jump, Link, Address, Route, PolicyRule, Sysctl, ManagedFile, NodeState, TableName } from "./state.ts";
-import { TABLE_NAMES } from "./state.ts";
-import { type Change, type MemberDiff, diffMembers, diffTable, patchMembers, patchTable, deepEqual, sortedTable } from "./table.ts";
+import { type Row, TABLE_NAMES, type TableName, tableSpec } from "./registry.ts";
+import { type NodeState, buildNodeState } from "./state.ts";
+import { type Change, type MemberDiff, type Table, diffMembers, diffTable, patchMembers, patchTable, deepEqual, sortedTable } from "./table.ts";
 
 /** Member changes of one ipset that exists on both sides with the same header. */
 export interface IpsetMemberChange extends MemberDiff {
@@ -14,27 +14,14 @@ export interface IpsetMemberChange extends MemberDiff {
   readonly family: "inet" | "inet6";
 }
 
-export interface NodePlan {
-  readonly chains: readonly Change<Chain>[];
-  readonly jumps: readonly Change<Jump>[];
-  /** create / delete whole sets; update = header changed (set replaced by swap with `after.members`). */
-  readonly ipsets: readonly Change<Ipset>[];
-  /** per-member adds and dels of sets kept as they are. */
+/**
+ * The plan of a whole node: per table, its changes in key order (derived from the registry);
+ * for `members` tables, a header change is an update (set replaced by swap) and member adds
+ * and dels of rows kept as they are go in `ipsetMembers`.
+ */
+export type NodePlan = { readonly [K in TableName]: readonly Change<Row<K>>[] } & {
   readonly ipsetMembers: readonly IpsetMemberChange[];
-  readonly links: readonly Change<Link>[];
-  readonly addresses: readonly Change<Address>[];
-  readonly routes: readonly Change<Route>[];
-  readonly rules: readonly Change<PolicyRule>[];
-  readonly sysctls: readonly Change<Sysctl>[];
-  readonly files: readonly Change<ManagedFile>[];
-  readonly ipvsServices: readonly Change<IpvsService>[];
-  readonly ipvsReals: readonly Change<IpvsReal>[];
-  /** create/update only: timeouts are never deleted (a flag unset just stops managing them). */
-  readonly ipvsTimeouts: readonly Change<IpvsTimeouts>[];
-}
-
-const sameIpsetHeader = (a: Ipset, b: Ipset): boolean =>
-  a.type === b.type && a.family === b.family && a.timeout === b.timeout;
+};
 
 /**
  * Member sets already found equal (desired → observed objects). Sets are immutable values, so
@@ -48,36 +35,46 @@ function rememberEqual(a: ReadonlySet<string>, b: ReadonlySet<string>): void {
   seen.add(b);
 }
 
-/**
- * Diffs a whole node. Pure; deterministic (every list sorted by key). Sysctls and files are
- * never deleted: observe reports only those desired, so a stale one simply stops being managed.
- */
-export function diffNode(desired: NodeState, observed: NodeState): NodePlan {
-  const ipsets = diffTable(desired.ipsets, observed.ipsets, sameIpsetHeader);
-  const ipsetMembers: IpsetMemberChange[] = [];
+/** Diffs one table by its registry policy. */
+function diffOne<K extends TableName>(table: K, desired: Table<Row<K>>, observed: Table<Row<K>>): Change<Row<K>>[] {
+  const spec = tableSpec(table);
+  const changes = diffTable(desired, observed, spec.members?.sameHeader);
+  return spec.diff === "never-delete" ? changes.filter((c) => c.op !== "delete") : changes;
+}
+
+/** Member diffs of the ipsets kept with the same header on both sides. */
+function ipsetMemberChanges(desired: NodeState, observed: NodeState): IpsetMemberChange[] {
+  const same = tableSpec("ipsets").members!.sameHeader;
+  const out: IpsetMemberChange[] = [];
   for (const [name, want] of desired.ipsets) {
     const have = observed.ipsets.get(name);
-    if (have === undefined || !sameIpsetHeader(have, want)) continue;
+    if (have === undefined || !same(have, want)) continue;
     if (want.members === have.members || knownEqual.get(want.members)?.has(have.members)) continue;
     const d = diffMembers(want.members, have.members);
     if (d.add.length + d.del.length === 0) rememberEqual(want.members, have.members);
-    if (d.add.length + d.del.length > 0) ipsetMembers.push({ set: name, family: want.family, ...d });
+    if (d.add.length + d.del.length > 0) out.push({ set: name, family: want.family, ...d });
   }
-  return {
-    chains: diffTable(desired.chains, observed.chains),
-    jumps: diffTable(desired.jumps, observed.jumps),
-    ipsets,
-    ipsetMembers,
-    links: diffTable(desired.links, observed.links),
-    addresses: diffTable(desired.addresses, observed.addresses),
-    routes: diffTable(desired.routes, observed.routes),
-    rules: diffTable(desired.rules, observed.rules),
-    sysctls: diffTable(desired.sysctls, observed.sysctls).filter((c) => c.op !== "delete"),
-    files: diffTable(desired.files, observed.files).filter((c) => c.op !== "delete"),
-    ipvsServices: diffTable(desired.ipvsServices, observed.ipvsServices),
-    ipvsReals: diffTable(desired.ipvsReals, observed.ipvsReals),
-    ipvsTimeouts: diffTable(desired.ipvsTimeouts, observed.ipvsTimeouts).filter((c) => c.op !== "delete"),
-  };
+  return out;
+}
+
+/** Builds a plan table by table (`make` is called once per table, in table order). */
+function buildPlan(make: <K extends TableName>(table: K) => readonly Change<Row<K>>[], ipsetMembers: readonly IpsetMemberChange[]): NodePlan {
+  const out: Partial<Record<TableName, unknown>> = {};
+  for (const t of TABLE_NAMES) out[t] = make(t);
+  return { ...out, ipsetMembers } as NodePlan;
+}
+
+/**
+ * Diffs a whole node, each table by its registry policy. Pure; deterministic (every list
+ * sorted by key). `never-delete` tables never plan a delete.
+ */
+export function diffNode(desired: NodeState, observed: NodeState): NodePlan {
+  return buildPlan((t) => diffOne(t, desired[t], observed[t]), ipsetMemberChanges(desired, observed));
+}
+
+/** The changes of one table of a plan, typed by its row. */
+export function changesOf<K extends TableName>(plan: NodePlan, table: K): readonly Change<Row<K>>[] {
+  return plan[table] as readonly Change<Row<K>>[];
 }
 
 /** Applies a plan to a state in memory (what a perfect apply does to the kernel). */
@@ -91,20 +88,14 @@ export function patchNode(observed: NodeState, plan: NodePlan): NodeState {
     }
     ipsets = sortedTable(next);
   }
-  return {
-    chains: patchTable(observed.chains, plan.chains),
-    jumps: patchTable(observed.jumps, plan.jumps),
-    ipsets,
-    links: patchTable(observed.links, plan.links),
-    addresses: patchTable(observed.addresses, plan.addresses),
-    routes: patchTable(observed.routes, plan.routes),
-    rules: patchTable(observed.rules, plan.rules),
-    sysctls: patchTable(observed.sysctls, plan.sysctls),
-    files: patchTable(observed.files, plan.files),
-    ipvsServices: patchTable(observed.ipvsServices, plan.ipvsServices),
-    ipvsReals: patchTable(observed.ipvsReals, plan.ipvsReals),
-    ipvsTimeouts: patchTable(observed.ipvsTimeouts, plan.ipvsTimeouts),
-  };
+  // ipsets: patched above (header changes, then members)
+  return { ...buildNodeState((t) => (t === "ipsets" ? observed[t] : patchTable(observed[t], changesOf(plan, t)))), ipsets };
+}
+
+/** The plan with the changes of `tables` dropped (tables whose driver could not observe). */
+export function withoutTables(plan: NodePlan, tables: ReadonlySet<TableName>): NodePlan {
+  if (tables.size === 0) return plan;
+  return buildPlan((t) => (tables.has(t) ? [] : changesOf(plan, t)), tables.has("ipsets") ? [] : plan.ipsetMembers);
 }
 
 /** True when the plan changes nothing. */
@@ -121,7 +112,7 @@ export interface PlanCounts {
 /** Counts per table: create and member add → add; update → change; delete and member del → destroy. */
 export function planTables(p: NodePlan): { table: TableName; changes: number; counts: PlanCounts }[] {
   return TABLE_NAMES.map((table) => {
-    const changes = p[table] as readonly Change<unknown>[];
+    const changes: readonly Change<unknown>[] = p[table];
     let add = changes.filter((c) => c.op === "create").length;
     const change = changes.filter((c) => c.op === "update").length;
     let destroy = changes.filter((c) => c.op === "delete").length;
@@ -151,5 +142,5 @@ export function sameNodeState(a: NodeState, b: NodeState): boolean {
 
 /** An empty plan. */
 export function emptyPlan(): NodePlan {
-  return { chains: [], jumps: [], ipsets: [], ipsetMembers: [], links: [], addresses: [], routes: [], rules: [], sysctls: [], files: [], ipvsServices: [], ipvsReals: [], ipvsTimeouts: [] };
+  return buildPlan(() => [], []);
 }

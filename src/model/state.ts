@@ -1,226 +1,38 @@
 /**
- * DesiredNodeState and ObservedNodeState: the same type, a record of keyed tables (DESIGN.md §4).
- * Every object is normalised plain data; each table's key function sits next to its type.
+ * DesiredNodeState and ObservedNodeState: the same type, a record of keyed tables (DESIGN.md §4),
+ * derived from the table registry (registry.ts): one `Table<Row>` per declared table.
  * Observed state holds only objects we own (see names.ts), so a diff never touches foreign ones.
+ * Row types and key functions live in rows.ts and are re-exported here.
  *
  * @category models
  */
+import { type Row, type TableName, TABLE_NAMES } from "./registry.ts";
 import type { Table } from "./table.ts";
 
-export type Family = "ipv4" | "ipv6";
-
-// ---------------------------------------------------------------------------------------------
-// iptables
-
-export type IptTableName = "filter" | "nat" | "mangle" | "raw";
-
-/**
- * An owned (non-builtin) chain with its ordered rules. Each rule is the text iptables-save
- * prints after `-A <chain> `, in canonical form (see `ruleText` in iptables-rule.ts).
- * A chain is replaced whole when anything in it differs.
- */
-export interface Chain {
-  readonly family: Family;
-  readonly table: IptTableName;
-  readonly name: string;
-  readonly rules: readonly string[];
-}
-export const chainKey = (c: Pick<Chain, "family" | "table" | "name">): string => `${c.family}/${c.table}/${c.name}`;
-
-/**
- * One owned rule in a builtin chain (INPUT, FORWARD, POSTROUTING, …), identified by its
- * comment (unique per builtin chain) and placed at a 1-based `position`.
- * `rule` is the full canonical rule text after `-A <chain> ` (comment included).
- * Observed jumps carry the position they are at now when they are "in place" (every rule
- * above them is ours and their text is unique in the chain); a displaced one carries the
- * negative of its index, so it always differs from a rendered position (1..n) and is re-placed.
- * Renderers give each builtin chain contiguous positions 1..n (assemble.ts numbers them).
- */
-export interface Jump {
-  readonly family: Family;
-  readonly table: IptTableName;
-  readonly chain: string;
-  readonly comment: string;
-  readonly rule: string;
-  readonly position: number;
-}
-export const jumpKey = (j: Pick<Jump, "family" | "table" | "chain" | "comment">): string =>
-  `${j.family}/${j.table}/${j.chain}/${j.comment}`;
-
-// ---------------------------------------------------------------------------------------------
-// ipset
-
-export type IpsetType = "hash:ip" | "hash:net" | "hash:ip,port" | "hash:ip,port,ip" | "hash:ip,port,net" | "hash:net,port" | "hash:net,iface";
-
-/**
- * An owned ipset. Header (type, family, timeout) changes replace the set (swap, so references
- * survive); members are diffed one by one. Member strings are in `ipset save` form
- * (e.g. `10.0.0.0/24`, `10.0.0.1`, `10.96.0.10,tcp:53`, `10.1.0.0/16 nomatch`).
- * IPv6 sets carry upstream's `inet6:` name prefix.
- */
-export interface Ipset {
-  readonly name: string;
-  readonly type: IpsetType;
-  readonly family: "inet" | "inet6";
-  /** `timeout 0` as upstream creates its sets; omitted when the set has no timeout support. */
-  readonly timeout?: number;
-  readonly members: ReadonlySet<string>;
-}
-export const ipsetKey = (s: Pick<Ipset, "name">): string => s.name;
-
-// ---------------------------------------------------------------------------------------------
-// links, addresses, routes, policy rules (iproute2)
-
-export type LinkKind = "bridge" | "dummy" | "vxlan" | "ipip" | "ip6tnl";
-
-/** An owned link. `mtu` absent ⇒ not managed. Kind-specific attributes in `vxlan`/`tunnel`. */
-export interface Link {
-  readonly name: string;
-  readonly kind: LinkKind;
-  readonly up: boolean;
-  readonly mtu?: number;
-  readonly vxlan?: { readonly id: number; readonly local?: string; readonly dev?: string; readonly port?: number; readonly learning?: boolean };
-  readonly tunnel?: { readonly local?: string; readonly remote: string };
-}
-export const linkKey = (l: Pick<Link, "name">): string => l.name;
-
-/** An address on a link whose addresses we own (only links listed in names.ts OWNED_ADDRESS_LINKS). */
-export interface Address {
-  readonly dev: string;
-  /** `ip/prefixlen` */
-  readonly cidr: string;
-  readonly scope?: "global" | "link" | "host";
-}
-export const addressKey = (a: Pick<Address, "dev" | "cidr">): string => `${a.dev}/${a.cidr}`;
-
-/**
- * A route we own: our route protocol (names.ts ROUTE_PROTO), or on a link whose routes we own.
- * `table` is numeric or `main`/`local`; `dst` is a CIDR (`default` never used by us).
- */
-export interface Route {
-  readonly family: Family;
-  readonly table: string;
-  readonly dst: string;
-  readonly via?: string;
-  readonly dev?: string;
-  readonly src?: string;
-  readonly proto: string;
-  readonly type?: "unicast" | "local";
-  readonly scope?: "global" | "link" | "host";
-}
-export const routeKey = (r: Pick<Route, "family" | "table" | "dst">): string => `${r.family}/${r.table}/${r.dst}`;
-
-/** A policy routing rule we own (it looks up one of our tables, names.ts OWNED_RULE_TABLES). */
-export interface PolicyRule {
-  readonly family: Family;
-  readonly priority: number;
-  /** selector in `ip rule` syntax, e.g. `from 10.244.1.0/24` or `fwmark 0x1`. */
-  readonly selector: string;
-  readonly table: string;
-}
-export const policyRuleKey = (r: Pick<PolicyRule, "family" | "priority" | "selector">): string =>
-  `${r.family}/${r.priority}/${r.selector}`;
-
-// ---------------------------------------------------------------------------------------------
-// sysctls, files
-
-/** A sysctl we set, by `/proc/sys` path with slashes (`net/ipv4/ip_forward`). Never deleted. */
-export interface Sysctl {
-  readonly path: string;
-  readonly value: string;
-}
-export const sysctlKey = (s: Pick<Sysctl, "path">): string => s.path;
-
-/** A file we manage (the CNI config), written atomically. */
-export interface ManagedFile {
-  readonly path: string;
-  readonly content: string;
-  readonly mode: number;
-}
-export const fileKey = (f: Pick<ManagedFile, "path">): string => f.path;
-
-// ---------------------------------------------------------------------------------------------
-// IPVS
-
-export type IpvsProtocol = "tcp" | "udp" | "sctp";
-
-/**
- * An IPVS virtual service we own (its VIP is one we render). Either `protocol`/`address`/`port`
- * or `fwmark` (DSR) identifies it. `flags` are scheduler flags in ipvsadm order
- * (`flag-1,flag-2` → ["flag-1","flag-2"]); `persistent` is the session-affinity timeout (s).
- * Real servers live in their own table so one endpoint change is one planned change.
- */
-export interface IpvsService {
-  readonly family: Family;
-  readonly protocol: IpvsProtocol | "fwmark";
-  /** VIP (canonical); "" for fwmark services. */
-  readonly address: string;
-  /** 0 for fwmark services. */
-  readonly port: number;
-  readonly fwmark?: number;
-  readonly scheduler: string;
-  readonly flags: readonly string[];
-  readonly persistent?: number;
-}
-/** `tcp/10.96.0.10/80`, `tcp/[fd00::10]/80`, `fwmark/ipv4/4660`. */
-export const ipvsServiceKey = (s: Pick<IpvsService, "family" | "protocol" | "address" | "port" | "fwmark">): string =>
-  s.protocol === "fwmark"
-    ? `fwmark/${s.family}/${s.fwmark ?? 0}`
-    : `${s.protocol}/${s.family === "ipv6" ? `[${s.address}]` : s.address}/${s.port}`;
-
-/** One real server of an owned virtual service (`service` is the service's key). */
-export interface IpvsReal {
-  readonly service: string;
-  readonly address: string;
-  readonly port: number;
-  readonly weight: number;
-  readonly forward: "masq" | "tunnel" | "route";
-}
-export const ipvsRealKey = (r: Pick<IpvsReal, "service" | "address" | "port">): string =>
-  `${r.service}>${r.address.includes(":") ? `[${r.address}]` : r.address}:${r.port}`;
-
-/**
- * IPVS global connection timeouts in seconds (`ipvsadm --set TCP TCPFIN UDP`), from
- * `--service-tcp-timeout`, `--service-tcpfin-timeout`, `--service-udp-timeout`. A 0 field is
- * not managed (the kernel keeps its value; observe reports 0 for it). One entry, key "ipvs",
- * rendered only when a flag is set; never deleted (like sysctls).
- */
-export interface IpvsTimeouts {
-  readonly tcp: number;
-  readonly tcpfin: number;
-  readonly udp: number;
-}
-export const IPVS_TIMEOUTS_KEY = "ipvs";
-
-// ---------------------------------------------------------------------------------------------
+export * from "./rows.ts";
+export { TABLE_NAMES, type TableName } from "./registry.ts";
 
 /** The whole node: desired (rendered) and observed (read from the kernel) have this one type. */
-export interface NodeState {
-  readonly chains: Table<Chain>;
-  readonly jumps: Table<Jump>;
-  readonly ipsets: Table<Ipset>;
-  readonly links: Table<Link>;
-  readonly addresses: Table<Address>;
-  readonly routes: Table<Route>;
-  readonly rules: Table<PolicyRule>;
-  readonly sysctls: Table<Sysctl>;
-  readonly files: Table<ManagedFile>;
-  readonly ipvsServices: Table<IpvsService>;
-  readonly ipvsReals: Table<IpvsReal>;
-  readonly ipvsTimeouts: Table<IpvsTimeouts>;
-}
+export type NodeState = { readonly [K in TableName]: Table<Row<K>> };
 export type DesiredNodeState = NodeState;
 export type ObservedNodeState = NodeState;
-export type TableName = keyof NodeState;
-export const TABLE_NAMES: readonly TableName[] = [
-  "sysctls", "files", "links", "addresses", "routes", "rules", "ipsets", "chains", "jumps", "ipvsServices", "ipvsReals", "ipvsTimeouts",
-];
+
+/**
+ * Builds a NodeState table by table (`make` is called once per table, in table order).
+ * The one place a record keyed by table name becomes a NodeState.
+ */
+export function buildNodeState(make: <K extends TableName>(table: K) => Table<Row<K>>): NodeState {
+  const out: { [K in TableName]?: Table<Row<K>> } = {};
+  for (const t of TABLE_NAMES) (out as Record<TableName, unknown>)[t] = make(t);
+  return out as NodeState;
+}
+
+/** One table of a state, typed by its row (TypeScript does not correlate `state[t]` with `t`). */
+export function tableOf<K extends TableName>(state: NodeState, table: K): Table<Row<K>> {
+  return state[table] as Table<Row<K>>;
+}
 
 /** An empty node state (nothing owned). */
 export function emptyNodeState(): NodeState {
-  return {
-    chains: new Map(), jumps: new Map(), ipsets: new Map(), links: new Map(), addresses: new Map(),
-    routes: new Map(), rules: new Map(), sysctls: new Map(), files: new Map(),
-    ipvsServices: new Map(), ipvsReals: new Map(), ipvsTimeouts: new Map(),
-  };
+  return buildNodeState(() => new Map());
 }

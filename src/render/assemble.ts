@@ -9,8 +9,9 @@
  *
  * @category render
  */
-import { type Jump, type NodeState, type TableName, TABLE_NAMES, emptyNodeState, jumpKey } from "../model/state.ts";
+import { type Jump, type NodeState, type TableName, TABLE_NAMES, buildNodeState, jumpKey, tableOf } from "../model/state.ts";
 import { ChunkedTable } from "../model/chunked-table.ts";
+import { type Row, ownedBy } from "../model/registry.ts";
 import { type Table, deepEqual, sortedTable } from "../model/table.ts";
 import type { Controller, ControllerOutput } from "./controller.ts";
 
@@ -31,7 +32,7 @@ export function assemble(rendered: readonly Rendered[], observed: NodeState): As
   const tables = new Map<TableName, Map<string, unknown>>(TABLE_NAMES.map((t) => [t, new Map()]));
   const jumpGroups: Jump[][] = [];
   const sources = rendered.map(({ controller, output }) =>
-    TABLE_NAMES.map((t) => (output ? output.state[t] : keepClaimed(controller, t, observed[t])) as Table<unknown> | undefined));
+    TABLE_NAMES.map((t) => (output ? output.state[t] : keepClaimed(controller, t, tableOf(observed, t))) as Table<unknown> | undefined));
   // A chunked table that is the only non-empty contribution to its table is used as it is
   // (same entries, already iterated in key order): no copy, its chunks keep their identity.
   const whole = new Map<TableName, ChunkedTable<unknown>>();
@@ -55,13 +56,13 @@ export function assemble(rendered: readonly Rendered[], observed: NodeState): As
     jumpGroups.push(own.sort((a, b) => a.position - b.position));
   }
   tables.set("jumps", new Map(numberJumps(jumpGroups).map((j) => [jumpKey(j), j])));
-  const desired = { ...emptyNodeState() } as Record<TableName, Table<unknown>>;
-  for (const t of TABLE_NAMES) desired[t] = whole.get(t) ?? sortedTable(tables.get(t)!);
-  return { desired: desired as unknown as NodeState, conflicts };
+  const desired = buildNodeState((t) => (whole.get(t) ?? sortedTable(tables.get(t)!)) as Table<Row<typeof t>>);
+  return { desired, conflicts };
 }
 
-function keepClaimed(controller: Controller, table: TableName, observed: Table<unknown>): Table<unknown> {
-  return new Map([...observed].filter(([, v]) => controller.claims(table, v)));
+/** The observed rows of `table` the controller owns (registry ownership predicates). */
+function keepClaimed<K extends TableName>(controller: Controller, table: K, observed: Table<Row<K>>): Table<Row<K>> {
+  return new Map([...observed].filter(([, v]) => ownedBy(controller.name, table, v)));
 }
 
 /** Renumbers jumps 1..n per (family, table, chain), groups in order, first occurrence of a key wins. */

@@ -1,7 +1,8 @@
 /**
  * The controller contract for renderers. A controller renders its part of the node's desired
- * state and claims the kernel objects it owns, so that when it is disabled, not built yet, or
- * fails to render, the engine keeps its objects exactly as observed instead of pruning them
+ * state; what it owns is declared per table in the registry (model/ownership.ts), so that when
+ * it is disabled, not built yet, or fails to render, the engine keeps its objects exactly as
+ * observed instead of pruning them
  * (one controller's failure never touches another's state; upstream never cleans a disabled
  * controller's objects either, that is `--cleanup-config`'s job).
  *
@@ -10,9 +11,10 @@
 import type { ClusterSnapshot } from "../model/cluster.ts";
 import type { NodeConfig } from "../model/config.ts";
 import type { HostFacts } from "../model/host.ts";
-import type { NodeState, TableName } from "../model/state.ts";
+import type { ControllerName } from "../model/ownership.ts";
+import type { NodeState } from "../model/state.ts";
 
-export type ControllerName = "firewall" | "proxy" | "router";
+export type { ControllerName } from "../model/ownership.ts";
 
 export interface RenderInput {
   readonly snapshot: ClusterSnapshot;
@@ -37,8 +39,6 @@ export interface Controller {
   readonly name: ControllerName;
   /** True when the controller's flag turns it on. */
   enabled(config: NodeConfig): boolean;
-  /** True for an owned object of `table` that belongs to this controller. */
-  claims(table: TableName, obj: unknown): boolean;
   /** Pure render; undefined while the controller is not built yet. */
   readonly render?: (input: RenderInput) => ControllerResult;
 }

@@ -22,27 +22,11 @@ import { renderCniConfig } from "./cni.ts";
 import type { Controller, ControllerResult, RenderInput } from "./controller.ts";
 import { enabledFamilies, nodeIpOfFamily, nodeIps, nodePodCidrs, primaryNodeIp } from "./node-facts.ts";
 
-const ROUTER_COMMENTS: ReadonlySet<string> = new Set([COMMENT.forwardFromPods, COMMENT.forwardToPods, COMMENT.forwardNodeIface, COMMENT.podEgress]);
-const ROUTER_SETS: ReadonlySet<string> = new Set([IPSET.podSubnets, IPSET.nodeIps].flatMap((n) => [n, ipsetName(n, "ipv6")]));
 
 /** The router controller. */
 export const routerController: Controller = {
   name: "router",
   enabled: (cfg) => cfg.runRouter,
-  claims(table, obj) {
-    switch (table) {
-      case "links": return (obj as Link).name === KUBE_BRIDGE || (obj as Link).name.startsWith("tun-");
-      // Our protocol, but not the proxy's VIP routes (table local, DSR table 78, kube-dummy-if).
-      case "routes": {
-        const r = obj as Route;
-        return r.proto === ROUTE_PROTO && r.table !== "local" && r.table !== "78" && r.dev !== KUBE_DUMMY_IF;
-      }
-      case "rules": return (obj as { table: string }).table === "77";
-      case "ipsets": return ROUTER_SETS.has((obj as Ipset).name);
-      case "jumps": return ROUTER_COMMENTS.has((obj as Jump).comment);
-      default: return false;
-    }
-  },
   render: renderRouter,
 };
 

@@ -1,6 +1,7 @@
 /**
- * Test support: a whole node over semantic fakes — iptables, ipset, ip, ipvsadm, sysctl and a
- * memory file system — with the real drivers on top (IPVS ownership as the default flags give), so the engine runs exactly as in production
+ * Test support: a whole node over semantic fakes — iptables, ipset, ip, ipvsadm, sysctl, a
+ * memory file system, healthCheckNodePort listeners and pod namespaces — with the real drivers
+ * on top (one per driver family of the registry: a family without a fake is a compile error) (IPVS ownership as the default flags give), so the engine runs exactly as in production
  * but in memory. Foreign state is seeded in each tool's own dump format.
  */
 import { fakeExec } from "../../src/apply/fake.ts";
@@ -18,6 +19,12 @@ import { FakeIpvsadm } from "../../src/apply/ipvs/fake.ts";
 import { sysctlDriver } from "../../src/apply/sysctl/driver.ts";
 import { FakeSysctl } from "../../src/apply/sysctl/fake.ts";
 import type { EngineDeps } from "../../src/agent/engine.ts";
+import type { Driver } from "../../src/apply/driver.ts";
+import { dsrDriver } from "../../src/apply/dsr-pod/driver.ts";
+import { FakeNsenter, fakeRuntime } from "../../src/apply/dsr-pod/fake.ts";
+import { healthCheckDriver } from "../../src/apply/healthcheck/driver.ts";
+import { FakeHealthCheckServers } from "../../src/apply/healthcheck/fake.ts";
+import type { DriverFamily } from "../../src/model/registry.ts";
 import type { HostFacts, HostInterface } from "../../src/model/host.ts";
 import { DEFAULT_CONFIG } from "../../src/model/config.ts";
 
@@ -58,6 +65,8 @@ export interface FakeNode {
   readonly ipset: FakeIpset;
   readonly ip: FakeIp;
   readonly ipvs: FakeIpvsadm;
+  readonly healthChecks: FakeHealthCheckServers;
+  readonly pods: FakeNsenter;
 }
 
 /** Builds a fake node from a seed; throws if the seed is something the kernel would refuse. */
@@ -78,11 +87,23 @@ export function fakeNode(seed: FakeNodeSeed): FakeNode {
   const sysctl = new FakeSysctl({ ...FRESH_SYSCTLS, ...seed.sysctls });
   const fs = new MemoryFileSystem(seed.cniConf.content !== undefined ? { [seed.cniConf.path]: { content: seed.cniConf.content, mode: 0o644 } } : {});
   const ipvs = new FakeIpvsadm();
-  const exec = fakeExec(iptables, ipset, ip, sysctl, ipvs);
+  const pods = new FakeNsenter();
+  const exec = fakeExec(iptables, ipset, ip, sysctl, ipvs, pods);
+  const healthChecks = new FakeHealthCheckServers();
   const readHost = async (): Promise<HostFacts> => {
     const file = fs.read(seed.cniConf.path);
     return { interfaces: seed.interfaces, cniConf: { path: seed.cniConf.path, ...(file ? { content: file.content } : {}) }, ...(seed.ipvs ? { ipvs: seed.ipvs } : {}) };
   };
-  const drivers = [sysctlDriver(), ipDriver(), ipsetDriver(), iptablesDriver(iptablesBackend("nft")), filesDriver(fs), ipvsDriver(ipvsDriverOptions(DEFAULT_CONFIG))];
-  return { deps: { exec, drivers, readHost }, exec, fs, iptables, ipset, ip, ipvs };
+  const fakes: { readonly [F in DriverFamily]: () => Driver } = {
+    sysctl: () => sysctlDriver(),
+    files: () => filesDriver(fs),
+    ip: () => ipDriver(),
+    ipset: () => ipsetDriver(),
+    iptables: () => iptablesDriver(iptablesBackend("nft")),
+    ipvs: () => ipvsDriver(ipvsDriverOptions(DEFAULT_CONFIG)),
+    healthcheck: () => healthCheckDriver(healthChecks),
+    dsr: () => dsrDriver(() => fakeRuntime()),
+  };
+  const drivers = Object.values(fakes).map((make) => make());
+  return { deps: { exec, drivers, readHost }, exec, fs, iptables, ipset, ip, ipvs, healthChecks, pods };
 }

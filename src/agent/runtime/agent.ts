@@ -12,7 +12,7 @@
 import { Effect, Exit, Fiber } from "effect";
 import type { NodeConfig } from "../../model/config.ts";
 import type { ClusterSource } from "../../sources/source.ts";
-import type { EngineDeps } from "../engine.ts";
+import type { EngineDeps, SyncOutcome } from "../engine.ts";
 import { evaluateHealth, healthReply } from "./health.ts";
 import { type HttpServer, type Route, serveHttp } from "./http.ts";
 import { laneSpecs } from "./lanes.ts";
@@ -21,7 +21,7 @@ import { type LoopStatus, subscribe, syncLoop, waitForSource } from "./loop.ts";
 import { type AgentMetrics, makeMetrics } from "./metrics.ts";
 import { DEFAULT_TIMING, type Schedule, type Timing, newSchedule } from "./schedule.ts";
 import { type StepEnv, newStepMemory, runStep } from "./step.ts";
-import type { IpvsDriver } from "../../apply/ipvs/driver.ts";
+import { familiesWantingFullSync, startDrivers, stopDrivers } from "../drivers.ts";
 
 export interface AgentOptions {
   readonly config: NodeConfig;
@@ -40,7 +40,8 @@ export interface AgentOptions {
   readonly processMetrics?: boolean;
   /** Told the bound ports once the servers listen (tests use port 0). */
   readonly onListening?: (ports: { health?: number; metrics?: number }) => void;
-  readonly afterSync?: StepEnv["afterSync"];
+  /** Told each finished sync's outcome (read-only: benchmarks and tests watch progress with it). */
+  readonly onSynced?: (outcome: SyncOutcome) => void;
 }
 
 /** Handles for tests: the schedule, health and metrics of a running agent. */
@@ -60,7 +61,7 @@ export function runAgent(o: AgentOptions, onStart?: (h: AgentHandle) => void): P
   const metrics = makeMetrics({ sourceStatus: () => o.source.status(), warnings: () => o.source.warnings() }, { defaults: o.processMetrics !== false });
   const health = () => evaluateHealth({ now: now(), source: o.source.status(), lanes: schedule.lanes, busySince: status.busySince, graceMs: o.graceMs ?? 5000, hungAfterMs: o.hungAfterMs ?? 15 * 60_000 });
   const mem = newStepMemory();
-  const stepEnv: StepEnv = { deps: o.deps, config: cfg, nodeName: o.nodeName, dryRun: cfg.dryRun, log: o.log, metrics, now, ...(o.afterSync ? { afterSync: o.afterSync } : {}) };
+  const stepEnv: StepEnv = { deps: o.deps, config: cfg, nodeName: o.nodeName, dryRun: cfg.dryRun, log: o.log, metrics, now };
   const log = o.log;
 
   const server = (what: string, host: string, port: number, routes: ReadonlyMap<string, Route>) =>
@@ -75,6 +76,11 @@ export function runAgent(o: AgentOptions, onStart?: (h: AgentHandle) => void): P
     Effect.gen(function* () {
       log.info({ controllers: lanes.map((l) => l.name), dryRun: cfg.dryRun, timing: schedule.timing }, "kube-router agent starting");
       for (const n of notBuilt) log.warn({ controller: n }, `${n} controller is enabled but not built yet; its kernel objects are left as they are`);
+      // drivers with a lifecycle (daemons, listeners) start before the first sync and stop last
+      yield* Effect.acquireRelease(
+        Effect.tryPromise({ try: () => startDrivers(o.deps.drivers), catch: (e) => e as Error }),
+        () => Effect.promise(() => stopDrivers(o.deps.drivers)).pipe(Effect.tap(() => Effect.sync(() => log.info("drivers stopped")))),
+      );
       const { wake, unsubscribe } = yield* subscribe({ schedule, source: o.source, now });
       yield* Effect.addFinalizer(() => Effect.sync(unsubscribe));
       yield* Effect.acquireRelease(
@@ -102,8 +108,12 @@ export function runAgent(o: AgentOptions, onStart?: (h: AgentHandle) => void): P
       const loop = waitForSource({ source: o.source, log, cacheSyncTimeoutMs: cfg.cacheSyncTimeout }).pipe(
         Effect.zipRight(syncLoop({
           schedule, source: o.source, now, log, status, cacheSyncTimeoutMs: cfg.cacheSyncTimeout, allLanes: cfg.dryRun,
-          pendingDrains: () => o.deps.drivers.reduce((n, d) => n + ((d as Partial<IpvsDriver>).pendingDrains?.() ?? 0), 0),
-          step: async (names, kind) => (await runStep(stepEnv, mem, o.source.snapshot(), names, kind)).lanes,
+          wantFullSync: () => familiesWantingFullSync(o.deps.drivers),
+          step: async (names, kind) => {
+            const r = await runStep(stepEnv, mem, o.source.snapshot(), names, kind);
+            if (r.outcome) o.onSynced?.(r.outcome);
+            return r.lanes;
+          },
         }, wake)),
       );
       const fiber = yield* Effect.fork(loop);

@@ -13,8 +13,6 @@ import { type ClusterSnapshot, type InputWarning } from "../../model/cluster.ts"
 import { type NodeConfig, formatGoDuration } from "../../model/config.ts";
 import { parseGoDuration } from "../flags.ts";
 import { readHostFacts } from "../host-facts.ts";
-import { healthCheckServers } from "../healthcheck/index.ts";
-import { proxyAfterSync } from "./after-sync.ts";
 import { runAgent } from "./agent.ts";
 import { makeLogger } from "./log.ts";
 import { DEFAULT_TIMING, type Timing } from "./schedule.ts";
@@ -78,16 +76,11 @@ export async function runAgentCli(
   });
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
-  // healthCheckNodePort servers and DSR pod tunnels follow each sync (not in dry-run: starting
-  // servers and entering pods are changes).
-  const hc = cfg.runServiceProxy && !cfg.dryRun ? healthCheckServers() : undefined;
-  const afterSync = hc && proxyAfterSync({ config: cfg, nodeName, exec: deps.exec, readHost: deps.readHost, log, healthChecks: hc });
   try {
-    return await runAgent({ config: cfg, nodeName, deps, source, log, stop, timing, ...(afterSync ? { afterSync } : {}) });
+    return await runAgent({ config: cfg, nodeName, deps, source, log, stop, timing });
   } finally {
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);
-    await hc?.close();
   }
 }
 

@@ -15,6 +15,7 @@ import type { Logger } from "./log.ts";
 import { type Schedule, type SyncKind, decide, finished, markDirty, started } from "./schedule.ts";
 import type { ControllerName } from "../../render/controller.ts";
 import type { LaneResult } from "./step.ts";
+import { type DriverFamily, TABLES, tablesOwnedBy } from "../../model/registry.ts";
 
 /** Shared, mutable view of the loop for health: when the sync in progress started. */
 export interface LoopStatus {
@@ -33,8 +34,11 @@ export interface LoopEnv {
   readonly cacheSyncTimeoutMs: number;
   /** Sync every lane in each step (dry-run: each logged plan is the whole node's). */
   readonly allLanes?: boolean;
-  /** Real servers draining (IPVS driver); while > 0 the proxy's next full sync comes within `timing.drainRecheckMs`. */
-  readonly pendingDrains?: () => number;
+  /**
+   * Driver families asking for a full sync (e.g. IPVS real servers draining): every lane that
+   * owns tables of one of them gets its next full sync within `timing.drainRecheckMs`.
+   */
+  readonly wantFullSync?: () => readonly DriverFamily[];
 }
 
 /** Default of `timing.drainRecheckMs`: upstream checks draining real servers every 5 s. */
@@ -91,6 +95,7 @@ export const syncLoop = (env: LoopEnv, wake: Queue.Queue<void>) =>
       );
       const t1 = env.now();
       env.status.busySince = undefined;
+      const wanting = new Set(env.wantFullSync?.() ?? []);
       for (const l of lanes) {
         const r = results.find((x) => x.lane === l.spec.name);
         finished(env.schedule, l, r?.ok ?? false, t1, r?.error);
@@ -98,9 +103,9 @@ export const syncLoop = (env: LoopEnv, wake: Queue.Queue<void>) =>
           const say = l.failures === 1 ? env.log.warn.bind(env.log) : env.log.debug.bind(env.log);
           say({ controller: l.spec.name, failures: l.failures, retryInMs: (l.retryAt ?? t1) - t1 }, `controller ${l.spec.name}: sync failed; full resync after backoff`);
         }
-        // real servers draining at weight 0 (--ipvs-graceful-termination): a full sync soon
-        // finishes them once their connections are gone or their grace period ends
-        if (l.spec.name === "proxy" && (env.pendingDrains?.() ?? 0) > 0) l.nextFullAt = Math.min(l.nextFullAt, t1 + (env.schedule.timing.drainRecheckMs ?? DRAIN_RECHECK_MS));
+        // a driver asking for a full sync (IPVS real servers draining at weight 0 finish once
+        // their connections are gone or their grace period ends): the lanes owning its tables
+        if (wanting.size > 0 && tablesOwnedBy(l.spec.name).some((t) => wanting.has(TABLES[t].driver))) l.nextFullAt = Math.min(l.nextFullAt, t1 + (env.schedule.timing.drainRecheckMs ?? DRAIN_RECHECK_MS));
       }
     }
   });

@@ -9,9 +9,10 @@
  *   differs from the last one logged.
  *
  * Lanes not in the batch keep their objects as they are (engine `controllers`). A lane fails
- * when its render fails; every lane of the batch fails when observe or apply fails (the
- * scheduler then runs failed lanes alone, so one controller cannot keep failing another).
- * Never throws.
+ * when its render fails, or when a driver family it owns tables in (registry ownership)
+ * fails to observe, apply or converge; the other lanes of the batch stay healthy. A failed
+ * driver invalidates only its own part of the confirmed state: the next partial sync reads
+ * just that driver again (engine `reobserve`) and trusts the rest. Never throws.
  *
  * @category agent
  */
@@ -20,6 +21,7 @@ import { formatPlanText } from "../printer.ts";
 import type { ClusterSnapshot } from "../../model/cluster.ts";
 import type { NodeConfig } from "../../model/config.ts";
 import { isEmptyPlan, planSummary, planTables } from "../../model/plan.ts";
+import { type DriverFamily, TABLES, tablesOwnedBy } from "../../model/registry.ts";
 import type { NodeState } from "../../model/state.ts";
 import type { ControllerName } from "../../render/controller.ts";
 import type { Logger } from "./log.ts";
@@ -34,14 +36,14 @@ export interface StepEnv {
   readonly log: Logger;
   readonly metrics?: AgentMetrics;
   readonly now: () => number;
-  /** Called after every sync with the snapshot it used (e.g. healthCheckNodePort servers). */
-  readonly afterSync?: (snapshot: ClusterSnapshot, outcome: SyncOutcome) => Promise<void>;
 }
 
 /** What the step remembers between syncs. */
 export interface StepMemory {
-  /** Desired state of the last sync that applied without error; undefined = observe next time. */
+  /** Desired state of the last sync that applied; undefined = observe everything next time. */
   confirmed: NodeState | undefined;
+  /** Driver families whose part of `confirmed` is not known (they failed): read again next time. */
+  untrusted: ReadonlySet<DriverFamily>;
   /** Text of the last dry-run plan logged. */
   lastPlanText: string | undefined;
   /** Render warnings logged by the previous sync (each new one is logged once). */
@@ -51,7 +53,7 @@ export interface StepMemory {
   syncs: number;
 }
 
-export const newStepMemory = (): StepMemory => ({ confirmed: undefined, lastPlanText: undefined, warned: new Set(), renderErrors: new Map(), syncs: 0 });
+export const newStepMemory = (): StepMemory => ({ confirmed: undefined, untrusted: new Set(), lastPlanText: undefined, warned: new Set(), renderErrors: new Map(), syncs: 0 });
 
 export interface LaneResult {
   readonly lane: ControllerName;
@@ -83,34 +85,40 @@ export async function runStep(env: StepEnv, mem: StepMemory, snapshot: ClusterSn
       snapshot,
       controllers: lanes,
       verify: mode === "full",
-      ...(partial && !env.dryRun && mem.confirmed ? { observed: mem.confirmed } : {}),
+      ...(partial && !env.dryRun && mem.confirmed ? { observed: mem.confirmed, reobserve: [...mem.untrusted] } : {}),
     });
   } catch (e) {
     const error = (e as Error).message.split("\n")[0] ?? "sync failed";
     mem.confirmed = undefined;
+    mem.untrusted = new Set();
     log.error({ err: error }, "sync failed");
     const seconds = (env.now() - t0) / 1000;
     for (const l of lanes) env.metrics?.syncDone(l, mode, seconds, false, env.now());
     return { syncId, mode, lanes: lanes.map((lane) => ({ lane, ok: false, error })) };
   }
   const ms = env.now() - t0;
-  // Render errors come first in `errors`, one per failed controller (engine contract); the rest are observe/apply errors.
+  const renderErrors = new Map(outcome.errors.flatMap((e) => (e.phase === "render" && e.where.controller ? [[e.where.controller, String(e)] as const] : [])));
   const failedRender = lanes.filter((l) => outcome.controllers[l] === "failed");
-  const renderErrors = outcome.errors.slice(0, failedRender.length);
-  const syncErrors = outcome.errors.slice(failedRender.length);
+  const syncErrors = outcome.errors.filter((e) => e.phase !== "render");
+  const broken = new Set(outcome.failedDrivers);
   const results: LaneResult[] = lanes.map((lane) => {
-    const i = failedRender.indexOf(lane);
-    if (i >= 0) return { lane, ok: false, error: renderErrors[i] ?? "render failed" };
-    if (syncErrors.length > 0) return { lane, ok: false, error: syncErrors[0]! };
-    return { lane, ok: true };
+    if (failedRender.includes(lane)) return { lane, ok: false, error: renderErrors.get(lane) ?? "render failed" };
+    const hit = tablesOwnedBy(lane).find((t) => broken.has(TABLES[t].driver));
+    if (hit === undefined) return { lane, ok: true };
+    const driver = TABLES[hit].driver;
+    const err = syncErrors.find((e) => e.where.driver === driver) ?? syncErrors.find((e) => e.where.driver === undefined);
+    return { lane, ok: false, error: err ? String(err) : `driver ${driver} failed` };
   });
-  if (!env.dryRun) mem.confirmed = syncErrors.length === 0 ? outcome.desired : undefined;
+  if (!env.dryRun) {
+    mem.confirmed = outcome.desired;
+    mem.untrusted = broken;
+  }
 
   // Metrics.
   const m = env.metrics;
   if (m) {
     for (const r of results) m.syncDone(r.lane, mode, ms / 1000, r.ok, env.now());
-    if (!syncErrors.some((e) => e.startsWith("observe:"))) m.desired(outcome.desired);
+    if (!syncErrors.some((e) => e.phase === "observe")) m.desired(outcome.desired);
     if (outcome.controllerWarnings) m.renderWarnings(outcome.controllerWarnings);
     if (!env.dryRun && outcome.ran > 0) m.applied(outcome.plan);
   }
@@ -122,13 +130,13 @@ export async function runStep(env: StepEnv, mem: StepMemory, snapshot: ClusterSn
   mem.warned = new Set(outcome.warnings);
   // A controller that keeps failing the same way (e.g. no IPVS in the kernel) says so once.
   for (const lane of lanes) if (!failedRender.includes(lane)) mem.renderErrors.delete(lane);
-  failedRender.forEach((lane, i) => {
-    const err = renderErrors[i] ?? "render failed";
+  failedRender.forEach((lane) => {
+    const err = renderErrors.get(lane) ?? "render failed";
     const repeat = mem.renderErrors.get(lane) === err;
     mem.renderErrors.set(lane, err);
     (repeat ? log.debug.bind(log) : log.error.bind(log))({ controller: lane, err }, `controller ${lane} failed to render; its objects are kept as they are: ${err}`);
   });
-  for (const e of syncErrors) log.error({ err: e }, e);
+  for (const e of syncErrors) log.error({ err: String(e), phase: e.phase, ...(e.where.driver ? { driver: e.where.driver } : {}) }, String(e));
   const summary = planSummary(outcome.plan);
   if (env.dryRun) {
     const text = formatPlanText(outcome.plan, outcome.scripts);
@@ -142,13 +150,6 @@ export async function runStep(env: StepEnv, mem: StepMemory, snapshot: ClusterSn
     const empty = isEmptyPlan(outcome.plan);
     log.info({ durationMs: ms, summary, changes, ran: outcome.ran, ok: results.every((r) => r.ok) }, empty ? `sync: no changes` : `sync: ${summary}`);
     if (!empty && log.isLevelEnabled("debug")) log.debug({ plan: formatPlanText(outcome.plan, outcome.scripts) }, "sync plan");
-  }
-  if (env.afterSync) {
-    try {
-      await env.afterSync(snapshot, outcome);
-    } catch (e) {
-      log.error({ err: (e as Error).message }, "after-sync hook failed");
-    }
   }
   return { syncId, mode, lanes: results, outcome };
 }

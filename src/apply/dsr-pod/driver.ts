@@ -14,20 +14,22 @@
  * naming the pod; other pods are still done. Idempotent: the tunnel link is created only
  * when `ip link show` in the pod says it is missing, the address is `replace`d.
  *
+ * `dsrDriver` makes this the table `dsrTunnels`: observe reports the tunnels this agent set
+ * up (per pod, pod IP, VIP and container: a restarted container is a new row, so it is set up
+ * again); reading every pod's namespace each sync would cost one process per pod. A tunnel
+ * no longer wanted is forgotten, not torn down (upstream leaves it too: the pod's namespace
+ * goes with the pod, and a VIP left on a tunnel link receives nothing once IPVS stops).
+ *
  * @category apply
  */
+import type { NodePlan } from "../../model/plan.ts";
+import { type DsrTunnel, type NodeState, dsrTunnelKey } from "../../model/state.ts";
+import { sortedTable } from "../../model/table.ts";
+import { type Driver, ORDER, type Script } from "../driver.ts";
 import type { Exec } from "../exec.ts";
 
-/** One wanted tunnel (render: `renderProxyFull(input).dsrPods`). */
-export interface DsrPodTunnel {
-  /** `namespace/name` */
-  readonly pod: string;
-  readonly podIp: string;
-  readonly vip: string;
-  readonly family: "ipv4" | "ipv6";
-  /** `containerd://…`, `cri-o://…`, `docker://…` from the pod status. */
-  readonly containerId?: string;
-}
+/** One wanted tunnel (the proxy render's `dsrTunnels` table). */
+export type DsrPodTunnel = DsrTunnel;
 
 export interface ContainerRuntime {
   /** The PID of the container's init process (its network namespace is the pod's). */
@@ -93,4 +95,40 @@ export async function reconcileDsrPods(exec: Exec, runtime: ContainerRuntime, wa
     }
   }
   return { done, errors };
+}
+
+/** The dry-run text for one tunnel: what runs in the pod's namespace. Pure. */
+export function dsrTunnelText(t: DsrPodTunnel): string {
+  const s = podTunnelScript(t, false);
+  const enter = `nsenter -t $(pid of ${t.containerId ?? "?"}) -n`;
+  return [`# pod ${t.pod} (${t.podIp}): VIP ${t.vip}`, `${enter} ip -batch - <<'EOF'`, `${s.ipBatch}EOF`, ...(s.sysctls.length > 0 ? [`${enter} sysctl -w ${s.sysctls.join(" ")}`] : [])].join("\n");
+}
+
+/** The DSR tunnel driver (see the module comment); `runtime` finds a container's PID. */
+export function dsrDriver(runtime: (exec: Exec) => ContainerRuntime): Driver {
+  const done = new Map<string, DsrTunnel>();
+  return {
+    name: "dsr",
+    tables: ["dsrTunnels"],
+    async observe(): Promise<Partial<NodeState>> {
+      return { dsrTunnels: sortedTable(done) };
+    },
+    scripts(plan: NodePlan): Script[] {
+      const gone = plan.dsrTunnels.flatMap((c) => (c.op === "delete" ? [c.key] : []));
+      const wanted = plan.dsrTunnels.flatMap((c) => (c.op === "delete" ? [] : [c.after]));
+      if (gone.length + wanted.length === 0) return [];
+      const text = [...wanted.map(dsrTunnelText), ...gone.map((k) => `# forget ${k.split("|").slice(0, 3).join(" ")} (pod or VIP gone)`)].join("\n");
+      return [{
+        order: ORDER.inPod,
+        title: "DSR tunnels inside pods",
+        text: `${text}\n`,
+        run: async (exec: Exec) => {
+          for (const k of gone) done.delete(k);
+          const r = await reconcileDsrPods(exec, runtime(exec), wanted);
+          for (const t of wanted) if (r.done.includes(t.pod)) done.set(dsrTunnelKey(t), t);
+          if (r.errors.length > 0) throw new Error(r.errors.join("; "));
+        },
+      }];
+    },
+  };
 }

@@ -103,6 +103,7 @@ export function ipvsDriver(opts: IpvsDriverOptions = {}): IpvsDriver {
     tables: ["ipvsServices", "ipvsReals", "ipvsTimeouts"],
     unavailable: () => why,
     pendingDrains: () => tracker?.pending() ?? 0,
+    wantsFullSync: () => ((tracker?.pending() ?? 0) > 0 ? `${tracker!.pending()} real servers draining` : undefined),
     async observe(exec: Exec, scope: NodeState): Promise<Partial<NodeState>> {
       lastIdle = new Set();
       let text: string;

@@ -41,26 +41,12 @@ import { type FwPod, indexPods, podIp } from "./pods.ts";
 import type { Labels } from "./selectors.ts";
 
 const baseName = (n: string) => (n.startsWith("inet6:") ? n.slice(6) : n);
-const TOP_CHAINS: ReadonlySet<string> = new Set([CHAIN.input, CHAIN.forward, CHAIN.output]);
-/** True for a chain of the firewall (the proxy's KUBE-ROUTER-SERVICES/HAIRPIN are not). */
-export const isFirewallChain = (n: string): boolean => TOP_CHAINS.has(n) || n.startsWith("KUBE-NWPLCY-") || n.startsWith("KUBE-POD-FW-");
-const jumpTarget = (j: Jump) => / -j (\S+)/.exec(` ${j.rule}`)?.[1] ?? "";
+export { isFirewallChain } from "../../model/ownership.ts";
 
 /** The firewall controller. */
 export const firewallController: Controller = {
   name: "firewall",
   enabled: (cfg) => cfg.runFirewall,
-  claims(table, obj) {
-    switch (table) {
-      case "chains": return isFirewallChain((obj as Chain).name);
-      case "jumps": return isFirewallChain(jumpTarget(obj as Jump)) || (obj as Jump).comment.startsWith("kube-router netpol");
-      case "ipsets": {
-        const n = baseName((obj as Ipset).name);
-        return n.startsWith("KUBE-SRC-") || n.startsWith("KUBE-DST-") || n === IPSET.localPods;
-      }
-      default: return false;
-    }
-  },
   render: renderFirewall,
 };
 

@@ -26,15 +26,13 @@
  *
  * @category render
  */
-import { hashName, ipsetName } from "../../model/names.ts";
+import { FIREWALL_TOP_CHAIN, hashName, ipsetName } from "../../model/names.ts";
 import type { Family } from "../../model/state.ts";
 
 export type Direction = "ingress" | "egress";
 
 export const CHAIN = {
-  input: "KUBE-ROUTER-INPUT",
-  forward: "KUBE-ROUTER-FORWARD",
-  output: "KUBE-ROUTER-OUTPUT",
+  ...FIREWALL_TOP_CHAIN,
   default: "KUBE-NWPLCY-DEFAULT",
   common: "KUBE-NWPLCY-COMMON",
   tail: "KUBE-NWPLCY-TAIL",

@@ -26,6 +26,7 @@ import {
   chainKey, ipsetKey, ipvsRealKey, ipvsServiceKey, jumpKey, linkKey, policyRuleKey, routeKey, sysctlKey,
 } from "../../model/state.ts";
 import { deepEqual } from "../../model/table.ts";
+import { dsrTunnelKey, healthCheckKey } from "../../model/rows.ts";
 import type { ControllerResult, RenderInput } from "../controller.ts";
 import { skipReason } from "./annotations.ts";
 import { type ProxyContext, proxyContext } from "./context.ts";
@@ -169,7 +170,21 @@ export function renderProxyFull(input: RenderInput): ProxyRender {
     return { ...p, ...(pod?.containerID !== undefined ? { containerId: pod.containerID } : {}) };
   });
   const uniq = new Map(dsrPods.map((p) => [`${p.pod}|${p.podIp}|${p.vip}`, p]));
-  return { result: { ok: { state, warnings } }, healthChecks, dsrPods: [...uniq.keys()].sort().map((k) => uniq.get(k)!) };
+  const sortedPods = [...uniq.keys()].sort().map((k) => uniq.get(k)!);
+  const full: Partial<NodeState> = {
+    ...state,
+    healthChecks: healthCheckTable(healthChecks),
+    // a pod without a container ID is not running yet: its tunnel comes with the pod update that names one
+    dsrTunnels: new Map(sortedPods.flatMap((p) => (p.containerId === undefined ? [] : [[dsrTunnelKey(p), p] as const]))),
+  };
+  return { result: { ok: { state: full, warnings } }, healthChecks, dsrPods: sortedPods };
+}
+
+/** One listener per port: the first Service in port, namespace/name order keeps a shared port (the API forbids sharing). */
+function healthCheckTable(checks: readonly HealthCheck[]): ReadonlyMap<string, HealthCheck> {
+  const out = new Map<string, HealthCheck>();
+  for (const h of checks) if (!out.has(healthCheckKey(h))) out.set(healthCheckKey(h), h);
+  return out;
 }
 
 /** One Service's final share of the tables (see `share`). */

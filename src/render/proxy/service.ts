@@ -10,7 +10,7 @@
  */
 import type { ClusterSnapshot, EndpointSliceInfo, PodInfo, ServiceInfo } from "../../model/cluster.ts";
 import { ruleText } from "../../model/iptables-rule.ts";
-import { type Address, type Family, type IpvsProtocol, type IpvsReal, type IpvsService, type Route, addressKey, ipvsRealKey, ipvsServiceKey, routeKey } from "../../model/state.ts";
+import { type Address, type Family, type HealthCheck as StateHealthCheck, type IpvsProtocol, type IpvsReal, type IpvsService, type Route, addressKey, ipvsRealKey, ipvsServiceKey, routeKey } from "../../model/state.ts";
 import { vipAddress, vipPortMember, vipRoute } from "./plumbing.ts";
 import { type ServiceOptions, serviceOptions, serviceRef } from "./annotations.ts";
 import type { ProxyContext } from "./context.ts";
@@ -54,13 +54,7 @@ export interface DsrPod {
   readonly family: Family;
 }
 
-export interface HealthCheck {
-  readonly namespace: string;
-  readonly name: string;
-  readonly port: number;
-  /** Local endpoints that are ready and not terminating (distinct addresses). */
-  readonly localEndpoints: number;
-}
+export type HealthCheck = StateHealthCheck;
 
 export interface ServiceRender {
   readonly ref: string;

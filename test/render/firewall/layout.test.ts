@@ -3,6 +3,7 @@
  * integrity of every render: each `--match-set` names a rendered set of the rule's family and
  * each `-j KUBE-…` a rendered chain of the same family.
  */
+import { ownedBy } from "../../../src/model/registry.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
@@ -25,7 +26,7 @@ test("layout: builtin jumps at position 1 to KUBE-ROUTER-INPUT/FORWARD/OUTPUT, i
     "FORWARD 1 -> KUBE-ROUTER-FORWARD", "INPUT 1 -> KUBE-ROUTER-INPUT", "OUTPUT 1 -> KUBE-ROUTER-OUTPUT",
   ]);
   for (const j of jumps) assert.match(j.comment, /^kube-router netpol - [A-Z2-7]{16}$/);
-  assert.equal(firewallController.claims("jumps", jumps[0]), true);
+  assert.equal(ownedBy("firewall", "jumps", jumps[0]!), true);
 });
 
 test("layout: KUBE-ROUTER-INPUT exempts service, node port, external IP and LB ranges before the pod jumps", () => {

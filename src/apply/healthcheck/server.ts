@@ -7,16 +7,16 @@
  * nodes with a local endpoint.
  *
  * `reconcile(desired)` makes the running set match (the list from the pure
- * `desiredHealthChecks`, src/render/proxy/health.ts): starts missing servers, stops servers no
+ * proxy render's `healthChecks` table): starts missing servers, stops servers no
  * longer wanted, and updates counts in place (a count change never restarts a server, so no
  * probe sees a refused connection). It never throws: a port that cannot be bound is reported
  * in `errors` (one line naming the Service and port) and retried on the next reconcile.
- * Call it after every sync; `close()` on shutdown.
+ * The healthcheck driver (driver.ts) calls it from a planned change; `close()` on shutdown.
  *
- * @category agent
+ * @category apply
  */
 import { type Server, createServer } from "node:http";
-import type { HealthCheck } from "../../render/proxy/service.ts";
+import type { HealthCheck } from "../../model/state.ts";
 
 export interface ReconcileResult {
   readonly started: readonly number[];
@@ -28,6 +28,8 @@ export interface HealthCheckServers {
   reconcile(desired: readonly HealthCheck[]): Promise<ReconcileResult>;
   /** Ports served now, ascending. */
   ports(): number[];
+  /** The checks served now (what each port answers), ascending by port. */
+  checks(): HealthCheck[];
   /** Stops every server. */
   close(): Promise<void>;
 }
@@ -103,6 +105,7 @@ export function healthCheckServers(opts: HealthCheckOptions = {}): HealthCheckSe
       return { started: started.sort((a, b) => a - b), stopped: stopped.sort((a, b) => a - b), errors };
     },
     ports: () => [...running.keys()].sort((a, b) => a - b),
+    checks: () => [...running.values()].map((r) => r.check).sort((a, b) => a.port - b.port),
     async close() {
       const all = [...running.values()];
       running.clear();

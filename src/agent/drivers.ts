@@ -1,0 +1,70 @@
+/**
+ * The driver registry: one real driver per driver family of the table registry, built from
+ * the capabilities it needs (plain factories). `Record<DriverFamily, …>` makes a family
+ * without a driver a compile error; test/support/fake-node.ts holds the matching fakes
+ * (test/registry.test.ts checks both cover every table). Used by the CLI, the agent and the
+ * bench.
+ *
+ * @category agent
+ */
+import type { Driver } from "../apply/driver.ts";
+import { cliRuntime, dsrDriver } from "../apply/dsr-pod/driver.ts";
+import type { Exec } from "../apply/exec.ts";
+import { filesDriver } from "../apply/files/driver.ts";
+import { healthCheckDriver } from "../apply/healthcheck/driver.ts";
+import { ipDriver } from "../apply/ip/driver.ts";
+import { ipsetDriver } from "../apply/ipset/driver.ts";
+import { detectBackend } from "../apply/iptables/backend.ts";
+import { iptablesDriver } from "../apply/iptables/driver.ts";
+import { ipvsDriver, ipvsDriverOptions } from "../apply/ipvs/driver.ts";
+import { sysctlDriver } from "../apply/sysctl/driver.ts";
+import type { NodeConfig } from "../model/config.ts";
+import type { DriverFamily } from "../model/registry.ts";
+
+/** What real drivers are built from. */
+export interface DriverCaps {
+  /** The process runner (probes at build time, e.g. the iptables backend). */
+  readonly exec: Exec;
+  readonly config: NodeConfig;
+}
+
+/** The real driver of each family. */
+export const REAL_DRIVERS: { readonly [F in DriverFamily]: (caps: DriverCaps) => Driver | Promise<Driver> } = {
+  sysctl: () => sysctlDriver(),
+  files: () => filesDriver(),
+  ip: () => ipDriver(),
+  ipset: () => ipsetDriver(),
+  iptables: async ({ exec, config }) => iptablesDriver(await detectBackend(exec, config.iptablesBackend === "auto" ? undefined : config.iptablesBackend)),
+  ipvs: ({ config }) => ipvsDriver(ipvsDriverOptions(config)),
+  healthcheck: () => healthCheckDriver(),
+  dsr: ({ config }) => dsrDriver((exec) => cliRuntime(exec, config.runtimeEndpoint)),
+};
+
+/** Builds every real driver (in family declaration order). Rejects with a one-line Error when a probe fails. */
+export async function realDrivers(exec: Exec, config: NodeConfig): Promise<Driver[]> {
+  return Promise.all(Object.values(REAL_DRIVERS).map((make) => make({ exec, config })));
+}
+
+/** Starts every driver that has a lifecycle; on failure stops those already started and rejects. */
+export async function startDrivers(drivers: readonly Driver[]): Promise<void> {
+  const started: Driver[] = [];
+  for (const d of drivers) {
+    try {
+      await d.start?.();
+      started.push(d);
+    } catch (e) {
+      await stopDrivers(started);
+      throw new Error(`driver ${d.name}: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+}
+
+/** Stops every driver (in reverse order); never rejects. */
+export async function stopDrivers(drivers: readonly Driver[]): Promise<void> {
+  for (const d of [...drivers].reverse()) await d.stop?.().catch(() => undefined);
+}
+
+/** The families whose driver asks for a full sync now. */
+export function familiesWantingFullSync(drivers: readonly Driver[]): DriverFamily[] {
+  return drivers.filter((d) => d.wantsFullSync?.() !== undefined).map((d) => d.name);
+}

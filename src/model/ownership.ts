@@ -1,0 +1,72 @@
+/**
+ * Ownership between controllers, as data (DESIGN.md §5): for each table, which controller
+ * owns which observed objects, by a named predicate. The engine uses them to keep a
+ * controller's objects exactly as observed when it does not render (flag off, not built,
+ * failed), and the runtime to decide which controllers a failing driver affects.
+ *
+ * Every predicate is total and pure; a predicate sees only objects a driver already reported
+ * as ours (names.ts), so "owned by nobody here" never means "foreign".
+ *
+ * @category models
+ */
+import {
+  COMMENT, DSR_TABLE, EXTERNAL_IP_TABLE, FIREWALL_COMMENT_PREFIX, FIREWALL_TOP_CHAIN, IPSET, KUBE_BRIDGE,
+  KUBE_DUMMY_IF, OVERLAY_TABLE, PROXY_CHAIN, ROUTE_PROTO, ipsetName,
+} from "./names.ts";
+import type { Chain, Ipset, Jump, Link, PolicyRule, Route, Sysctl } from "./rows.ts";
+
+/** The controllers, in jump-placement order (firewall jumps first). */
+export const CONTROLLER_NAMES = ["firewall", "proxy", "router"] as const;
+export type ControllerName = (typeof CONTROLLER_NAMES)[number];
+
+/** A named ownership predicate over one table's rows. */
+export interface Owner<T> {
+  readonly name: string;
+  readonly owns: (row: T) => boolean;
+}
+const owner = <T>(name: string, owns: (row: T) => boolean): Owner<T> => ({ name, owns });
+const always = <T>(name: string): Owner<T> => owner<T>(name, () => true);
+
+const baseSetName = (n: string) => (n.startsWith("inet6:") ? n.slice(6) : n);
+const jumpTarget = (j: Jump) => / -j (\S+)/.exec(` ${j.rule}`)?.[1] ?? "";
+const bothFamilies = (names: readonly string[]): ReadonlySet<string> => new Set(names.flatMap((n) => [n, ipsetName(n, "ipv6")]));
+
+// firewall ------------------------------------------------------------------------------------
+const FW_TOP: ReadonlySet<string> = new Set(Object.values(FIREWALL_TOP_CHAIN));
+/** True for a chain of the firewall (the proxy's KUBE-ROUTER-SERVICES/HAIRPIN are not). */
+export const isFirewallChain = (n: string): boolean => FW_TOP.has(n) || n.startsWith("KUBE-NWPLCY-") || n.startsWith("KUBE-POD-FW-");
+export const firewallChains = owner<Chain>("firewall chains (KUBE-ROUTER-INPUT/FORWARD/OUTPUT, KUBE-NWPLCY-*, KUBE-POD-FW-*)", (c) => isFirewallChain(c.name));
+export const firewallJumps = owner<Jump>("jumps to firewall chains or commented `kube-router netpol`", (j) => isFirewallChain(jumpTarget(j)) || j.comment.startsWith(FIREWALL_COMMENT_PREFIX));
+export const firewallSets = owner<Ipset>("KUBE-SRC-*, KUBE-DST-*, kube-router-local-pods", (s) => {
+  const n = baseSetName(s.name);
+  return n.startsWith("KUBE-SRC-") || n.startsWith("KUBE-DST-") || n === IPSET.localPods;
+});
+
+// proxy ---------------------------------------------------------------------------------------
+const PROXY_CHAINS: ReadonlySet<string> = new Set(Object.values(PROXY_CHAIN));
+const PROXY_SETS = bothFamilies([IPSET.localIps, IPSET.serviceVips, IPSET.serviceVipPorts]);
+const PROXY_RULE_TABLES: ReadonlySet<string> = new Set([DSR_TABLE, EXTERNAL_IP_TABLE]);
+export const proxyChains = owner<Chain>("KUBE-ROUTER-SERVICES, -HAIRPIN, -DSR-*", (c) => PROXY_CHAINS.has(c.name));
+export const proxyJumps = owner<Jump>("jumps to proxy chains or matching `-m ipvs`", (j) => PROXY_CHAINS.has(jumpTarget(j)) || j.rule.includes("-m ipvs"));
+export const proxySets = owner<Ipset>("kube-router-local-ips, -svip, -svip-prt", (s) => PROXY_SETS.has(s.name));
+export const proxyLinks = owner<Link>(KUBE_DUMMY_IF, (l) => l.name === KUBE_DUMMY_IF);
+/** Only kube-dummy-if's addresses are observed (names.ts OWNED_ADDRESS_LINKS). */
+export const proxyAddresses = always<unknown>("addresses of kube-dummy-if");
+export const proxyRoutes = owner<Route>(`routes on ${KUBE_DUMMY_IF} and in the DSR table`, (r) => r.dev === KUBE_DUMMY_IF || r.table === DSR_TABLE);
+export const proxyRules = owner<PolicyRule>("rules to the DSR and external-IP tables", (r) => PROXY_RULE_TABLES.has(r.table));
+export const proxySysctls = owner<Sysctl>("net/ipv4/vs/*, arp_ignore, arp_announce", (s) => s.path.startsWith("net/ipv4/vs/") || /^net\/ipv4\/conf\/all\/arp_(ignore|announce)$/.test(s.path));
+/**
+ * Every observed IPVS service, real server, listener and DSR tunnel: the IPVS driver observes
+ * only services whose VIP is ours (ownsIpvsService), the others only what they made.
+ */
+export const proxyEverything = always<unknown>("everything its driver observes (owned by VIP or made by us)");
+
+// router --------------------------------------------------------------------------------------
+const ROUTER_COMMENTS: ReadonlySet<string> = new Set([COMMENT.forwardFromPods, COMMENT.forwardToPods, COMMENT.forwardNodeIface, COMMENT.podEgress]);
+const ROUTER_SETS = bothFamilies([IPSET.podSubnets, IPSET.nodeIps]);
+export const routerLinks = owner<Link>(`${KUBE_BRIDGE} and tun-*`, (l) => l.name === KUBE_BRIDGE || l.name.startsWith("tun-"));
+/** Our protocol, but not the proxy's VIP routes (table local, the DSR table, kube-dummy-if). */
+export const routerRoutes = owner<Route>(`proto ${ROUTE_PROTO} routes outside the proxy's`, (r) => r.proto === ROUTE_PROTO && r.table !== "local" && r.table !== DSR_TABLE && r.dev !== KUBE_DUMMY_IF);
+export const routerRules = owner<PolicyRule>("rules to the overlay table", (r) => r.table === OVERLAY_TABLE);
+export const routerSets = owner<Ipset>("kube-router-pod-subnets, kube-router-node-ips", (s) => ROUTER_SETS.has(s.name));
+export const routerJumps = owner<Jump>("the router's commented FORWARD and POSTROUTING rules", (j) => ROUTER_COMMENTS.has(j.comment));
