@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { readHostInterfaces } from "../apply/ip/driver.ts";
 import type { Exec } from "../apply/exec.ts";
 import type { HostFacts } from "../model/host.ts";
+import { KUBE_BRIDGE, KUBE_DUMMY_IF } from "../model/names.ts";
 
 /** Fails only if `ip` fails; an unreadable CNI file other than "missing" is reported as an error. */
 export async function readHostFacts(exec: Exec, cniConfPath: string): Promise<HostFacts> {
@@ -19,7 +20,7 @@ export async function readHostFacts(exec: Exec, cniConfPath: string): Promise<Ho
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`reading CNI config ${cniConfPath}: ${(e as Error).message}`);
   }
-  const rpFilter = await readRpFilter(exec, ["all", "kube-bridge", "kube-dummy-if", ...interfaces.map((i) => i.name).filter((n) => n !== "lo")]);
+  const rpFilter = await readRpFilter(exec, ["all", KUBE_BRIDGE, KUBE_DUMMY_IF, ...interfaces.map((i) => i.name).filter((n) => n !== "lo")]);
   return { interfaces, cniConf: { path: cniConfPath, ...(content !== undefined ? { content } : {}) }, ipvs: await probeIpvs(exec), rpFilter };
 }
 

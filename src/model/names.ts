@@ -13,9 +13,11 @@ export const KUBE_DUMMY_IF = "kube-dummy-if";
 /** Route protocol of every route we install (upstream's 0x11 "zebra"); observe keeps only these. */
 export const ROUTE_PROTO = "17";
 
+/** Prefix of the overlay's per-peer tunnel links (`tun-<11 hex>`). */
+export const TUNNEL_LINK_PREFIX = "tun-";
 /** Links we own by name (created, updated, deleted by us). */
 export function ownsLink(name: string): boolean {
-  return name === KUBE_BRIDGE || name === KUBE_DUMMY_IF || name.startsWith("tun-") || name === "kube-extender0";
+  return name === KUBE_BRIDGE || name === KUBE_DUMMY_IF || name.startsWith(TUNNEL_LINK_PREFIX) || name === "kube-extender0";
 }
 /** Links whose every address is ours (kube-bridge's gateway address belongs to the CNI plugin). */
 export const OWNED_ADDRESS_LINKS: ReadonlySet<string> = new Set([KUBE_DUMMY_IF]);

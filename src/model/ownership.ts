@@ -11,7 +11,7 @@
  */
 import {
   COMMENT, DSR_TABLE, EXTERNAL_IP_TABLE, FIREWALL_COMMENT_PREFIX, FIREWALL_TOP_CHAIN, IPSET, KUBE_BRIDGE,
-  KUBE_DUMMY_IF, OVERLAY_TABLE, PROXY_CHAIN, ROUTE_PROTO, ipsetName,
+  KUBE_DUMMY_IF, OVERLAY_TABLE, PROXY_CHAIN, ROUTE_PROTO, TUNNEL_LINK_PREFIX, ipsetName,
 } from "./names.ts";
 import type { Chain, Ipset, Jump, Link, PolicyRule, Route, Sysctl } from "./rows.ts";
 
@@ -64,7 +64,7 @@ export const proxyEverything = always<unknown>("everything its driver observes (
 // router --------------------------------------------------------------------------------------
 const ROUTER_COMMENTS: ReadonlySet<string> = new Set([COMMENT.forwardFromPods, COMMENT.forwardToPods, COMMENT.forwardNodeIface, COMMENT.podEgress]);
 const ROUTER_SETS = bothFamilies([IPSET.podSubnets, IPSET.nodeIps]);
-export const routerLinks = owner<Link>(`${KUBE_BRIDGE} and tun-*`, (l) => l.name === KUBE_BRIDGE || l.name.startsWith("tun-"));
+export const routerLinks = owner<Link>(`${KUBE_BRIDGE} and tun-*`, (l) => l.name === KUBE_BRIDGE || l.name.startsWith(TUNNEL_LINK_PREFIX));
 /** Our protocol, but not the proxy's VIP routes (table local, the DSR table, kube-dummy-if). */
 export const routerRoutes = owner<Route>(`proto ${ROUTE_PROTO} routes outside the proxy's`, (r) => r.proto === ROUTE_PROTO && r.table !== "local" && r.table !== DSR_TABLE && r.dev !== KUBE_DUMMY_IF);
 export const routerRules = owner<PolicyRule>("rules to the overlay table", (r) => r.table === OVERLAY_TABLE);

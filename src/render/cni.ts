@@ -10,6 +10,7 @@
  * @category render
  */
 import { deepEqual } from "../model/table.ts";
+import { KUBE_BRIDGE } from "../model/names.ts";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
@@ -31,7 +32,7 @@ const isObject = (v: Json | undefined): v is JsonObject => typeof v === "object"
 function defaultConfig(conflist: boolean): JsonObject {
   const bridge: JsonObject = {
     type: "bridge",
-    bridge: "kube-bridge",
+    bridge: KUBE_BRIDGE,
     isDefaultGateway: true,
     hairpinMode: true,
     ipam: { type: "host-local" },

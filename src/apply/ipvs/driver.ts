@@ -24,7 +24,7 @@
  * @category apply
  */
 import { canonicalIp } from "../../model/ip.ts";
-import { IPVS_MODULES_HINT, KUBE_DUMMY_IF } from "../../model/names.ts";
+import { DSR_TABLE, IPVS_MODULES_HINT, KUBE_DUMMY_IF } from "../../model/names.ts";
 import type { NodePlan } from "../../model/plan.ts";
 import type { IpvsReal, IpvsService, NodeState } from "../../model/state.ts";
 import { sortedTable } from "../../model/table.ts";
@@ -84,7 +84,7 @@ async function readAddrs(exec: Exec): Promise<{ dummy: Set<string>; local: Set<s
 async function dsrMarks(exec: Exec): Promise<Set<string>> {
   const out = new Set<string>();
   for (const fam of ["4", "6"] as const) {
-    const r = await exec.run("ip", [`-${fam}`, "-j", "rule", "show", "table", "78"], { okCodes: [1, 2, 255] });
+    const r = await exec.run("ip", [`-${fam}`, "-j", "rule", "show", "table", DSR_TABLE], { okCodes: [1, 2, 255] });
     if (r.code !== 0 || r.stdout.trim() === "") continue;
     for (const rule of JSON.parse(r.stdout) as { fwmark?: string }[]) {
       if (rule.fwmark !== undefined) out.add(`ipv${fam}/${Number(rule.fwmark)}`);

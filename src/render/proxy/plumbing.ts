@@ -15,7 +15,7 @@
  */
 import { canonicalMember } from "../../model/ipset-members.ts";
 import { ruleText } from "../../model/iptables-rule.ts";
-import { IPSET, KUBE_DUMMY_IF, PROXY_CHAIN, ROUTE_PROTO, ipsetName } from "../../model/names.ts";
+import { IPSET, KUBE_BRIDGE, KUBE_DUMMY_IF, PROXY_CHAIN, ROUTE_PROTO, ipsetName } from "../../model/names.ts";
 import type { NodeConfig } from "../../model/config.ts";
 import { type Address, type Chain, type Family, type Ipset, type IpvsTimeouts, type Jump, type Route, type Sysctl, IPVS_TIMEOUTS_KEY } from "../../model/state.ts";
 import type { ProxyContext } from "./context.ts";
@@ -141,6 +141,6 @@ export function ipvsTimeouts(cfg: Pick<NodeConfig, "serviceTcpTimeout" | "servic
  * Once 2, the next render asks nothing (sysctls are never deleted), so it is set once.
  */
 export function rpFilterSysctls(current: Readonly<Record<string, string>> | undefined, nodeIface: string | undefined): Sysctl[] {
-  const names = ["all", "kube-bridge", KUBE_DUMMY_IF, ...(nodeIface !== undefined ? [nodeIface] : [])];
+  const names = ["all", KUBE_BRIDGE, KUBE_DUMMY_IF, ...(nodeIface !== undefined ? [nodeIface] : [])];
   return [...new Set(names)].filter((n) => current?.[n] === "1").map((n) => ({ path: `net/ipv4/conf/${n}/rp_filter`, value: "2" }));
 }
