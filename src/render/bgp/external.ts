@@ -102,7 +102,7 @@ function yamlPeers(self: NodeInfo, warn: Warn): RawPeer[] {
   doc.forEach((entry: unknown, i) => {
     const source = `${at}[${i}]`;
     if (!isRecord(entry)) { warn(`${source}: not a map; skipped`); return; }
-    for (const k of Object.keys(entry)) if (!PEER_KEYS.has(k)) warn(`${source}: unknown field "${k}" ignored`);
+    for (const k of Object.keys(entry)) if (!PEER_KEYS.has(k)) warn(`${source}: unknown field ${JSON.stringify(k)} ignored`);
     if (entry["remoteip"] === undefined || entry["remoteip"] === null) { warn(`${source}: remoteip is required; skipped`); return; }
     if (entry["remoteasn"] === undefined || entry["remoteasn"] === null) { warn(`${source}: remoteasn is required; skipped`); return; }
     const bfd = entry["bfd"];

@@ -39,7 +39,7 @@ export function nodeAsn(node: NodeInfo, warn: Warn): number | undefined {
   if (text === undefined) return undefined;
   const asn = parseUint(text, UINT32_MAX, true);
   if (asn === undefined || !isNodeAsn(asn)) {
-    warn(`${where(node, NODE_ANNOTATION.asn)}: "${text}" is not a usable ASN (1-4294967294, not reserved); ignored`);
+    warn(`${where(node, NODE_ANNOTATION.asn)}: ${JSON.stringify(text)} is not a usable ASN (1-4294967294, not reserved); ignored`);
     return undefined;
   }
   return asn;
@@ -50,7 +50,7 @@ export function clusterId(node: NodeInfo, key: typeof NODE_ANNOTATION.rrServer |
   const text = node.annotations[key];
   if (text === undefined) return undefined;
   const id = parseClusterId(text);
-  if (id === undefined) warn(`${where(node, key)}: "${text}" is not a cluster ID (uint32 or IPv4 address); ignored`);
+  if (id === undefined) warn(`${where(node, key)}: ${JSON.stringify(text)} is not a cluster ID (uint32 or IPv4 address); ignored`);
   return id;
 }
 
@@ -61,7 +61,7 @@ export function nodeCommunities(node: NodeInfo, warn: Warn): string[] {
   const out: string[] = [];
   for (const item of commaList(text)) {
     const c = parseCommunity(item);
-    if (c === undefined) warn(`${where(node, NODE_ANNOTATION.communities)}: "${item}" is not a BGP community (uint32, a:b or a well-known name); skipped`);
+    if (c === undefined) warn(`${where(node, NODE_ANNOTATION.communities)}: ${JSON.stringify(item)} is not a BGP community (uint32, a:b or a well-known name); skipped`);
     else if (!out.includes(c)) out.push(c);
   }
   return out;
@@ -82,12 +82,12 @@ export function pathPrepend(node: NodeInfo, warn: Warn): { asn: number; repeat: 
   }
   const asn = parseUint(asText, UINT32_MAX);
   if (asn === undefined || !isNodeAsn(asn)) {
-    warn(`${where(node, NODE_ANNOTATION.prependAs)}: "${asText}" is not a usable ASN; no AS-path prepend`);
+    warn(`${where(node, NODE_ANNOTATION.prependAs)}: ${JSON.stringify(asText)} is not a usable ASN; no AS-path prepend`);
     return undefined;
   }
   const repeat = parseUint(nText, 255);
   if (repeat === undefined || repeat < 1) {
-    warn(`${where(node, NODE_ANNOTATION.prependRepeat)}: "${nText}" is not a repeat count in 1-255; no AS-path prepend`);
+    warn(`${where(node, NODE_ANNOTATION.prependRepeat)}: ${JSON.stringify(nText)} is not a repeat count in 1-255; no AS-path prepend`);
     return undefined;
   }
   return { asn, repeat };
@@ -101,7 +101,7 @@ export function customImportRejects(node: NodeInfo, families: readonly Family[],
   for (const item of commaList(text)) {
     const c = networkCidr(item);
     const f = c === undefined ? undefined : cidrFamily(c);
-    if (c === undefined || f === undefined) { warn(`${where(node, NODE_ANNOTATION.customImportReject)}: "${item}" is not a CIDR; skipped`); continue; }
+    if (c === undefined || f === undefined) { warn(`${where(node, NODE_ANNOTATION.customImportReject)}: ${JSON.stringify(item)} is not a CIDR; skipped`); continue; }
     const list = out.get(f);
     if (list === undefined) continue; // family not enabled
     if (!list.includes(c)) list.push(c);
@@ -120,7 +120,7 @@ export function localAddresses(node: NodeInfo, families: readonly Family[], warn
   for (const item of commaList(text)) {
     const ip = canonicalIp(item);
     const f = ip === undefined ? undefined : ipFamily(ip);
-    if (ip === undefined || f === undefined) { warn(`${where(node, NODE_ANNOTATION.localAddresses)}: "${item}" is not an IP address; skipped`); continue; }
+    if (ip === undefined || f === undefined) { warn(`${where(node, NODE_ANNOTATION.localAddresses)}: ${JSON.stringify(item)} is not an IP address; skipped`); continue; }
     if (!families.includes(f)) { warn(`${where(node, NODE_ANNOTATION.localAddresses)}: ${ip} is ${f} and ${f} is not enabled; skipped`); continue; }
     if (!out.includes(ip)) out.push(ip);
   }

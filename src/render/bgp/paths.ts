@@ -50,7 +50,7 @@ export function ownPodCidrs(ctx: BgpContext): Map<Family, string[]> {
   for (const c of cidrs) {
     const canonical = canonicalCidr(c);
     const f = canonical === undefined ? undefined : ipFamily(canonical.split("/")[0] ?? "");
-    if (canonical === undefined || f === undefined) { ctx.warn(`bgp: Node ${ctx.self.name}: ${field}: invalid pod CIDR "${c}"; not advertised`); continue; }
+    if (canonical === undefined || f === undefined) { ctx.warn(`bgp: Node ${ctx.self.name}: ${field}: invalid pod CIDR ${JSON.stringify(c)}; not advertised`); continue; }
     const l = out.get(f);
     if (l !== undefined && !l.includes(canonical)) l.push(canonical);
   }
@@ -68,7 +68,7 @@ function advertiseFlag(ctx: BgpContext, s: ServiceInfo, key: string, flag: boole
   const text = s.annotations[key];
   if (text === undefined) return flag;
   const b = parseBool(text);
-  if (b === undefined) ctx.warn(`bgp: Service ${serviceRef(s)}: metadata.annotations[${key}]: "${text}" is not a boolean; not advertised`);
+  if (b === undefined) ctx.warn(`bgp: Service ${serviceRef(s)}: metadata.annotations[${key}]: ${JSON.stringify(text)} is not a boolean; not advertised`);
   return b ?? false;
 }
 

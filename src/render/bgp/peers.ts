@@ -94,7 +94,7 @@ function uintOf(v: unknown, max: number): number | undefined {
   return undefined;
 }
 
-const show = (v: unknown): string => (typeof v === "string" ? `"${v}"` : JSON.stringify(v) ?? String(v));
+const show = (v: unknown): string => JSON.stringify(v) ?? String(v);
 
 /** BFD settings in GoBGP's units (µs), or a reason they are unusable. */
 function bfdOf(ctx: BgpContext, raw: RawBfd | undefined, global: boolean): BgpBfd | string | undefined {

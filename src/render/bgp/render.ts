@@ -63,7 +63,7 @@ export function routerId(ctx: Pick<BgpContext, "config" | "primaryIp" | "primary
   if (given === "generate") return generated();
   if (given !== "") {
     if (ipFamily(given) === "ipv4") return canonicalIp(given) ?? given;
-    ctx.warn(`bgp: --router-id: "${given}" is not an IPv4 address or "generate"; using the generated ID`);
+    ctx.warn(`bgp: --router-id: ${JSON.stringify(given)} is not an IPv4 address or "generate"; using the generated ID`);
     return generated();
   }
   if (ctx.primaryFamily === "ipv4") return ctx.primaryIp;
