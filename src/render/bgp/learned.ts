@@ -63,7 +63,7 @@ export function learnedRoutes(input: LearnedRoutesInput, paths: readonly Learned
     const via = canonicalIp(p.nextHop);
     const family = prefix === undefined ? undefined : ipFamily(prefix.split("/")[0] ?? "");
     if (prefix === undefined || family === undefined) { warnings.push(`bgp: learned path from ${p.peer}: ${JSON.stringify(p.prefix)} is not a CIDR; not installed`); continue; }
-    if (via === undefined || ipFamily(via) !== family) { warnings.push(`bgp: learned path ${prefix} from ${p.peer}: next hop ${JSON.stringify(p.nextHop)} is not a ${family} address; not installed`); continue; }
+    if (via === undefined || ipFamily(via) !== family) { warnings.push(`bgp: learned path ${prefix} from ${p.peer}: next hop ${JSON.stringify(p.nextHop)} is not an ${family} address; not installed`); continue; }
     if (!families.includes(family)) continue;
     if (prefix.endsWith("/0") || routed.has(prefix) || ownIps.has(via)) continue;
     if (!connected.some((a) => cidrContains(a, via))) continue;
