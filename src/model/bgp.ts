@@ -18,6 +18,7 @@
  * @category models
  */
 import type { Family } from "./state.ts";
+import type { Table } from "./table.ts";
 
 /** GoBGP's family name for the two families we speak (AFI/SAFI IPv4/IPv6 unicast). */
 export type BgpFamily = "ipv4-unicast" | "ipv6-unicast";
@@ -214,4 +215,41 @@ export interface LearnedPath {
 export interface BgpHostFacts {
   readonly peerRouterPasswordsFile?: { readonly path: string; readonly content?: string };
   readonly learnedPaths?: readonly LearnedPath[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// the BGP tables together
+
+/** The BGP tables of a node state, keyed by the key functions above. */
+export interface BgpState {
+  readonly bgpGlobal: Table<BgpGlobal>;
+  readonly bgpPeers: Table<BgpPeer>;
+  readonly bgpPaths: Table<BgpPath>;
+  readonly bgpDefinedSets: Table<BgpDefinedSet>;
+  readonly bgpPolicies: Table<BgpPolicy>;
+  readonly bgpAssignments: Table<BgpPolicyAssignment>;
+}
+export type BgpTableName = keyof BgpState;
+
+/**
+ * The BGP tables in apply order for creates (GoBGP needs the global config first, sets before
+ * the statements that name them, policies before their assignment, paths before peers so a
+ * new session — and a graceful restart's End-of-RIB — sees the whole RIB-out); deletes go in
+ * reverse.
+ */
+export const BGP_TABLE_NAMES: readonly BgpTableName[] = ["bgpGlobal", "bgpDefinedSets", "bgpPolicies", "bgpAssignments", "bgpPaths", "bgpPeers"];
+
+/** The key function of each BGP table. */
+export const BGP_KEYS: { readonly [T in BgpTableName]: (v: never) => string } = {
+  bgpGlobal: bgpGlobalKey,
+  bgpPeers: bgpPeerKey,
+  bgpPaths: bgpPathKey,
+  bgpDefinedSets: bgpDefinedSetKey,
+  bgpPolicies: bgpPolicyKey,
+  bgpAssignments: bgpAssignmentKey,
+};
+
+/** Empty BGP tables (nothing desired or observed). */
+export function emptyBgpState(): BgpState {
+  return { bgpGlobal: new Map(), bgpPeers: new Map(), bgpPaths: new Map(), bgpDefinedSets: new Map(), bgpPolicies: new Map(), bgpAssignments: new Map() };
 }

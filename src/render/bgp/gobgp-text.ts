@@ -16,10 +16,9 @@
  * @category render
  */
 import type {
-  BgpDefinedSet, BgpDefinedSetType, BgpGlobal, BgpPath, BgpPeer, BgpPolicy, BgpPolicyAssignment, BgpStatement,
+  BgpDefinedSet, BgpDefinedSetType, BgpGlobal, BgpPath, BgpPeer, BgpPolicy, BgpPolicyAssignment, BgpStatement, BgpTableName,
 } from "../../model/bgp.ts";
 import { type Change, deepEqual } from "../../model/table.ts";
-import type { BgpTableName } from "./render.ts";
 
 const comment = (parts: readonly string[]): string => (parts.length > 0 ? ` # ${parts.join(" ")}` : "");
 

@@ -14,11 +14,11 @@
  */
 import type { HostFacts } from "../../model/host.ts";
 import {
-  type BgpDefinedSet, type BgpGlobal, type BgpHostFacts, type BgpPath, type BgpPeer, type BgpPolicy, type BgpPolicyAssignment,
+  type BgpGlobal, type BgpHostFacts, type BgpState,
   bgpAssignmentKey, bgpDefinedSetKey, bgpGlobalKey, bgpPathKey, bgpPeerKey, bgpPolicyKey,
 } from "../../model/bgp.ts";
 import { canonicalIp, ipFamily, parseIp } from "../../model/ip.ts";
-import { type Table, sortedTable } from "../../model/table.ts";
+import { sortedTable } from "../../model/table.ts";
 import type { RenderInput } from "../controller.ts";
 import { type BgpContext, bgpContext } from "./context.ts";
 import { customImportRejects, localAddresses, nodeCommunities, pathPrepend } from "./node.ts";
@@ -26,18 +26,6 @@ import { fnv32a, uint32ToIPv4 } from "./parse.ts";
 import { allClusterVips, ownPodCidrs, renderPaths } from "./paths.ts";
 import { externalPeers, ibgpPeers } from "./peers.ts";
 import { renderPolicies } from "./policies.ts";
-
-/** The BGP tables, keyed by the key functions of model/bgp.ts, sorted by key. */
-export interface BgpState {
-  readonly bgpGlobal: Table<BgpGlobal>;
-  readonly bgpPeers: Table<BgpPeer>;
-  readonly bgpPaths: Table<BgpPath>;
-  readonly bgpDefinedSets: Table<BgpDefinedSet>;
-  readonly bgpPolicies: Table<BgpPolicy>;
-  readonly bgpAssignments: Table<BgpPolicyAssignment>;
-}
-export type BgpTableName = keyof BgpState;
-export const BGP_TABLE_NAMES: readonly BgpTableName[] = ["bgpGlobal", "bgpDefinedSets", "bgpPolicies", "bgpAssignments", "bgpPaths", "bgpPeers"];
 
 /** Render input with the optional BGP host facts (passwords-file content, learned paths). */
 export type BgpRenderInput = RenderInput & { readonly host: HostFacts & BgpHostFacts };
