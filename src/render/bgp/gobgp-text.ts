@@ -8,8 +8,9 @@
  * printed: `password <set>` only says one is configured.
  *
  * Changes that GoBGP applies in place are printed in place: a peer update is
- * `gobgp neighbor update`, a policy update re-adds the changed statements and `policy set`s
- * the list, a defined-set update adds and deletes members, an assignment update is
+ * `gobgp neighbor update`, a policy update removes dropped and changed statements from the
+ * policy and appends new and changed ones (`policy del|add <name> <statements>`), a
+ * defined-set update adds and deletes members, an assignment update is
  * `global policy <dir> set`. A global config change needs a fresh gobgpd: `global del all`
  * then the new `global as …`.
  *
@@ -125,14 +126,18 @@ export function policyText(c: Change<BgpPolicy>): string[] {
   switch (c.op) {
     case "create": return [...c.after.statements.flatMap(statementLines), `gobgp policy add ${c.after.name}${c.after.statements.length > 0 ? ` ${names(c.after)}` : ""}`];
     case "update": {
-      const old = new Map(c.before.statements.map((s) => [s.name, s]));
-      const keep = new Set(c.after.statements.map((s) => s.name));
+      // GoBGP's CLI (and API) edits a policy by removing and appending statements; our
+      // statements are disjoint in what they match, so their order does not change the result
+      const old = new Map(c.before.statements.map((st) => [st.name, st]));
+      const now = new Set(c.after.statements.map((st) => st.name));
+      const changed = c.after.statements.filter((st) => old.has(st.name) && !deepEqual(old.get(st.name), st));
+      const added = c.after.statements.filter((st) => !old.has(st.name));
+      const dropped = c.before.statements.filter((st) => !now.has(st.name));
       const out: string[] = [];
-      const changed = c.after.statements.filter((s) => !deepEqual(old.get(s.name), s));
-      for (const s of changed) if (old.has(s.name)) out.push(`gobgp policy statement del ${s.name}`);
-      for (const s of changed) out.push(...statementLines(s));
-      out.push(`gobgp policy set ${c.after.name}${c.after.statements.length > 0 ? ` ${names(c.after)}` : ""}`);
-      for (const s of c.before.statements) if (!keep.has(s.name)) out.push(`gobgp policy statement del ${s.name}`);
+      const off = [...dropped, ...changed];
+      if (off.length > 0) out.push(`gobgp policy del ${c.after.name} ${off.map((st) => st.name).join(" ")}`, ...off.map((st) => `gobgp policy statement del ${st.name}`));
+      const on = [...changed, ...added];
+      if (on.length > 0) out.push(...on.flatMap(statementLines), `gobgp policy add ${c.after.name} ${on.map((st) => st.name).join(" ")}`);
       return out;
     }
     case "delete": return [`gobgp policy del ${c.before.name}`, ...c.before.statements.map((s) => `gobgp policy statement del ${s.name}`)];

@@ -72,10 +72,12 @@ test("given a policy, then its statements (conditions, actions) then `policy add
   assert.deepEqual(policyText({ op: "delete", key: "k", before: pol }), ["gobgp policy del kube_router_export", "gobgp policy statement del s1"]);
 });
 
-test("given a policy update, then only new or changed statements are (re)created, the list is `set` in place, dropped statements deleted", () => {
-  const before: BgpPolicy = { name: "kube_router_import", statements: [st("a", "reject"), st("b", "reject")] };
-  const after: BgpPolicy = { name: "kube_router_import", statements: [st("b", "accept"), st("c", "reject")] };
+test("given a policy update, then dropped and changed statements leave the policy, changed and new ones are (re)created and appended; nothing else is touched", () => {
+  const before: BgpPolicy = { name: "kube_router_import", statements: [st("a", "reject"), st("b", "reject"), st("k", "reject")] };
+  const after: BgpPolicy = { name: "kube_router_import", statements: [st("k", "reject"), st("b", "accept"), st("c", "reject")] };
   assert.deepEqual(policyText({ op: "update", key: "k", before, after }), [
+    "gobgp policy del kube_router_import a b",
+    "gobgp policy statement del a",
     "gobgp policy statement del b",
     "gobgp policy statement add b",
     "gobgp policy statement b add condition prefix p",
@@ -85,8 +87,7 @@ test("given a policy update, then only new or changed statements are (re)created
     "gobgp policy statement c add condition prefix p",
     "gobgp policy statement c add condition neighbor n invert",
     "gobgp policy statement c add action reject",
-    "gobgp policy set kube_router_import b c",
-    "gobgp policy statement del a",
+    "gobgp policy add kube_router_import b c",
   ]);
 });
 
