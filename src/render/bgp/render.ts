@@ -82,7 +82,8 @@ function renderGlobal(ctx: BgpContext): BgpGlobal {
 /** Renders the BGP tables for `input.nodeName`; see the module comment. */
 export function renderBgp(input: BgpRenderInput): BgpRenderResult {
   const warnings: string[] = [];
-  const warn = (m: string) => { if (!warnings.includes(m)) warnings.push(m); };
+  const seen = new Set<string>();
+  const warn = (m: string) => { if (!seen.has(m)) { seen.add(m); warnings.push(m); } };
   const ctx = bgpContext(input, warn);
   if ("error" in ctx) return { error: ctx.error, warnings };
 
@@ -91,13 +92,14 @@ export function renderBgp(input: BgpRenderInput): BgpRenderResult {
   const external = externalPeers(ctx, new Set(ibgp.map(bgpPeerKey)));
   const podCidrs = ownPodCidrs(ctx);
   const paths = renderPaths(ctx, podCidrs);
+  const prepend = pathPrepend(ctx.self, warn);
   const policy = renderPolicies(ctx, {
     podCidrs,
     vips: allClusterVips(ctx),
     customRejects: customImportRejects(ctx.self, ctx.families, warn),
     externalPeers: external,
     communities: nodeCommunities(ctx.self, warn),
-    ...((): { prepend?: { asn: number; repeat: number } } => { const p = pathPrepend(ctx.self, warn); return p ? { prepend: p } : {}; })(),
+    ...(prepend !== undefined ? { prepend } : {}),
   });
 
   const state: BgpState = {

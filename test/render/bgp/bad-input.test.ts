@@ -143,8 +143,8 @@ test("given an invalid --router-id, an out-of-range --bgp-holdtime, a bad advert
     "bgp: --bgp-holdtime: 1000 ms is outside 3s..18h12m16s; using 90s",
     "Node node1: metadata.annotations[kube-router.io/peers][0]: 192.168.1.1: bfd detection_multiplier 0 is not in 1-255; peer skipped",
     "bgp: Service default/web: metadata.annotations[kube-router.io/service.advertise.clusterip]: \"yes\" is not a boolean; not advertised",
-    "Node node1: metadata.annotations[kube-router.io/node.bgp.customimportreject]: \"nope\" is not a CIDR; skipped",
     "Node node1: metadata.annotations[kube-router.io/path-prepend.repeat-n]: \"300\" is not a repeat count in 1-255; no AS-path prepend",
+    "Node node1: metadata.annotations[kube-router.io/node.bgp.customimportreject]: \"nope\" is not a CIDR; skipped",
   ]);
   assert.deepEqual([...state.bgpPeers.keys()], ["192.168.1.2"]);
   assert.equal(state.bgpPeers.get("192.168.1.2")?.holdTime, 90);
