@@ -33,6 +33,7 @@ import { proxyContext } from "../proxy/context.ts";
 import { slicesByService } from "../proxy/endpoints.ts";
 import { clusterVips as proxyClusterVips, externalVips, loadBalancerVips } from "../proxy/vips.ts";
 import type { BgpContext } from "./context.ts";
+import { serviceVipPrefixes } from "./memo.ts";
 import { parseBool } from "./parse.ts";
 
 export const ADVERTISE_ANNOTATION = {
@@ -133,12 +134,6 @@ export function renderPaths(ctx: BgpContext, podCidrs: ReadonlyMap<Family, reado
  */
 export function allClusterVips(ctx: BgpContext): Map<Family, string[]> {
   const out = new Map<Family, Set<string>>(ctx.families.map((f) => [f, new Set()]));
-  for (const s of ctx.snapshot.services.values()) {
-    for (const text of [...s.clusterIPs, ...s.externalIPs, ...s.loadBalancerIngress.flatMap((i) => (i.ip !== undefined ? [i.ip] : []))]) {
-      const ip = canonicalIp(text);
-      const f = ip === undefined ? undefined : ipFamily(ip);
-      if (ip !== undefined && f !== undefined) out.get(f)?.add(hostPrefix(ip, f));
-    }
-  }
+  for (const s of ctx.snapshot.services.values()) for (const [f, prefix] of serviceVipPrefixes(s)) out.get(f)?.add(prefix);
   return new Map([...out].map(([f, set]) => [f, [...set].sort()]));
 }

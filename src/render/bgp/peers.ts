@@ -22,24 +22,17 @@
  * @category render
  */
 import type { NodeInfo } from "../../model/cluster.ts";
-import type { BgpBfd, BgpFamily, BgpPeer } from "../../model/bgp.ts";
+import type { BgpBfd, BgpPeer } from "../../model/bgp.ts";
 import { bgpFamilyOf } from "../../model/bgp.ts";
 import { canonicalIp, ipFamily } from "../../model/ip.ts";
 import { BGP_CONNECT_RETRY_S, BGP_DEFAULT_HOLD_S, BGP_DEFAULT_PORT } from "../../model/names.ts";
 import type { Family } from "../../model/state.ts";
-import { primaryNodeIp } from "../node-facts.ts";
 import type { BgpContext } from "./context.ts";
 import { type RawBfd, type RawPeer, rawExternalPeers } from "./external.ts";
-import { clusterId, NODE_ANNOTATION, nodeAsn } from "./node.ts";
+import { peerNodeFacts } from "./memo.ts";
 import { decodeBase64, isPeerAsn, parseUint, UINT32_MAX } from "./parse.ts";
 
 const byName = (a: NodeInfo, b: NodeInfo): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-
-/** The families of enabled families a node has an address of, as GoBGP families (sorted). */
-function nodeFamilies(ctx: BgpContext, node: NodeInfo): BgpFamily[] {
-  const have = new Set(node.addresses.filter((a) => a.type === "InternalIP" || a.type === "ExternalIP").map((a) => ipFamily(a.address)));
-  return ctx.families.filter((f) => have.has(f)).map(bgpFamilyOf);
-}
 
 /** The other nodes we peer with over iBGP, sorted by address. */
 export function ibgpPeers(ctx: BgpContext): BgpPeer[] {
@@ -47,21 +40,19 @@ export function ibgpPeers(ctx: BgpContext): BgpPeer[] {
   if (!config.enableIbgp) return [];
   const out = new Map<string, BgpPeer>();
   const owner = new Map<string, string>([[ctx.primaryIp, self.name]]);
-  const quiet = () => undefined; // other nodes' annotations: their own agents report them
   for (const node of [...ctx.snapshot.nodes.values()].sort(byName)) {
     if (node.name === self.name) continue;
-    const ip = canonicalIp(primaryNodeIp(node) ?? "");
+    const facts = peerNodeFacts(node);
+    const ip = facts.primaryIp;
     if (ip === undefined) { ctx.warn(`bgp: Node ${node.name}: status.addresses: no usable InternalIP or ExternalIP; not peered`); continue; }
-    const family = ipFamily(ip);
-    if (family !== ctx.primaryFamily || !ctx.families.includes(family)) continue;
-    const itsRrServer = clusterId(node, NODE_ANNOTATION.rrServer, quiet);
-    if (ctx.rrClient !== undefined && itsRrServer === undefined) continue;
-    if (!config.nodesFullMesh && nodeAsn(node, quiet) !== ctx.asn) continue;
+    if (facts.primaryFamily !== ctx.primaryFamily || !ctx.families.includes(ctx.primaryFamily)) continue;
+    if (ctx.rrClient !== undefined && facts.rrServer === undefined) continue;
+    if (!config.nodesFullMesh && facts.asn !== ctx.asn) continue;
     const seen = owner.get(ip);
     if (seen !== undefined) { ctx.warn(`bgp: Node ${node.name}: primary IP ${ip} is also Node ${seen}'s; not peered`); continue; }
     owner.set(ip, node.name);
-    const isClient = ctx.rrServer !== undefined && node.annotations[NODE_ANNOTATION.rrClient] !== undefined && clusterId(node, NODE_ANNOTATION.rrClient, quiet) !== undefined;
-    const rr = isClient || (ctx.rrClient !== undefined && itsRrServer !== undefined);
+    const isClient = ctx.rrServer !== undefined && facts.rrClient !== undefined;
+    const rr = isClient || (ctx.rrClient !== undefined && facts.rrServer !== undefined);
     out.set(ip, {
       kind: rr ? "rr" : "ibgp",
       neighborAddress: ip,
@@ -71,7 +62,7 @@ export function ibgpPeers(ctx: BgpContext): BgpPeer[] {
       holdTime: BGP_DEFAULT_HOLD_S,
       keepaliveInterval: BGP_DEFAULT_HOLD_S / 3,
       connectRetry: BGP_CONNECT_RETRY_S,
-      families: nodeFamilies(ctx, node),
+      families: ctx.families.filter((f) => facts.families.has(f)).map(bgpFamilyOf),
       ...(isClient ? { routeReflectorClusterId: ctx.rrServer } : {}),
       ...(ctx.gracefulRestart ? { gracefulRestart: ctx.gracefulRestart } : {}),
     });

@@ -26,11 +26,11 @@
  * @category render
  */
 import type { BgpActions, BgpDefinedSet, BgpPeer, BgpPolicy, BgpPolicyAssignment, BgpStatement } from "../../model/bgp.ts";
-import { canonicalIp, ipFamily } from "../../model/ip.ts";
+import { ipFamily } from "../../model/ip.ts";
 import { BGP_POLICY, BGP_SET, bgpSetName } from "../../model/names.ts";
 import type { Family } from "../../model/state.ts";
-import { primaryNodeIp } from "../node-facts.ts";
 import type { BgpContext } from "./context.ts";
+import { peerNodeFacts } from "./memo.ts";
 
 export interface PolicyInput {
   readonly podCidrs: ReadonlyMap<Family, readonly string[]>;
@@ -68,9 +68,8 @@ export function renderPolicies(ctx: BgpContext, input: PolicyInput): PolicyOutpu
   const ibgpIps = new Map<Family, string[]>(families.map((f) => [f, []]));
   if (ctx.config.enableIbgp) {
     for (const node of ctx.snapshot.nodes.values()) {
-      const ip = canonicalIp(primaryNodeIp(node) ?? "");
-      const f = ip === undefined ? undefined : ipFamily(ip);
-      if (ip !== undefined && f !== undefined) ibgpIps.get(f)?.push(ip);
+      const { primaryIp, primaryFamily } = peerNodeFacts(node);
+      if (primaryIp !== undefined && primaryFamily !== undefined) ibgpIps.get(primaryFamily)?.push(primaryIp);
     }
   }
   const externalIps = new Map<Family, string[]>(families.map((f) => [f, []]));

@@ -168,3 +168,16 @@ test("property: any annotation and flag garbage never throws and always yields t
     },
   ), { numRuns: 300 });
 });
+
+test("given an external peer at another node's primary IP, or listed twice, then the iBGP peer (or the first entry) wins with one warning", () => {
+  const { state, warnings } = render(input(snapshot({ nodes: [node("node1", "10.250.0.11", "10.244.1.0/24"), peer2()] }), {
+    peerRouterIps: ["10.250.0.12", "192.168.1.1", "192.168.1.1", "10.250.0.11"], peerRouterAsns: [65001, 65002, 65003, 65004],
+  }));
+  assert.equal(state.bgpPeers.get("10.250.0.12")?.kind, "ibgp");
+  assert.equal(state.bgpPeers.get("192.168.1.1")?.peerAsn, 65002);
+  assert.deepEqual(warnings, [
+    "bgp: --peer-router-ips[0]: 10.250.0.12 is already a peer; skipped",
+    "bgp: --peer-router-ips[2]: 192.168.1.1 is already a peer; skipped",
+    "bgp: --peer-router-ips[3]: 10.250.0.11 is this node's own address; peer skipped",
+  ]);
+});
