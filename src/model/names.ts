@@ -125,3 +125,33 @@ export const DSR_FWMARK_MAX = 0x3fff;
 export const IPVS_KERNEL_MODULES: readonly string[] = ["ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_lc", "ip_vs_wlc", "ip_vs_sh", "ip_vs_dh", "ip_vs_mh", "nf_conntrack", "xt_ipvs", "dummy"];
 /** What to run to get them: `modprobe …`. */
 export const IPVS_MODULES_HINT = `modprobe ${IPVS_KERNEL_MODULES.join(" ")}`;
+
+// ---------------------------------------------------------------------------------------------
+// BGP (GoBGP): upstream kube-router's defined-set, statement and policy names. Upstream
+// suffixes the policy names with a version (`kube_router_export3`) that grows on every
+// change; ours are stable (DESIGN.md §9) and replaced in place.
+
+/** Base names; the IPv6 twin of each is `bgpSetName(base, "ipv6")` (`…v6`). */
+export const BGP_SET = {
+  podCidr: "podcidrdefinedset",
+  serviceVips: "servicevipsdefinedset",
+  defaultRoute: "defaultroutedefinedset",
+  customImportReject: "customimportrejectdefinedset",
+  ibgpPeers: "iBGPpeerset",
+  externalPeers: "externalpeerset",
+  allPeers: "allpeerset",
+} as const;
+
+export const BGP_POLICY = { export: "kube_router_export", import: "kube_router_import" } as const;
+
+/** A defined set's name for a family: upstream appends `v6` for IPv6. */
+export function bgpSetName(base: string, family: "ipv4" | "ipv6"): string {
+  return family === "ipv6" ? `${base}v6` : base;
+}
+
+/** Connect-retry (s) of every peer: GoBGP's 120 s default turns one failed dial into minutes. */
+export const BGP_CONNECT_RETRY_S = 5;
+/** GoBGP's default hold time (s), used for node peers (upstream sets none on them). */
+export const BGP_DEFAULT_HOLD_S = 90;
+/** The port external peers use when none is given. */
+export const BGP_DEFAULT_PORT = 179;
