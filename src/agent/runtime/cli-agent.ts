@@ -11,12 +11,13 @@ import type { Driver } from "../../apply/driver.ts";
 import { type Exec, realExec } from "../../apply/exec.ts";
 import { type ClusterSnapshot, type InputWarning } from "../../model/cluster.ts";
 import { type NodeConfig, formatGoDuration } from "../../model/config.ts";
+import { refusals } from "../flag-status.ts";
 import { parseGoDuration } from "../flags.ts";
 import { readHostFacts } from "../host-facts.ts";
 import { healthCheckServers } from "../healthcheck/index.ts";
 import { proxyAfterSync } from "./after-sync.ts";
 import { runAgent } from "./agent.ts";
-import { makeLogger } from "./log.ts";
+import { type Logger, makeLogger } from "./log.ts";
 import { DEFAULT_TIMING, type Timing } from "./schedule.ts";
 import { makeSource } from "./sources.ts";
 
@@ -38,6 +39,16 @@ export function timingFromEnv(env: Readonly<Record<string, string | undefined>>)
   return out as unknown as Timing;
 }
 
+/**
+ * Logs each refused flag (flag-status.ts) once, at error level, with `flag` and `controller`
+ * keys; the controller then stays parked and unhealthy (lanes.ts, health.ts). Returns how many.
+ */
+export function announceRefusals(cfg: NodeConfig, log: Pick<Logger, "error">): number {
+  const refused = refusals(cfg);
+  for (const r of refused) log.error({ flag: r.flag, controller: r.owner }, r.line);
+  return refused.length;
+}
+
 /** Runs the agent until a signal; resolves to the exit code. */
 export async function runAgentCli(
   cfg: NodeConfig,
@@ -49,6 +60,7 @@ export async function runAgentCli(
   const timing = timingFromEnv(env);
   if ("error" in timing) { io.err(`kube-router: ${timing.error}\n`); return 1; }
   const log = makeLogger({ node: nodeName, v: cfg.v });
+  announceRefusals(cfg, log);
   const exec = realExec({ onCall: (c) => log.trace({ cmd: c.cmd, args: c.args, write: c.write }, "exec") });
   let source;
   try {
