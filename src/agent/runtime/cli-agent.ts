@@ -16,7 +16,12 @@ import { parseGoDuration } from "../flags.ts";
 import { readHostFacts } from "../host-facts.ts";
 import { healthCheckServers } from "../healthcheck/index.ts";
 import { proxyAfterSync } from "./after-sync.ts";
-import { runAgent } from "./agent.ts";
+import { type AgentHandle, runAgent } from "./agent.ts";
+import { proxyOwners, registerServiceStats } from "./service-stats.ts";
+import { timedExec, toolTimings } from "./tool-timings.ts";
+import { readIpvsStats } from "../../apply/ipvs/stats.ts";
+import type { HostFacts } from "../../model/host.ts";
+import type { SyncOutcome } from "../engine.ts";
 import { type Logger, makeLogger } from "./log.ts";
 import { DEFAULT_TIMING, type Timing } from "./schedule.ts";
 import { makeSource } from "./sources.ts";
@@ -61,7 +66,9 @@ export async function runAgentCli(
   if ("error" in timing) { io.err(`kube-router: ${timing.error}\n`); return 1; }
   const log = makeLogger({ node: nodeName, v: cfg.v });
   announceRefusals(cfg, log);
-  const exec = realExec({ onCall: (c) => log.trace({ cmd: c.cmd, args: c.args, write: c.write }, "exec") });
+  // Upstream's per-tool timings are measured around the one Exec every driver uses.
+  const timings = toolTimings();
+  const exec = timedExec(realExec({ onCall: (c) => log.trace({ cmd: c.cmd, args: c.args, write: c.write }, "exec") }), timings);
   let source;
   try {
     source = await makeSource(cfg, log);
@@ -93,9 +100,26 @@ export async function runAgentCli(
   // healthCheckNodePort servers and DSR pod tunnels follow each sync (not in dry-run: starting
   // servers and entering pods are changes).
   const hc = cfg.runServiceProxy && !cfg.dryRun ? healthCheckServers() : undefined;
-  const afterSync = hc && proxyAfterSync({ config: cfg, nodeName, exec: deps.exec, readHost: deps.readHost, log, healthChecks: hc });
+  const proxyHook = hc && proxyAfterSync({ config: cfg, nodeName, exec: deps.exec, readHost: deps.readHost, log, healthChecks: hc });
+  // The per-Service IPVS metrics map kernel services back to Services with the host facts of the last sync.
+  let lastHost: HostFacts | undefined;
+  const afterSync = async (snapshot: ClusterSnapshot, outcome: SyncOutcome) => {
+    if (outcome.host) lastHost = outcome.host;
+    await proxyHook?.(snapshot, outcome);
+  };
+  const src = source;
+  const onStart = (h: AgentHandle) => {
+    timings.register(h.metrics.registry);
+    if (!cfg.runServiceProxy) return;
+    let said = "";
+    registerServiceStats(h.metrics.registry, {
+      read: () => readIpvsStats(exec),
+      owners: proxyOwners({ config: cfg, nodeName, snapshot: () => src.snapshot(), host: () => lastHost }),
+      onError: (line) => { if (line !== said) log.warn(line); said = line; },
+    });
+  };
   try {
-    return await runAgent({ config: cfg, nodeName, deps, source, log, stop, timing, ...(afterSync ? { afterSync } : {}) });
+    return await runAgent({ config: cfg, nodeName, deps, source, log, stop, timing, afterSync }, onStart);
   } finally {
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);
