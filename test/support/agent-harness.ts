@@ -74,6 +74,7 @@ export async function startAgent(o: {
   wrapExec?: (e: Exec) => Exec;
   /** Called with the handle before the first sync (e.g. registering more metrics, as cli-agent.ts does). */
   onStart?: (h: AgentHandle) => void;
+  afterSync?: AgentOptions["afterSync"];
 } = {}): Promise<Harness> {
   const fresh = fakeNode(seed);
   // --ipvs-graceful-termination: the IPVS driver drains removed real servers for `ipvsGraceMs`
@@ -94,6 +95,7 @@ export async function startAgent(o: {
     config, nodeName: "node1", deps: { ...node.deps, exec: o.wrapExec ? o.wrapExec(exec) : exec }, source, log, stop: stopped,
     timing: o.timing ?? FAST, processMetrics: false, onListening: (p) => { ports = p; },
     ...(o.graceMs !== undefined ? { graceMs: o.graceMs } : {}),
+    ...(o.afterSync ? { afterSync: o.afterSync } : {}),
   };
   let ready!: () => void;
   const started = new Promise<void>((r) => { ready = r; });

@@ -17,10 +17,8 @@ import { readHostFacts } from "../host-facts.ts";
 import { healthCheckServers } from "../healthcheck/index.ts";
 import { proxyAfterSync } from "./after-sync.ts";
 import { type AgentHandle, runAgent } from "./agent.ts";
-import { proxyOwners, registerServiceStats } from "./service-stats.ts";
-import { timedExec, toolTimings } from "./tool-timings.ts";
-import { readIpvsStats } from "../../apply/ipvs/stats.ts";
-import type { HostFacts } from "../../model/host.ts";
+import { upstreamMetrics } from "./upstream-metrics.ts";
+import type { ClusterSource } from "../../sources/source.ts";
 import type { SyncOutcome } from "../engine.ts";
 import { type Logger, makeLogger } from "./log.ts";
 import { DEFAULT_TIMING, type Timing } from "./schedule.ts";
@@ -66,10 +64,10 @@ export async function runAgentCli(
   if ("error" in timing) { io.err(`kube-router: ${timing.error}\n`); return 1; }
   const log = makeLogger({ node: nodeName, v: cfg.v });
   announceRefusals(cfg, log);
-  // Upstream's per-tool timings are measured around the one Exec every driver uses.
-  const timings = toolTimings();
-  const exec = timedExec(realExec({ onCall: (c) => log.trace({ cmd: c.cmd, args: c.args, write: c.write }, "exec") }), timings);
-  let source;
+  let source: ClusterSource | undefined;
+  // Upstream's per-tool timings around the one Exec every driver uses; per-Service IPVS stats at scrape time.
+  const upstream = upstreamMetrics({ config: cfg, nodeName, snapshot: () => source!.snapshot(), onError: (line) => log.warn(line) });
+  const exec = upstream.wrapExec(realExec({ onCall: (c) => log.trace({ cmd: c.cmd, args: c.args, write: c.write }, "exec") }));
   try {
     source = await makeSource(cfg, log);
   } catch (e) {
@@ -101,25 +99,12 @@ export async function runAgentCli(
   // servers and entering pods are changes).
   const hc = cfg.runServiceProxy && !cfg.dryRun ? healthCheckServers() : undefined;
   const proxyHook = hc && proxyAfterSync({ config: cfg, nodeName, exec: deps.exec, readHost: deps.readHost, log, healthChecks: hc });
-  // The per-Service IPVS metrics map kernel services back to Services with the host facts of the last sync.
-  let lastHost: HostFacts | undefined;
   const afterSync = async (snapshot: ClusterSnapshot, outcome: SyncOutcome) => {
-    if (outcome.host) lastHost = outcome.host;
+    upstream.sawSync(outcome);
     await proxyHook?.(snapshot, outcome);
   };
-  const src = source;
-  const onStart = (h: AgentHandle) => {
-    timings.register(h.metrics.registry);
-    if (!cfg.runServiceProxy) return;
-    let said = "";
-    registerServiceStats(h.metrics.registry, {
-      read: () => readIpvsStats(exec),
-      owners: proxyOwners({ config: cfg, nodeName, snapshot: () => src.snapshot(), host: () => lastHost }),
-      onError: (line) => { if (line !== said) log.warn(line); said = line; },
-    });
-  };
   try {
-    return await runAgent({ config: cfg, nodeName, deps, source, log, stop, timing, afterSync }, onStart);
+    return await runAgent({ config: cfg, nodeName, deps, source, log, stop, timing, afterSync }, (h: AgentHandle) => upstream.register(h.metrics.registry));
   } finally {
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);
