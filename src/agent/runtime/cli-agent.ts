@@ -3,7 +3,9 @@
  * stdout; SIGTERM/SIGINT stop it cleanly (the apply in progress finishes, servers and watches
  * stop, exit 0); a second signal exits at once (code 130). Timings of the sync loop can be
  * tuned with env `KUBE_ROUTER_SYNC_DEBOUNCE`, `KUBE_ROUTER_SYNC_MIN_INTERVAL`,
- * `KUBE_ROUTER_SYNC_MAX_DELAY` (Go durations: `50ms`, `1s`).
+ * `KUBE_ROUTER_SYNC_MAX_DELAY` (Go durations: `50ms`, `1s`). A flag asking for something not
+ * built is logged once at error level and its controller parked (flag-status.ts, lanes.ts);
+ * upstream's per-tool timings and per-Service IPVS metrics are wired here (upstream-metrics.ts).
  *
  * @category agent
  */
