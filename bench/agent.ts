@@ -10,7 +10,7 @@
  * the cluster, which the router turns into one route create (then delete) and one
  * `kube-router-node-ips` member. Latency = from the change entering the source (memory) or the
  * API server double (api: through the real client-node informers over HTTP) to the end of the
- * apply that programmed it (hook: the loop's after-sync callback), checked in the kernel once
+ * apply that programmed it (hook: the agent's onSynced callback), checked in the kernel once
  * the event is done. Events are `--gap-ms` apart (more than the minimum interval, so each
  * event's latency is its own).
  *

@@ -13,6 +13,7 @@ import { isEmptyPlan, planSummary } from "../model/plan.ts";
 import { SnapshotError, loadSnapshotFile } from "../sources/snapshot-file.ts";
 import { realDrivers, startDrivers, stopDrivers } from "./drivers.ts";
 import { type EngineDeps, type SyncOutcome, syncNode } from "./engine.ts";
+import { refusals } from "./flag-status.ts";
 import { parseFlags, usage } from "./flags.ts";
 import { readHostFacts } from "./host-facts.ts";
 import { formatPlanJson, formatPlanText } from "./printer.ts";
@@ -46,6 +47,13 @@ export async function run(argv: readonly string[], env: Record<string, string | 
   const cfg = parsed.config;
   if (cfg.help) { io.out(usage()); return 0; }
   if (cfg.version) { io.out(`kube-router-ts ${VERSION}\n`); return 0; }
+  // A flag asking for something not built: one-shot runs refuse it (one line, exit 1); the
+  // long-running agent logs it, parks that controller and reports it in /healthz (lanes.ts).
+  const refused = refusals(cfg);
+  if (refused.length > 0 && (cfg.once || cfg.cleanupConfig)) {
+    io.err(`kube-router: ${refused.map((r) => r.line).join("; ")}\n`);
+    return 1;
+  }
   const nodeName = resolveNodeName(cfg);
   // Without --once (and not cleaning up): the long-running agent (runtime/cli-agent.ts).
   // The long-running agent (Effect, the Kubernetes client, pino, prom-client) is loaded only

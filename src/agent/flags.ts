@@ -271,6 +271,7 @@ const isSlice = (spec: FlagSpec): boolean => spec.kind.t === "strings" || spec.k
 /**
  * Parses argv (without the program name) and env into a NodeConfig.
  * Env: `NODE_NAME` → nodeNameEnv, `KUBE_ROUTER_CNI_CONF_FILE` → cniConfFile (empty = unset).
+ * The long names of the flags given (shorthands included) are recorded in `flagsGiven`.
  * When `-h` or `-V` is given the semantic checks are skipped (the caller prints and exits).
  * Guarantees: never throws; an error is one line naming the flag (several semantic errors are
  * joined with "; ").
@@ -345,6 +346,7 @@ export function parseFlags(
   const nodeName = env["NODE_NAME"];
   if (nodeName !== undefined && nodeName !== "") out["nodeNameEnv"] = nodeName;
 
+  if (touched.size > 0) out["flagsGiven"] = [...touched];
   const config = out as unknown as NodeConfig;
   if (config.help || config.version) return { config };
   const errors = validateConfig(config);

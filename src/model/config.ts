@@ -145,6 +145,12 @@ export interface NodeConfig {
   readonly cniConfFile: string;
   /** env NODE_NAME. */
   readonly nodeNameEnv?: string;
+  /**
+   * Long names of the flags given on the command line, in order, once each (absent when none
+   * was given). Provenance only, never read by renderers: it lets a default-on flag of a
+   * feature not built yet be refused only when the operator asked for it (agent/flag-status.ts).
+   */
+  readonly flagsGiven?: readonly string[];
 }
 
 const MINUTE = 60_000;

@@ -68,7 +68,14 @@ export interface Harness {
 }
 
 /** Starts an agent; resolves once its servers listen and the handle is available. */
-export async function startAgent(o: { config?: Partial<NodeConfig>; source?: MemorySource; timing?: Timing; graceMs?: number; ipvsGraceMs?: number } = {}): Promise<Harness> {
+export async function startAgent(o: {
+  config?: Partial<NodeConfig>; source?: MemorySource; timing?: Timing; graceMs?: number; ipvsGraceMs?: number;
+  /** Wraps the Exec the drivers use (e.g. timing it, answering extra commands). */
+  wrapExec?: (e: Exec) => Exec;
+  /** Called with the handle before the first sync (e.g. registering more metrics, as cli-agent.ts does). */
+  onStart?: (h: AgentHandle) => void;
+  onSynced?: AgentOptions["onSynced"];
+} = {}): Promise<Harness> {
   const fresh = fakeNode(seed);
   // --ipvs-graceful-termination: the IPVS driver drains removed real servers for `ipvsGraceMs`
   const node = o.ipvsGraceMs === undefined ? fresh : {
@@ -85,13 +92,14 @@ export async function startAgent(o: { config?: Partial<NodeConfig>; source?: Mem
   let ports: { health?: number; metrics?: number } = {};
   let handle!: AgentHandle;
   const opts: AgentOptions = {
-    config, nodeName: "node1", deps: { ...node.deps, exec }, source, log, stop: stopped,
+    config, nodeName: "node1", deps: { ...node.deps, exec: o.wrapExec ? o.wrapExec(exec) : exec }, source, log, stop: stopped,
     timing: o.timing ?? FAST, processMetrics: false, onListening: (p) => { ports = p; },
     ...(o.graceMs !== undefined ? { graceMs: o.graceMs } : {}),
+    ...(o.onSynced ? { onSynced: o.onSynced } : {}),
   };
   let ready!: () => void;
   const started = new Promise<void>((r) => { ready = r; });
-  const done = runAgent(opts, (h) => { handle = h; ready(); });
+  const done = runAgent(opts, (h) => { handle = h; o.onStart?.(h); ready(); });
   await Promise.race([started, done.then((c) => { throw new Error(`agent exited early with ${c}: ${logs.text.join("")}`); })]);
   return {
     node, exec, source, logs, handle, ports,

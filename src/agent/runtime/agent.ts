@@ -55,11 +55,11 @@ export interface AgentHandle {
 export function runAgent(o: AgentOptions, onStart?: (h: AgentHandle) => void): Promise<number> {
   const now = o.now ?? Date.now;
   const cfg = o.config;
-  const { lanes, notBuilt } = laneSpecs(cfg);
+  const { lanes, notBuilt, refused } = laneSpecs(cfg);
   const schedule = newSchedule(lanes, o.timing ?? DEFAULT_TIMING);
   const status: LoopStatus = { busySince: undefined };
   const metrics = makeMetrics({ sourceStatus: () => o.source.status(), warnings: () => o.source.warnings() }, { defaults: o.processMetrics !== false });
-  const health = () => evaluateHealth({ now: now(), source: o.source.status(), lanes: schedule.lanes, busySince: status.busySince, graceMs: o.graceMs ?? 5000, hungAfterMs: o.hungAfterMs ?? 15 * 60_000 });
+  const health = () => evaluateHealth({ now: now(), source: o.source.status(), lanes: schedule.lanes, busySince: status.busySince, graceMs: o.graceMs ?? 5000, hungAfterMs: o.hungAfterMs ?? 15 * 60_000, refused });
   const mem = newStepMemory();
   const stepEnv: StepEnv = { deps: o.deps, config: cfg, nodeName: o.nodeName, dryRun: cfg.dryRun, log: o.log, metrics, now };
   const log = o.log;

@@ -3,7 +3,9 @@
  * stdout; SIGTERM/SIGINT stop it cleanly (the apply in progress finishes, servers and watches
  * stop, exit 0); a second signal exits at once (code 130). Timings of the sync loop can be
  * tuned with env `KUBE_ROUTER_SYNC_DEBOUNCE`, `KUBE_ROUTER_SYNC_MIN_INTERVAL`,
- * `KUBE_ROUTER_SYNC_MAX_DELAY` (Go durations: `50ms`, `1s`).
+ * `KUBE_ROUTER_SYNC_MAX_DELAY` (Go durations: `50ms`, `1s`). A flag asking for something not
+ * built is logged once at error level and its controller parked (flag-status.ts, lanes.ts);
+ * upstream's per-tool timings and per-Service IPVS metrics are wired here (upstream-metrics.ts).
  *
  * @category agent
  */
@@ -11,10 +13,13 @@ import type { Driver } from "../../apply/driver.ts";
 import { type Exec, realExec } from "../../apply/exec.ts";
 import { type ClusterSnapshot, type InputWarning } from "../../model/cluster.ts";
 import { type NodeConfig, formatGoDuration } from "../../model/config.ts";
+import { refusals } from "../flag-status.ts";
 import { parseGoDuration } from "../flags.ts";
 import { readHostFacts } from "../host-facts.ts";
-import { runAgent } from "./agent.ts";
-import { makeLogger } from "./log.ts";
+import { type AgentHandle, runAgent } from "./agent.ts";
+import { upstreamMetrics } from "./upstream-metrics.ts";
+import type { ClusterSource } from "../../sources/source.ts";
+import { type Logger, makeLogger } from "./log.ts";
 import { DEFAULT_TIMING, type Timing } from "./schedule.ts";
 import { makeSource } from "./sources.ts";
 
@@ -36,6 +41,16 @@ export function timingFromEnv(env: Readonly<Record<string, string | undefined>>)
   return out as unknown as Timing;
 }
 
+/**
+ * Logs each refused flag (flag-status.ts) once, at error level, with `flag` and `controller`
+ * keys; the controller then stays parked and unhealthy (lanes.ts, health.ts). Returns how many.
+ */
+export function announceRefusals(cfg: NodeConfig, log: Pick<Logger, "error">): number {
+  const refused = refusals(cfg);
+  for (const r of refused) log.error({ flag: r.flag, controller: r.owner }, r.line);
+  return refused.length;
+}
+
 /** Runs the agent until a signal; resolves to the exit code. */
 export async function runAgentCli(
   cfg: NodeConfig,
@@ -47,8 +62,11 @@ export async function runAgentCli(
   const timing = timingFromEnv(env);
   if ("error" in timing) { io.err(`kube-router: ${timing.error}\n`); return 1; }
   const log = makeLogger({ node: nodeName, v: cfg.v });
-  const exec = realExec({ onCall: (c) => log.trace({ cmd: c.cmd, args: c.args, write: c.write }, "exec") });
-  let source;
+  announceRefusals(cfg, log);
+  let source: ClusterSource | undefined;
+  // Upstream's per-tool timings around the one Exec every driver uses; per-Service IPVS stats at scrape time.
+  const upstream = upstreamMetrics({ config: cfg, nodeName, snapshot: () => source!.snapshot(), onError: (line) => log.warn(line) });
+  const exec = upstream.wrapExec(realExec({ onCall: (c) => log.trace({ cmd: c.cmd, args: c.args, write: c.write }, "exec") }));
   try {
     source = await makeSource(cfg, log);
   } catch (e) {
@@ -77,7 +95,7 @@ export async function runAgentCli(
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
   try {
-    return await runAgent({ config: cfg, nodeName, deps, source, log, stop, timing });
+    return await runAgent({ config: cfg, nodeName, deps, source, log, stop, timing, onSynced: (outcome) => upstream.sawSync(outcome) }, (h: AgentHandle) => upstream.register(h.metrics.registry));
   } finally {
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);

@@ -10,6 +10,7 @@
  * @category agent
  */
 import type { SourceStatus } from "../../sources/source.ts";
+import type { Refusal } from "../flag-status.ts";
 import type { Reply } from "./http.ts";
 import type { LaneState } from "./schedule.ts";
 
@@ -23,6 +24,8 @@ export interface HealthInput {
   readonly graceMs: number;
   /** A sync running longer than this is reported as hung. */
   readonly hungAfterMs: number;
+  /** Refused flags (flag-status.ts); those of owners with a lane are reported through the lane. */
+  readonly refused?: readonly Refusal[];
 }
 
 export interface Health {
@@ -40,8 +43,11 @@ export function evaluateHealth(h: HealthInput): Health {
   }
   const busy = h.busySince !== undefined;
   if (busy && h.now - h.busySince! > h.hungAfterMs) reasons.push(`a sync has been running for ${secs(h.now - h.busySince!)}`);
+  const laned = new Set<string>(h.lanes.map((l) => l.spec.name));
+  for (const r of h.refused ?? []) if (!laned.has(r.owner)) reasons.push(`${r.owner === "agent" ? "agent" : `controller ${r.owner}`}: refused: ${r.line}`);
   for (const l of h.lanes) {
     const name = l.spec.name;
+    if (l.spec.refused !== undefined) { reasons.push(`controller ${name}: refused: ${l.spec.refused}`); continue; }
     const err = l.lastError ? `: ${l.lastError}` : "";
     if (l.lastSuccessAt === undefined) {
       reasons.push(`controller ${name}: no successful sync yet${l.failures > 0 ? ` (${l.failures} failed)` : ""}${err}`);

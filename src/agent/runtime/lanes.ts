@@ -3,12 +3,16 @@
  *
  * A lane exists for every controller that is enabled by its flag and built (has a renderer);
  * an enabled controller that is not built yet keeps its kernel objects as they are and is
- * reported once at start (`notBuilt`). The kind lists are generous on purpose: a spurious
+ * reported once at start (`notBuilt`). A controller one of whose flags asks for something not
+ * built (flag-status.ts) gets a parked lane carrying the refusal: it never syncs, /healthz
+ * reports it, the other lanes run. `refused` lists every refusal, including those of owners
+ * without a lane (the LoadBalancer allocator, the process). The kind lists are generous on purpose: a spurious
  * dirty mark costs one cheap partial sync with an empty plan, a missing one a late change.
  *
  * @category agent
  */
 import type { NodeConfig } from "../../model/config.ts";
+import { type Refusal, refusals } from "../flag-status.ts";
 import type { ControllerName } from "../../render/controller.ts";
 import { CONTROLLERS } from "../../render/controllers.ts";
 import type { SourceKind } from "../../sources/source.ts";
@@ -29,14 +33,19 @@ export function periodOf(name: ControllerName, cfg: NodeConfig): number {
   }
 }
 
-/** Lanes for the enabled, built controllers (in controller order), and the enabled ones not built yet. */
-export function laneSpecs(cfg: NodeConfig): { lanes: LaneSpec[]; notBuilt: ControllerName[] } {
+/**
+ * Lanes for the enabled, built controllers (in controller order; parked with `refused` when a
+ * flag of theirs is refused), the enabled ones not built yet, and every refusal.
+ */
+export function laneSpecs(cfg: NodeConfig): { lanes: LaneSpec[]; notBuilt: ControllerName[]; refused: Refusal[] } {
   const lanes: LaneSpec[] = [];
   const notBuilt: ControllerName[] = [];
+  const refused = refusals(cfg);
   for (const c of CONTROLLERS) {
     if (!c.enabled(cfg)) continue;
     if (c.render === undefined) { notBuilt.push(c.name); continue; }
-    lanes.push({ name: c.name, periodMs: periodOf(c.name, cfg), kinds: new Set(KINDS[c.name]) });
+    const mine = refused.filter((r) => r.owner === c.name).map((r) => r.line);
+    lanes.push({ name: c.name, periodMs: periodOf(c.name, cfg), kinds: new Set(KINDS[c.name]), ...(mine.length > 0 ? { refused: mine.join("; ") } : {}) });
   }
-  return { lanes, notBuilt };
+  return { lanes, notBuilt, refused };
 }

@@ -21,7 +21,12 @@
  * (firewall lane), `kube_router_controller_ipvs_services_sync_time` (proxy lane) histograms;
  * `kube_router_host_routes_synced`, `kube_router_controller_ipvs_services`,
  * `kube_router_controller_policy_chains`, `kube_router_controller_policy_ipsets` gauges;
- * `kube_router_host_routes_added` / `_removed` counters.
+ * `kube_router_host_routes_added` / `_removed` counters (routes the sync created / deleted in
+ * the kernel: every route table change we apply, the proxy's VIP routes included);
+ * `kube_router_controller_policy_chains_sync_time` (the firewall lane's sync: upstream times
+ * the policy-chain build inside its netpol sync, and our firewall renders and applies its
+ * chains in one lane sync). The per-tool timings are in tool-timings.ts, the per-Service IPVS
+ * metrics in service-stats.ts (both registered by the CLI's agent, cli-agent.ts).
  *
  * @category agent
  */
@@ -97,6 +102,7 @@ export function makeMetrics(src: MetricsSources, opts: { defaults?: boolean } = 
     firewall: new Histogram({ name: `${P}controller_iptables_sync_time`, help: "Time taken to sync iptables (seconds; upstream name).", buckets: BUCKETS, registers }),
     proxy: new Histogram({ name: `${P}controller_ipvs_services_sync_time`, help: "Time taken to sync ipvs services (seconds; upstream name).", buckets: BUCKETS, registers }),
   };
+  const policyChainsTime = new Histogram({ name: `${P}controller_policy_chains_sync_time`, help: "Time taken to sync the network policy chains: the firewall lane's sync (seconds; upstream name).", buckets: BUCKETS, registers });
   const routesSynced = new Gauge({ name: `${P}host_routes_synced`, help: "Count of host routes currently synced (upstream name).", registers });
   const routesAdded = new Counter({ name: `${P}host_routes_added`, help: "Total count of host routes added (upstream name).", registers });
   const routesRemoved = new Counter({ name: `${P}host_routes_removed`, help: "Total count of host routes removed (upstream name).", registers });
@@ -109,6 +115,7 @@ export function makeMetrics(src: MetricsSources, opts: { defaults?: boolean } = 
     syncDone(controller, mode, seconds, ok, nowMs) {
       duration.observe({ controller, mode }, seconds);
       legacyTime[controller]?.observe(seconds);
+      if (controller === "firewall") policyChainsTime.observe(seconds);
       syncs.inc({ controller, mode, result: ok ? "success" : "failure" });
       if (ok) lastOk.set({ controller }, nowMs / 1000);
       else failures.inc({ controller });

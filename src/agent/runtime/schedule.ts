@@ -50,6 +50,11 @@ export interface LaneSpec {
   readonly periodMs: number;
   /** Kinds whose changes make this lane dirty. */
   readonly kinds: ReadonlySet<SourceKind>;
+  /**
+   * Set when a flag of this controller asks for something not built (flag-status.ts): the
+   * lane is parked — it never syncs, its objects stay as they are, /healthz reports this line.
+   */
+  readonly refused?: string;
 }
 
 /** One lane's mutable state; read by health and metrics. */
@@ -82,12 +87,16 @@ export interface Schedule {
   readonly lanes: readonly LaneState[];
 }
 
-/** A fresh schedule: every lane needs a full sync now. */
+/**
+ * A fresh schedule: every lane needs a full sync now, except refused lanes, which are parked:
+ * marked running for good, so neither `decide` nor the dry-run loop's all-lanes batch (loop.ts
+ * takes every lane not running) ever picks them.
+ */
 export function newSchedule(specs: readonly LaneSpec[], timing: Timing = DEFAULT_TIMING): Schedule {
   return {
     timing,
     lanes: specs.map((spec) => ({
-      spec, dirtySince: undefined, lastChangeAt: undefined, needFull: true, nextFullAt: 0, running: false,
+      spec, dirtySince: undefined, lastChangeAt: undefined, needFull: true, nextFullAt: 0, running: spec.refused !== undefined,
       lastStartAt: undefined, lastSuccessAt: undefined, lastDurationMs: undefined, failures: 0, retryAt: undefined, lastError: undefined,
     })),
   };
@@ -107,7 +116,7 @@ export function markDirty(s: Schedule, kind: SourceKind | undefined, now: number
 
 /** When a lane may next sync (ms epoch), with the kind of sync; undefined = nothing to do until a change. */
 export function laneDue(s: Schedule, l: LaneState): { at: number; kind: SyncKind } | undefined {
-  if (l.running) return undefined;
+  if (l.running || l.spec.refused !== undefined) return undefined;
   const t = s.timing;
   const candidates: { at: number; kind: SyncKind }[] = [{ at: l.nextFullAt, kind: "full" }];
   if (l.needFull && l.failures > 0) candidates.push({ at: l.retryAt ?? 0, kind: "full" });
@@ -147,6 +156,7 @@ export function decide(s: Schedule, now: number): Decision {
 /** Records that `lanes` started a sync of `kind` at `now` (their pending changes are taken). */
 export function started(lanes: readonly LaneState[], kind: SyncKind, now: number): void {
   for (const l of lanes) {
+    if (l.spec.refused !== undefined) continue;
     l.running = true;
     l.lastStartAt = now;
     l.dirtySince = undefined;
@@ -163,6 +173,7 @@ export function started(lanes: readonly LaneState[], kind: SyncKind, now: number
  * and sets the retry time by exponential backoff.
  */
 export function finished(s: Schedule, l: LaneState, ok: boolean, now: number, error?: string): void {
+  if (l.spec.refused !== undefined) return;
   l.running = false;
   l.lastDurationMs = l.lastStartAt === undefined ? undefined : now - l.lastStartAt;
   if (ok) {
