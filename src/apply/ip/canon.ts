@@ -2,7 +2,7 @@
  * Canonical forms of the iproute2 tables. Observe produces only canonical objects; desired
  * objects must be canonical too, or a diff never settles (renderers call these, and the
  * property tests generate canonical desired states). Canonical means: addresses in the
- * kernel's own text (inet.ts); attributes equal to what the kernel does when they are left
+ * kernel's own text (model/ip.ts); attributes equal to what the kernel does when they are left
  * out are left out:
  *
  * - link: vxlan `port` 8472 (the kernel's default dstport) and `learning: true` omitted;
