@@ -20,7 +20,8 @@
  *
  * @category apply
  */
-import type { IpsetType } from "./state.ts";
+import { cidrNetwork, formatIp, parseIp } from "./ip.ts";
+import type { Family, IpsetType } from "./state.ts";
 
 export type IpsetFamily = "inet" | "inet6";
 type Part = "ip" | "net" | "port" | "iface";
@@ -119,7 +120,7 @@ function canonicalPart(part: Part, family: IpsetFamily, text: string): string {
   switch (part) {
     case "ip":
       if (text.includes("/") || text.includes("-")) throw new Error(`"${text}" is a range; one address per member`);
-      return formatAddr(family, nonZero(parseAddr(family, text), text));
+      return formatAddrBytes(family, nonZero(parseBytes(family, text), text));
     case "net":
       return canonicalNet(family, text);
     case "port":
@@ -130,9 +131,9 @@ function canonicalPart(part: Part, family: IpsetFamily, text: string): string {
   }
 }
 
-function nonZero(words: number[], text: string): number[] {
-  if (words.every((w) => w === 0)) throw new Error(`"${text}" is the null address`);
-  return words;
+function nonZero(bytes: readonly number[], text: string): readonly number[] {
+  if (bytes.every((b) => b === 0)) throw new Error(`"${text}" is the null address`);
+  return bytes;
 }
 
 function canonicalNet(family: IpsetFamily, text: string): string {
@@ -146,14 +147,8 @@ function canonicalNet(family: IpsetFamily, text: string): string {
     if (!/^\d{1,3}$/.test(l) || Number(l) < 1 || Number(l) > bits) throw new Error(`prefix length "${l}" not in 1-${bits}`);
     len = Number(l);
   }
-  const words = parseAddr(family, addr);
-  const masked = words.map((w, i) => {
-    const wordBits = family === "inet" ? 8 : 16;
-    const keep = Math.max(0, Math.min(wordBits, len - i * wordBits));
-    const full = (1 << wordBits) - 1;
-    return w & (full ^ (full >> keep));
-  });
-  return len === bits ? formatAddr(family, nonZero(masked, text)) : `${formatAddr(family, masked)}/${len}`;
+  const net = cidrNetwork({ family: ipFamilyOf(family), bytes: parseBytes(family, addr), prefix: len });
+  return len === bits ? formatAddrBytes(family, nonZero(net.bytes, text)) : `${formatIp(net)}/${len}`;
 }
 
 const PROTO: Readonly<Record<string, string>> = {
@@ -170,77 +165,28 @@ function canonicalPort(text: string): string {
   return `${proto}:${port}`;
 }
 
+const ipFamilyOf = (family: IpsetFamily): Family => (family === "inet" ? "ipv4" : "ipv6");
+
+/** The bytes of an address of `family` (model/ip.ts parsing); throws naming the text otherwise. */
+function parseBytes(family: IpsetFamily, text: string): readonly number[] {
+  const a = parseIp(text);
+  if (a === undefined || a.family !== ipFamilyOf(family)) throw new Error(`"${text}" is not an ${family === "inet" ? "IPv4" : "IPv6"} address`);
+  return a.bytes;
+}
+
+const formatAddrBytes = (family: IpsetFamily, bytes: readonly number[]): string => formatIp({ family: ipFamilyOf(family), bytes });
+
 /** Parses an address of `family` into words: 4 bytes (inet) or 8 16-bit groups (inet6). */
 export function parseAddr(family: IpsetFamily, text: string): number[] {
-  const words = family === "inet" ? parseIpv4(text) : parseIpv6(text);
-  if (words === undefined) throw new Error(`"${text}" is not an ${family === "inet" ? "IPv4" : "IPv6"} address`);
+  const b = parseBytes(family, text);
+  if (family === "inet") return [...b];
+  const words: number[] = [];
+  for (let i = 0; i < 16; i += 2) words.push((b[i]! << 8) | b[i + 1]!);
   return words;
 }
 
-/** Formats words from `parseAddr` in the tool's canonical text. */
+/** Formats words from `parseAddr` in the tool's canonical text (model/ip.ts `formatIp`: glibc `inet_ntop`). */
 export function formatAddr(family: IpsetFamily, words: readonly number[]): string {
-  return family === "inet" ? words.join(".") : formatIpv6(words);
-}
-
-function parseIpv4(text: string): number[] | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (!m) return undefined;
-  const bytes = m.slice(1).map((s) => (s.length > 1 && s.startsWith("0") ? NaN : Number(s)));
-  return bytes.every((b) => b >= 0 && b <= 255) ? bytes : undefined;
-}
-
-function parseIpv6(text: string): number[] | undefined {
-  let s = text.toLowerCase();
-  const lastColon = s.lastIndexOf(":");
-  if (s.slice(lastColon + 1).includes(".")) {
-    // embedded IPv4 tail: rewrite it as two hex groups
-    const v4 = parseIpv4(s.slice(lastColon + 1));
-    if (v4 === undefined || lastColon < 0) return undefined;
-    s = `${s.slice(0, lastColon + 1)}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
-  }
-  const halves = s.split("::");
-  if (halves.length > 2) return undefined;
-  const groups = (h: string): number[] | undefined => {
-    if (h === "") return [];
-    const out: number[] = [];
-    for (const g of h.split(":")) {
-      if (!/^[0-9a-f]{1,4}$/.test(g)) return undefined;
-      out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  const head = groups(halves[0] ?? "");
-  const tail = halves.length === 2 ? groups(halves[1] ?? "") : [];
-  if (head === undefined || tail === undefined) return undefined;
-  const given = head.length + tail.length;
-  if (halves.length === 2 ? given > 7 : given !== 8) return undefined;
-  return [...head, ...new Array<number>(8 - given).fill(0), ...tail];
-}
-
-/** glibc `inet_ntop(AF_INET6)` (what ipset prints). */
-function formatIpv6(w: readonly number[]): string {
-  let best = { base: -1, len: 0 };
-  let cur = { base: -1, len: 0 };
-  for (let i = 0; i < 8; i++) {
-    if (w[i] === 0) {
-      cur = cur.base < 0 ? { base: i, len: 1 } : { base: cur.base, len: cur.len + 1 };
-      if (cur.len > best.len) best = cur;
-    } else cur = { base: -1, len: 0 };
-  }
-  if (best.len < 2) best = { base: -1, len: 0 };
-  let out = "";
-  for (let i = 0; i < 8; i++) {
-    if (best.base >= 0 && i >= best.base && i < best.base + best.len) {
-      if (i === best.base) out += ":";
-      continue;
-    }
-    if (i !== 0) out += ":";
-    if (i === 6 && best.base === 0 && (best.len === 6 || (best.len === 5 && w[5] === 0xffff))) {
-      out += `${w[6]! >> 8}.${w[6]! & 255}.${w[7]! >> 8}.${w[7]! & 255}`;
-      return out;
-    }
-    out += w[i]!.toString(16);
-  }
-  if (best.base >= 0 && best.base + best.len === 8) out += ":";
-  return out;
+  if (family === "inet") return formatAddrBytes(family, words);
+  return formatAddrBytes(family, words.flatMap((w) => [w >> 8, w & 0xff]));
 }

@@ -19,6 +19,7 @@ import {
   addressKey, emptyNodeState, linkKey, policyRuleKey, routeKey,
 } from "../../src/model/state.ts";
 import { deepEqual, sortedTable } from "../../src/model/table.ts";
+import { canonicalIp } from "../../src/model/ip.ts";
 import { addNetns, delNetns, kernelSkip, nsSh, withNetns } from "../support/netns.ts";
 
 /** A node namespace with eth0 = 10.250.0.1/24, fd00:250::1/64; the peer namespace holds .2 / ::2. */
@@ -176,5 +177,20 @@ test("kernel: readHostInterfaces lists the veth with its MTU and addresses", { s
     assert.equal(eth0?.mtu, 1450);
     assert.deepEqual(eth0?.addrs.filter((a) => !a.startsWith("fe80:")), ["10.250.0.1/24", "fd00:250::1/64"]);
     assert.deepEqual(ifaces.map((i) => i.name).sort(), ["eth0", "lo"]);
+  });
+});
+
+test("kernel: `ip` prints IPv6 addresses exactly as model/ip.ts canonicalises them (glibc inet_ntop)", { skip: kernelSkip }, async () => {
+  await withNode(async (ns) => {
+    // Given addresses spelled every which way, including the IPv4-mapped and IPv4-compatible forms and ties of zero runs
+    const spellings = [
+      "::ffff:a00:1", "::a00:2", "::1:2", "0:0:0:0:0:ffff:0:1", "::2:0:0", "::ffff:0:1.2.3.4", "2001:DB8:0:0:1:0:0:1",
+      "2001:db8::a:0:0:0", "::1:2:3:4:5:6:7", "fd00:0:0:1:0:0:0:1", "1:0:0:1:0:0:1:1", "fd00:1:2:3:4:5:0:7",
+    ];
+    for (const s of spellings) nsSh(ns, `ip -6 addr add ${s}/128 dev eth0 nodad`);
+    // When the kernel's addresses are read back with plain `ip`
+    const shown = (JSON.parse(nsSh(ns, "ip -6 -j addr show dev eth0")) as { addr_info: { local: string }[] }[])[0]?.addr_info.map((a) => a.local) ?? [];
+    // Then each is there in exactly our canonical text
+    for (const s of spellings) assert.ok(shown.includes(canonicalIp(s) ?? "invalid"), `${s} → ${canonicalIp(s)} not in ${shown.join(" ")}`);
   });
 });

@@ -19,7 +19,7 @@ import type { Exec } from "../../src/apply/exec.ts";
 import { FakeIp } from "../../src/apply/ip/fake.ts";
 import { ipDriver } from "../../src/apply/ip/driver.ts";
 import { needsRecreate } from "../../src/apply/ip/compile.ts";
-import { formatInet } from "../../src/apply/ip/inet.ts";
+import { formatIp } from "../../src/model/ip.ts";
 import { formatSelector, parseSelector } from "../../src/apply/ip/selector.ts";
 import { OWNED_RULE_TABLES, ROUTE_PROTO, ownsLink } from "../../src/model/names.ts";
 import { type NodePlan, diffNode, isEmptyPlan } from "../../src/model/plan.ts";
@@ -192,7 +192,7 @@ function foreignSnapshot(ip: FakeIp): string[] {
   const k = ip.kernel;
   return [
     ...[...k.links.values()].filter((l) => !ownsLink(l.name)).map((l) => `link ${l.name} ${l.kind} ${l.up} ${l.mtu}`),
-    ...k.addrs.filter((a) => !ownsLink(a.dev)).map((a) => `addr ${a.dev} ${formatInet(a.addr)}/${a.prefixlen}`),
+    ...k.addrs.filter((a) => !ownsLink(a.dev)).map((a) => `addr ${a.dev} ${formatIp(a.addr)}/${a.prefixlen}`),
     ...k.routes.filter((r) => r.proto !== ROUTE_PROTO).map((r) => `route ${JSON.stringify(r)}`),
     ...k.rules.filter((r) => !OWNED_RULE_TABLES.has(r.table)).map((r) => `rule ${r.family} ${r.priority} ${formatSelector(r.sel)} ${r.table}`),
   ].sort();

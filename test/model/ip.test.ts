@@ -56,8 +56,12 @@ test("canonical IPv6 text follows RFC 5952", () => {
   ];
   // When canonicalised / Then
   for (const [input, want] of cases) assert.equal(canonicalIp(input), want, input);
-  // And the deprecated IPv4-compatible block is written in hex (glibc writes ::1.2.3.4)
-  assert.equal(canonicalIp("::1.2.3.4"), "::102:304");
+  // And the deprecated IPv4-compatible block is written as glibc (so ip, ipset, iptables-save) writes it
+  const glibc: [string, string][] = [ // checked with inet_ntop and `ip -6 addr show` on a 6.18 kernel
+    ["::1.2.3.4", "::1.2.3.4"], ["::a00:2", "::10.0.0.2"], ["::1:2", "::0.1.0.2"], ["::ffff:a00:1", "::ffff:10.0.0.1"],
+    ["0:0:0:0:0:ffff:0:1", "::ffff:0.0.0.1"], ["::2:0:0", "::2:0:0"], ["::1", "::1"], ["::", "::"],
+  ];
+  for (const [input, want] of glibc) assert.equal(canonicalIp(input), want, input);
   assert.equal(canonicalIp("01.2.3.4"), undefined);
 });
 

@@ -2,7 +2,7 @@
  * Canonical forms of the iproute2 tables. Observe produces only canonical objects; desired
  * objects must be canonical too, or a diff never settles (renderers call these, and the
  * property tests generate canonical desired states). Canonical means: addresses in the
- * kernel's own text (inet.ts); attributes equal to what the kernel does when they are left
+ * kernel's own text (model/ip.ts); attributes equal to what the kernel does when they are left
  * out are left out:
  *
  * - link: vxlan `port` 8472 (the kernel's default dstport) and `learning: true` omitted;
@@ -18,16 +18,13 @@
  * @category apply
  */
 import type { Address, Link, PolicyRule, Route } from "../../model/state.ts";
-import { canonicalCidr, formatInet, parseInet, parsePrefix } from "./inet.ts";
+import { canonicalIp, canonicalPrefix, formatIp, parsePrefix } from "../../model/ip.ts";
 import { canonicalSelector } from "./selector.ts";
 
 /** The kernel's vxlan dstport when none is given (not IANA's 4789). */
 export const VXLAN_DEFAULT_PORT = 8472;
 
-const ip = (text: string): string => {
-  const a = parseInet(text);
-  return a === undefined ? text : formatInet(a);
-};
+const ip = (text: string): string => canonicalIp(text) ?? text;
 
 /** Canonical link. */
 export function canonicalLink(l: Link): Link {
@@ -54,7 +51,7 @@ export function canonicalLink(l: Link): Link {
  * (it ignores `scope link` on a global IPv6 address), and link-local ones are never ours.
  */
 export function canonicalAddress(a: Address): Address {
-  const cidr = canonicalCidr(a.cidr) ?? a.cidr;
+  const cidr = canonicalPrefix(a.cidr) ?? a.cidr;
   const v6 = cidr.includes(":");
   return { dev: a.dev, cidr, ...(!v6 && a.scope !== undefined && a.scope !== "global" ? { scope: a.scope } : {}) };
 }
@@ -71,7 +68,7 @@ export function canonicalDst(dst: string): string {
   if (dst === "default") return dst;
   const p = parsePrefix(dst);
   if (p === undefined) return dst;
-  return p.len === 0 ? "default" : `${formatInet(p.addr)}/${p.len}`;
+  return p.prefix === 0 ? "default" : `${formatIp(p)}/${p.prefix}`;
 }
 
 /** Canonical route. */

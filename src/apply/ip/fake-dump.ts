@@ -7,7 +7,7 @@
  * @category apply
  */
 import type { Family } from "../../model/state.ts";
-import { formatInet } from "./inet.ts";
+import { formatIp } from "../../model/ip.ts";
 import type { FakeIpKernel, KLink, KRule } from "./fake-kernel.ts";
 
 /** Names `ip` prints for route protocols (Debian's /etc/iproute2/rt_protos; 17 has none). */
@@ -35,7 +35,7 @@ export function addrJson(k: FakeIpKernel): string {
       ...(info !== undefined ? { linkinfo: info } : {}),
       addr_info: addrs.map((a) => ({
         family: a.addr.family === "ipv4" ? "inet" : "inet6",
-        local: formatInet(a.addr),
+        local: formatIp(a.addr),
         prefixlen: a.prefixlen,
         scope: a.scope,
         ...(a.addr.family === "ipv4" ? { label: l.name } : {}),

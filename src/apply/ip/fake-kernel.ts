@@ -20,7 +20,7 @@
  * @category apply
  */
 import type { Family } from "../../model/state.ts";
-import { type Inet, type Prefix, formatInet, hasHostBits, parseInet, prefixContains } from "./inet.ts";
+import { type Cidr, type IpAddress, cidrContains, formatIp, hasHostBits, ipEquals, isLinkLocal, isLoopback, parseIp } from "../../model/ip.ts";
 import type { Selector } from "./selector.ts";
 
 export class IpError extends Error {
@@ -40,7 +40,7 @@ export interface KLink {
 
 export interface KAddr {
   readonly dev: string;
-  readonly addr: Inet;
+  readonly addr: IpAddress;
   readonly prefixlen: number;
   readonly scope: string;
 }
@@ -80,10 +80,10 @@ export interface RouteSpec {
   readonly family: Family;
   readonly table: string;
   /** `default` or a prefix. */
-  readonly dst: Prefix | "default";
-  readonly via?: Inet;
+  readonly dst: Cidr | "default";
+  readonly via?: IpAddress;
   readonly dev?: string;
-  readonly src?: Inet;
+  readonly src?: IpAddress;
   readonly proto: string;
   readonly type: string;
   readonly scope?: string;
@@ -93,9 +93,9 @@ export interface RouteSpec {
 export interface RouteMatch {
   readonly family: Family;
   readonly table: string;
-  readonly dst: Prefix | "default";
+  readonly dst: Cidr | "default";
   readonly proto?: string;
-  readonly via?: Inet;
+  readonly via?: IpAddress;
   readonly dev?: string;
 }
 
@@ -118,7 +118,7 @@ const BOOTSTRAP_RULES: readonly KRule[] = [
 const DEFAULT_MTU: Readonly<Record<string, number>> = { ipip: 1480, ip6tnl: 1452 };
 const CREATABLE: ReadonlySet<string> = new Set(["bridge", "dummy", "vxlan", "ipip", "ip6tnl", "veth"]);
 
-const dstText = (d: Prefix | "default"): string => (d === "default" || d.len === 0 ? "default" : `${formatInet(d.addr)}/${d.len}`);
+const dstText = (d: Cidr | "default"): string => (d === "default" || d.prefix === 0 ? "default" : `${formatIp(d)}/${d.prefix}`);
 const sameSel = (a: Selector, b: Selector): boolean =>
   a.not === b.not && a.from === b.from && a.to === b.to && a.tos === b.tos && a.fwmark === b.fwmark && a.iif === b.iif && a.oif === b.oif;
 
@@ -132,8 +132,8 @@ export class FakeIpKernel {
 
   constructor() {
     this.addLink({ name: "lo", kind: "loopback", up: true, mtu: 65536 }, true);
-    this.addrs.push({ dev: "lo", addr: parseInet("127.0.0.1") as Inet, prefixlen: 8, scope: "host" });
-    this.addrs.push({ dev: "lo", addr: parseInet("::1") as Inet, prefixlen: 128, scope: "host" });
+    this.addrs.push({ dev: "lo", addr: parseIp("127.0.0.1") as IpAddress, prefixlen: 8, scope: "host" });
+    this.addrs.push({ dev: "lo", addr: parseIp("::1") as IpAddress, prefixlen: 128, scope: "host" });
   }
 
   private link(name: string): KLink {
@@ -189,7 +189,7 @@ export class FakeIpKernel {
     if (change.up === true && !l.up) {
       l.up = true;
       if (l.kind !== "loopback" && !this.addrs.some((a) => a.dev === name && a.scope === "link" && a.addr.family === "ipv6")) {
-        const ll = parseInet(`fe80::${(0x1000 + l.ifindex).toString(16)}`) as Inet;
+        const ll = parseIp(`fe80::${(0x1000 + l.ifindex).toString(16)}`) as IpAddress;
         this.addrs.push({ dev: name, addr: ll, prefixlen: 64, scope: "link" });
       }
     } else if (change.up === false && l.up) {
@@ -211,40 +211,40 @@ export class FakeIpKernel {
   // ----- addresses -----------------------------------------------------------------------
 
   /** `ip address add`. */
-  addAddr(dev: string, p: Prefix, scope?: string): void {
+  addAddr(dev: string, p: Cidr, scope?: string): void {
     this.link(dev);
-    const v6 = p.addr.family === "ipv6";
-    const clash = this.addrs.find((a) => a.dev === dev && a.addr.family === p.addr.family && a.addr.value === p.addr.value && (v6 || a.prefixlen === p.len));
+    const v6 = p.family === "ipv6";
+    const clash = this.addrs.find((a) => a.dev === dev && ipEquals(a.addr, p) && (v6 || a.prefixlen === p.prefix));
     if (clash) throw new IpError(v6 ? "Error: ipv6: address already assigned." : "RTNETLINK answers: File exists");
     // IPv6 derives the scope from the address; IPv4 takes what it is given.
-    const s = v6 ? (p.addr.value >> 118n === 0x3fan ? "link" : p.addr.value === 1n ? "host" : "global") : (scope ?? "global");
-    this.addrs.push({ dev, addr: p.addr, prefixlen: p.len, scope: s });
+    const s = v6 ? (isLinkLocal(p) ? "link" : isLoopback(p) ? "host" : "global") : (scope ?? "global");
+    this.addrs.push({ dev, addr: { family: p.family, bytes: p.bytes }, prefixlen: p.prefix, scope: s });
   }
 
   /** `ip address del`. */
-  delAddr(dev: string, p: Prefix): void {
+  delAddr(dev: string, p: Cidr): void {
     this.link(dev);
-    const v6 = p.addr.family === "ipv6";
-    const i = this.addrs.findIndex((a) => a.dev === dev && a.addr.family === p.addr.family && a.addr.value === p.addr.value && (v6 || a.prefixlen === p.len));
+    const v6 = p.family === "ipv6";
+    const i = this.addrs.findIndex((a) => a.dev === dev && ipEquals(a.addr, p) && (v6 || a.prefixlen === p.prefix));
     if (i < 0) throw new IpError(v6 ? "Error: ipv6: address not found." : "Error: ipv4: Address not found.");
     this.addrs.splice(i, 1);
     if (v6) return;
-    const local = formatInet(p.addr);
+    const local = formatIp(p);
     this.routes = this.routes.filter((r) => {
       if (r.family !== "ipv4") return true;
-      if (r.src === local && !this.addrs.some((a) => formatInet(a.addr) === local)) return false;
-      return r.via === undefined || r.dev !== dev || this.connected(parseInet(r.via) as Inet, dev);
+      if (r.src === local && !this.addrs.some((a) => formatIp(a.addr) === local)) return false;
+      return r.via === undefined || r.dev !== dev || this.connected(parseIp(r.via) as IpAddress, dev);
     });
   }
 
   /** True when `gw` lies in a prefix of an address on an up link (on `dev` if given). */
-  private connected(gw: Inet, dev?: string): boolean {
-    return this.addrs.some((a) => (dev === undefined || a.dev === dev) && this.links.get(a.dev)?.up === true && prefixContains({ addr: a.addr, len: a.prefixlen }, gw));
+  private connected(gw: IpAddress, dev?: string): boolean {
+    return this.addrs.some((a) => (dev === undefined || a.dev === dev) && this.links.get(a.dev)?.up === true && cidrContains({ family: a.addr.family, bytes: a.addr.bytes, prefix: a.prefixlen }, gw));
   }
 
   /** The device through which `gw` is connected. */
-  private gatewayDev(gw: Inet, dev?: string): string | undefined {
-    return this.addrs.find((a) => (dev === undefined || a.dev === dev) && this.links.get(a.dev)?.up === true && prefixContains({ addr: a.addr, len: a.prefixlen }, gw))?.dev;
+  private gatewayDev(gw: IpAddress, dev?: string): string | undefined {
+    return this.addrs.find((a) => (dev === undefined || a.dev === dev) && this.links.get(a.dev)?.up === true && cidrContains({ family: a.addr.family, bytes: a.addr.bytes, prefix: a.prefixlen }, gw))?.dev;
   }
 
   // ----- routes --------------------------------------------------------------------------
@@ -265,7 +265,7 @@ export class FakeIpKernel {
       if (through === undefined) throw new IpError(v4 ? "Error: Nexthop has invalid gateway." : "RTNETLINK answers: No route to host");
       dev = through;
     }
-    if (spec.src !== undefined && !this.addrs.some((a) => a.addr.family === spec.src?.family && a.addr.value === spec.src.value)) {
+    if (spec.src !== undefined && !this.addrs.some((a) => spec.src !== undefined && ipEquals(a.addr, spec.src))) {
       throw new IpError("Error: Invalid prefsrc address.");
     }
     const dst = dstText(spec.dst);
@@ -274,9 +274,9 @@ export class FakeIpKernel {
       family: spec.family,
       table: spec.table,
       dst,
-      ...(spec.via !== undefined ? { via: formatInet(spec.via) } : {}),
+      ...(spec.via !== undefined ? { via: formatIp(spec.via) } : {}),
       dev: dev as string,
-      ...(spec.src !== undefined ? { src: formatInet(spec.src) } : {}),
+      ...(spec.src !== undefined ? { src: formatIp(spec.src) } : {}),
       proto: spec.proto,
       type: spec.type,
       scope: v4 ? (spec.scope ?? defaultScope) : "global",
@@ -293,7 +293,7 @@ export class FakeIpKernel {
     const i = this.routes.findIndex((r) =>
       r.family === m.family && r.table === m.table && r.dst === dst &&
       (m.proto === undefined || r.proto === m.proto) &&
-      (m.via === undefined || r.via === formatInet(m.via)) &&
+      (m.via === undefined || r.via === formatIp(m.via)) &&
       (m.dev === undefined || r.dev === m.dev));
     if (i < 0) throw new IpError("RTNETLINK answers: No such process");
     this.routes.splice(i, 1);

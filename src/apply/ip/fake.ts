@@ -15,7 +15,7 @@
 import type { ExecResult } from "../exec.ts";
 import type { FakeTool } from "../fake.ts";
 import type { Family } from "../../model/state.ts";
-import { type Inet, type Prefix, formatInet, parseInet, parsePrefix } from "./inet.ts";
+import { type Cidr, type IpAddress, formatIp, parseIp, parsePrefix } from "../../model/ip.ts";
 import { FakeIpKernel, IpError, type LinkSpec } from "./fake-kernel.ts";
 import { PROTO_NAMES, addrJson, routeJson, ruleJson } from "./fake-dump.ts";
 import { formatSelector, parseSelector } from "./selector.ts";
@@ -33,12 +33,12 @@ function parseTable(t: string): string {
   if (!/^\d{1,10}$/.test(t)) throw new IpError(`Error: argument "${t}" is wrong: "table" value is invalid`);
   return TABLE_NAMES[String(Number(t))] ?? String(Number(t));
 }
-function inet(t: string, what: string): Inet {
-  const a = parseInet(t);
+function inet(t: string, what: string): IpAddress {
+  const a = parseIp(t);
   if (a === undefined) throw new IpError(`Error: any valid ${what} is expected rather than "${t}".`);
   return a;
 }
-function prefix(t: string): Prefix {
+function prefix(t: string): Cidr {
   const p = parsePrefix(t);
   if (p === undefined) throw new IpError(`Error: any valid prefix is expected rather than "${t}".`);
   return p;
@@ -192,7 +192,7 @@ export class FakeIp implements FakeTool {
         while (!w.done()) {
           const t = w.next() as string;
           if (t === "id" || t === "vni") v.id = int(w.next(), "id");
-          else if (t === "local") v.local = formatInet(inet(w.arg(), "address"));
+          else if (t === "local") v.local = formatIp(inet(w.arg(), "address"));
           else if (t === "dev") v.dev = w.arg();
           else if (t === "dstport") v.port = int(w.next(), "dstport");
           else if (t === "nolearning") v.learning = false;
@@ -210,7 +210,7 @@ export class FakeIp implements FakeTool {
             if (v === "any") continue;
             const a = inet(v, "address");
             if (a.family !== fam) throw new IpError(`Error: an inet prefix is expected rather than "${v}".`);
-            tun[t] = formatInet(a);
+            tun[t] = formatIp(a);
           } else if (t === "mode" && kind === "ip6tnl") {
             const m = w.arg();
             if (!["ip6ip6", "ipv6/ipv6", "ipip6", "ipv4/ipv6", "any"].includes(m)) throw new IpError(`Error: argument "${m}" is wrong: Cannot guess tunnel mode.`);
@@ -250,7 +250,7 @@ export class FakeIp implements FakeTool {
   private addrCmd(w: Words): void {
     const verb = w.next();
     if (verb !== "add" && verb !== "del" && verb !== "delete") throw new IpError(`Command "${verb ?? ""}" is unknown, try "ip address help".`);
-    let p: Prefix | undefined;
+    let p: Cidr | undefined;
     let dev: string | undefined;
     let scope: string | undefined;
     while (!w.done()) {
@@ -272,10 +272,10 @@ export class FakeIp implements FakeTool {
     const verb = w.next();
     if (verb !== "add" && verb !== "replace" && verb !== "del" && verb !== "delete") throw new IpError(`Command "${verb ?? ""}" is unknown, try "ip route help".`);
     let type = "unicast";
-    let dst: Prefix | "default" | undefined;
-    let via: Inet | undefined;
+    let dst: Cidr | "default" | undefined;
+    let via: IpAddress | undefined;
     let dev: string | undefined;
-    let src: Inet | undefined;
+    let src: IpAddress | undefined;
     let scope: string | undefined;
     let proto: string | undefined;
     let table = "main";
@@ -293,8 +293,8 @@ export class FakeIp implements FakeTool {
       else throw new IpError(`Error: either "to" is duplicate, or "${t}" is a garbage.`);
     }
     if (dst === undefined) throw new IpError("Error: destination is required.");
-    const family: Family = dst !== "default" ? dst.addr.family : via?.family ?? batchFamily ?? "ipv4";
-    if (batchFamily !== undefined && family !== batchFamily) throw new IpError(`Error: ${batchFamily === "ipv6" ? "inet6" : "inet"} prefix is expected rather than "${dst === "default" ? "default" : formatInet(dst.addr)}".`);
+    const family: Family = dst !== "default" ? dst.family : via?.family ?? batchFamily ?? "ipv4";
+    if (batchFamily !== undefined && family !== batchFamily) throw new IpError(`Error: ${batchFamily === "ipv6" ? "inet6" : "inet"} prefix is expected rather than "${dst === "default" ? "default" : formatIp(dst)}".`);
     if (scope !== undefined && !["global", "link", "host", "site"].includes(scope)) throw new IpError(`Error: argument "${scope}" is wrong: invalid scope value.`);
     if (verb === "del" || verb === "delete") {
       this.kernel.delRoute({ family, table, dst, ...(proto !== undefined ? { proto } : {}), ...(via !== undefined ? { via } : {}), ...(dev !== undefined ? { dev } : {}) });

@@ -21,7 +21,7 @@ import type { Address, Family, Link, LinkKind, PolicyRule, Route } from "../../m
 import { addressKey, linkKey, policyRuleKey, routeKey } from "../../model/state.ts";
 import { type Table, sortedTable } from "../../model/table.ts";
 import { canonicalAddress, canonicalLink, canonicalRoute } from "./canon.ts";
-import { formatInet, formatPrefix, parseInet, parsePrefix } from "./inet.ts";
+import { formatIp, formatPrefix, isLinkLocal, isUnspecified, parseIp, parsePrefix } from "../../model/ip.ts";
 import { formatSelector, type Selector, canonicalFwmark } from "./selector.ts";
 
 type Json = Record<string, unknown>;
@@ -53,8 +53,8 @@ type Scope = "global" | "link" | "host";
 /** A tunnel endpoint as printed (`any`, `0.0.0.0`, `::` mean unset). */
 function endpoint(v: string | undefined): string | undefined {
   if (v === undefined || v === "any") return undefined;
-  const a = parseInet(v);
-  return a === undefined || a.value === 0n ? undefined : formatInet(a);
+  const a = parseIp(v);
+  return a === undefined || isUnspecified(a) ? undefined : formatIp(a);
 }
 
 /** One owned link from one `ip -d -j addr show` entry; undefined for a foreign one. */
@@ -91,8 +91,8 @@ function linkOf(e: Json): Link | undefined {
 }
 
 const isLinkLocal6 = (local: string): boolean => {
-  const a = parseInet(local);
-  return a !== undefined && a.family === "ipv6" && a.value >> 118n === 0x3fan; // fe80::/10
+  const a = parseIp(local);
+  return a !== undefined && isLinkLocal(a); // fe80::/10
 };
 
 /** What `ip -d -j addr show` yields: owned links and addresses, and every interface. */
@@ -142,7 +142,7 @@ function routeOf(e: Json, family: Family): Route | undefined {
   let dst = dstText;
   if (dst !== "default") {
     const p = parsePrefix(dst);
-    if (p === undefined || p.addr.family !== family) return undefined;
+    if (p === undefined || p.family !== family) return undefined;
     dst = formatPrefix(p);
   }
   const type = str(e, "type") ?? "unicast";

@@ -10,7 +10,7 @@
  * @category apply
  */
 import type { Family } from "../../model/state.ts";
-import { formatPrefix, parsePrefix } from "./inet.ts";
+import { formatPrefix, parsePrefix } from "../../model/ip.ts";
 
 export interface Selector {
   readonly not: boolean;
@@ -45,7 +45,7 @@ function prefixFor(text: string, family: Family): string | { error: string } | u
   if (text === "all") return undefined;
   const p = parsePrefix(text);
   if (p === undefined) return { error: `invalid prefix "${text}"` };
-  if (p.addr.family !== family) return { error: `prefix "${text}" is not ${family}` };
+  if (p.family !== family) return { error: `prefix "${text}" is not ${family}` };
   return formatPrefix(p);
 }
 

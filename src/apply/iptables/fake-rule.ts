@@ -15,6 +15,7 @@
  *
  * @category apply
  */
+import { addressBits, formatCidr, parseIp } from "../../model/ip.ts";
 import type { Family } from "../../model/state.ts";
 
 /** A rule the fake rejects, as iptables would; `message` is the tool's reason. */
@@ -196,53 +197,17 @@ function normSegment(family: Family, s: Segment): Opt[] {
   }
 }
 
-/** `a.b.c.d[/len]` or an IPv6 address, as iptables-save prints it: network address/prefix length. */
+/**
+ * `a.b.c.d[/len]` or an IPv6 address `[/len]`, as iptables-save prints it: the network
+ * address (model/ip.ts canonical text) and the prefix length. Throws RuleError for an address
+ * that is not of `family` or a length out of range.
+ */
 export function normAddress(family: Family, text: string): string {
   const [addr = "", lenText] = text.split("/");
-  if (family === "ipv4") {
-    const parts = addr.split(".").map(Number);
-    if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new RuleError(`host/network \`${addr}' not found`);
-    const len = lenText === undefined ? 32 : Number(lenText);
-    if (!Number.isInteger(len) || len < 0 || len > 32) throw new RuleError(`invalid mask \`${lenText}' specified`);
-    const n = parts.reduce((a, p) => a * 256 + p, 0);
-    const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-    const net = (n & mask) >>> 0;
-    return `${[24, 16, 8, 0].map((s) => (net >>> s) & 255).join(".")}/${len}`;
-  }
-  const n = parseIpv6(addr);
-  const len = lenText === undefined ? 128 : Number(lenText);
-  if (n === undefined) throw new RuleError(`host/network \`${addr}' not found`);
-  if (!Number.isInteger(len) || len < 0 || len > 128) throw new RuleError(`invalid mask \`${lenText}' specified`);
-  const mask = len === 0 ? 0n : ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - len)) - 1n);
-  return `${formatIpv6(n & mask)}/${len}`;
-}
-
-function parseIpv6(a: string): bigint | undefined {
-  const halves = a.split("::");
-  if (halves.length > 2) return undefined;
-  const group = (s: string): string[] => (s === "" ? [] : s.split(":"));
-  const head = group(halves[0]!);
-  const tail = halves.length === 2 ? group(halves[1]!) : [];
-  const missing = 8 - head.length - tail.length;
-  if ((halves.length === 1 && missing !== 0) || missing < 0) return undefined;
-  const all = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill("0"), ...tail];
-  if (all.length !== 8 || all.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
-  return all.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
-}
-
-/** RFC 5952 text: lowercase, the longest run (≥2) of zero groups as `::`. */
-function formatIpv6(n: bigint): string {
-  const g = Array.from({ length: 8 }, (_, i) => Number((n >> BigInt(16 * (7 - i))) & 0xffffn));
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) { best = i; bestLen = j - i; }
-    i = j;
-  }
-  const hexes = g.map((x) => x.toString(16));
-  if (best < 0) return hexes.join(":");
-  return `${hexes.slice(0, best).join(":")}::${hexes.slice(best + bestLen).join(":")}`;
+  const a = parseIp(addr);
+  if (a === undefined || a.family !== family) throw new RuleError(`host/network \`${addr}' not found`);
+  const bits = addressBits(family);
+  const len = lenText === undefined ? bits : Number(lenText);
+  if (!Number.isInteger(len) || len < 0 || len > bits) throw new RuleError(`invalid mask \`${lenText}' specified`);
+  return formatCidr({ family, bytes: a.bytes, prefix: len });
 }

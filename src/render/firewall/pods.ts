@@ -54,7 +54,7 @@ export function podIp(pod: Pick<FwPod, "ipv4" | "ipv6">, family: Family): string
 
 /**
  * The firewall's view of a pod. Snapshot IPs are canonical (model/ip.ts), which for IPv4 is
- * ipset's text already; IPv6 goes through canonicalMember (glibc prints `::/96` differently).
+ * ipset's text already; IPv6 goes through canonicalMember too, which refuses the null address.
  * Memoised per pod object (immutable input) and node identity, so a resync re-indexes 150k
  * pods with lookups only; the memo never changes a result.
  */
