@@ -56,6 +56,8 @@ export interface InformerStatus {
   readonly restarts: number;
   readonly watchdogRestarts: number;
   readonly lists: number;
+  /** BOOKMARK events received (the server's sign a quiet watch is alive). */
+  readonly bookmarks: number;
 }
 
 export interface InformerCallbacks {
@@ -91,6 +93,7 @@ export class KindInformer {
   private restarts = 0;
   private watchdogRestarts = 0;
   private lists = 0;
+  private bookmarks = 0;
 
   constructor(
     readonly spec: KindSpec,
@@ -108,7 +111,8 @@ export class KindInformer {
       },
       onActivity: (type) => {
         this.lastActivityMs = opts.now();
-        if (type !== "BOOKMARK" && type !== "ERROR") this.lastEventMs = this.lastActivityMs;
+        if (type === "BOOKMARK") this.bookmarks++;
+        else if (type !== "ERROR") this.lastEventMs = this.lastActivityMs;
         if (type !== "ERROR") this.backoff.reset();
       },
     });
@@ -154,6 +158,7 @@ export class KindInformer {
       restarts: this.restarts,
       watchdogRestarts: this.watchdogRestarts,
       lists: this.lists,
+      bookmarks: this.bookmarks,
     };
   }
 

@@ -43,6 +43,25 @@ interface Attempt {
 
 const OBJECT_EVENTS: ReadonlySet<string> = new Set(["ADDED", "MODIFIED", "DELETED"]);
 
+/** A refused watch request: the library reports only the status text ("Forbidden"). */
+export class WatchError extends Error {
+  override readonly name = "WatchError";
+  constructor(message: string, readonly statusCode: number) {
+    super(message);
+  }
+}
+
+/**
+ * A non-200 answer becomes `watch <path>: HTTP <code> <text>`, so the one status line names the
+ * verb and the resource (an RBAC gap shows as `watch /api/v1/pods: HTTP 403 Forbidden`);
+ * `statusCode` is kept, so 410 still means relist to the ListWatch.
+ */
+function describe(err: unknown, path: string): unknown {
+  const e = err as { statusCode?: unknown; message?: unknown } | null | undefined;
+  if (!e || typeof e.statusCode !== "number" || e instanceof WatchError) return err;
+  return new WatchError(`watch ${path}: HTTP ${e.statusCode} ${typeof e.message === "string" ? e.message : ""}`.trim(), e.statusCode);
+}
+
 export class ManagedWatch extends Watch {
   private current: Attempt | undefined;
   private closed = false;
@@ -74,7 +93,7 @@ export class ManagedWatch extends Watch {
       if (attempt.finished) return;
       attempt.finished = true;
       this.release(attempt);
-      if (!attempt.ours) done(err);
+      if (!attempt.ours) done(describe(err, path));
     };
     outer.signal.addEventListener("abort", () => this.kill(attempt));
     this.hooks.onWatchStart();
