@@ -8,7 +8,8 @@
  * admin in system:masters, and the agent's ServiceAccount identity
  * `system:serviceaccount:kube-system:kube-router`), etcd on loopback ports of its own, and
  * kube-apiserver on a free loopback port with RBAC (Node,RBAC) and the default admission
- * plugins; it resolves once `/readyz` answers 200. `stop()` kills only the processes it
+ * plugins; it resolves once `/readyz` answers 200 and the server has made kube-system and the
+ * `kubernetes` Service's EndpointSlice. `stop()` kills only the processes it
  * started (by pid) and removes the temp dir; `stopApiServer()` / `startApiServer()` /
  * `restart()` take the API server process down and up again on the same port and etcd (the
  * cluster's state survives); `compact()` compacts etcd at its current revision.
@@ -78,7 +79,8 @@ export interface RealApiServer {
   /** etcd's client URL (its gRPC gateway answers JSON at /v3/...). */
   readonly etcdUrl: string;
   readonly dir: string;
-  /** Milliseconds from spawning etcd to the API server's /readyz answering 200. */
+  /** Milliseconds from generating the certificates to /readyz 200 with kube-system and the
+   * `kubernetes` Service's EndpointSlice in place. */
   readonly startupMs: number;
   /** Writes a kubeconfig (this server, its CA, `token`; admin by default) and returns its path. */
   kubeconfig(token?: string, name?: string): string;
@@ -267,6 +269,13 @@ export async function startRealApiServer(opts: RealApiServerOptions = {}): Promi
       return Date.now() - s0;
     };
     await startApiServer();
+    // /readyz does not wait for what the server's own controllers create next: the system
+    // namespaces and the `kubernetes` Service's EndpointSlice. Tests write into kube-system
+    // and list slices, so the cluster counts as started once both exist.
+    for (const path of ["/api/v1/namespaces/kube-system", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes"]) {
+      await waitFor(`kube-apiserver: ${path}`, 30_000, apiserver!, apiLog,
+        async () => (await httpsRequest(`${url}${path}`, { ca: caPem, token: adminToken, timeoutMs: 2000 })).status === 200);
+    }
     const startupMs = Date.now() - t0;
 
     const stopApiServer = async () => {
