@@ -144,16 +144,25 @@ test("real apiserver: creates, updates and deletes of the six kinds reach the sn
   });
 });
 
-test("real apiserver: bookmarks arrive on quiet watches, and watches the server ends are resumed without a relist", { skip }, async () => {
+test("real apiserver: bookmarks arrive once a kind has moved past the watch's start, and server-ended watches resume without a relist", { skip }, async () => {
   await withSource({}, async (src) => {
     assert.equal(await src.waitSynced(10_000), true, src.status().error);
-    // When nothing changes for longer than the server's watch timeout (5–10 s)
-    // Then every kind's watch receives at least one bookmark
+    // (kube-apiserver's watch cache sends a watcher a bookmark only with a resourceVersion newer than
+    //  the one the watch started from: a kind that has not changed since gets none — the double sends them regardless)
+    // When each kind changes once after the watches started, then stays quiet past the server's watch timeout (5–10 s)
+    const touch = { metadata: { labels: { touched: "yes" } } };
+    await k.patch("nodes", undefined, "node-a", touch);
+    await k.patch("namespaces", undefined, "ns1", touch);
+    await k.patch("pods", "ns1", "web-1", touch);
+    await k.patch("services", "ns1", "web", touch);
+    await k.patch("endpointslices", "ns1", "web-abcde", touch);
+    await k.patch("networkpolicies", "ns1", "deny-web", touch);
+    // Then every kind's watch receives a bookmark (2 s before the server ends it)
     await eventually("a bookmark on every watch", () => src.details().informers.every((i) => i.bookmarks > 0), 20_000, 100);
     // And the watches the server closed at their timeout were re-opened from the resourceVersion: still one list each
     await sleep(11_000);
     assert.deepEqual(Object.values(lists(src)), [1, 1, 1, 1, 1, 1]);
-    assert.ok(src.details().informers.every((i) => i.watching || i.lastError === undefined));
+    assert.equal(src.status().error, undefined);
     // And a change after all that is still followed
     await k.create("networkpolicies", networkPolicy("ns1", "late", {}));
     await eventually("the late policy", () => src.snapshot().networkPolicies.has("ns1/late"), 10_000);
@@ -210,8 +219,7 @@ test("real apiserver: 410 Gone for real — etcd compacted past the watches' res
       await eventually("every kind relisted after the compaction", () => Object.values(lists(src)).every((n) => n >= 2), 20_000, 100);
       // And the server really refuses the old resourceVersion
       const old = await own.request("GET", `/api/v1/pods?watch=1&resourceVersion=${rev - 5}&timeoutSeconds=1`);
-      assert.equal(old.status, 200);
-      assert.match(JSON.stringify(old.body) + String(old.body["text"] ?? ""), /"code":410|too old/);
+      assert.ok(old.status === 410 || (old.status === 200 && /"code":410/.test(JSON.stringify(old.body))), `HTTP ${old.status} ${JSON.stringify(old.body)}`);
       // And the snapshot is still right and followed afterwards; no error was reported
       await c.create("pods", pod("ns1", "b", { ip: "10.244.0.6" }));
       await eventually("pod b", () => src.snapshot().pods.has("ns1/b"), 10_000);
@@ -273,8 +281,8 @@ test("real apiserver RBAC: with deploy/'s ClusterRole the agent's ServiceAccount
         assert.equal(err.split("\n").length, 1, err);
         assert.doesNotMatch(err, /more kinds failing/);
         assert.ok(lines.some((l) => want.test(l)), "the same line is logged");
-        const others = src.details().informers.filter((i) => i.kind !== "networkPolicies");
-        assert.ok(others.every((i) => i.listed && i.lastError === undefined), JSON.stringify(others));
+        const others = () => src.details().informers.filter((i) => i.kind !== "networkPolicies");
+        await eventually("the other five kinds listed", () => others().every((i) => i.listed && i.lastError === undefined), 10_000);
         console.log(`# RBAC without ${verb}: ${err}`);
       });
       await client.replace({ ...(await client.read({ apiVersion: role.apiVersion!, kind: "ClusterRole", metadata: { name: role.metadata!.name! } })), rules: role.rules } as KubernetesObject);
@@ -317,15 +325,23 @@ test("real apiserver: every manifest in deploy/ is accepted by the server's stri
         if (ns && (await api!.request("GET", `/api/v1/namespaces/${ns}`)).status === 404) {
           await k.namespace(ns);
           created.push(`/api/v1/namespaces/${ns}`);
+        } else if (ns && (await api!.request("GET", `/api/v1/namespaces/${ns}/serviceaccounts/default`)).status === 404) {
+          // no controller-manager here: pods need their namespace's default ServiceAccount made by hand
+          await k.create("serviceaccounts", { metadata: { namespace: ns, name: "default" } });
+          created.push(`/api/v1/namespaces/${ns}/serviceaccounts/default`);
         }
         // When it is created with fieldValidation=Strict (workloads as dry-run=All: nothing would run them)
         const dry = d.kind === "DaemonSet" || d.kind === "Deployment";
         const path = pathFor(d);
-        const r = await api!.request("POST", `${path}?fieldValidation=Strict${dry ? "&dryRun=All" : ""}`, d);
+        // (an object the server made itself, like Namespace default, is validated by a dry-run server-side apply)
+        const exists = (await api!.request("GET", `${path}/${d.metadata!.name}`)).status === 200;
+        const r = exists
+          ? await api!.request("PATCH", `${path}/${d.metadata!.name}?fieldValidation=Strict&dryRun=All&fieldManager=krt-test&force=true`, d, undefined, "application/apply-patch+yaml")
+          : await api!.request("POST", `${path}?fieldValidation=Strict${dry ? "&dryRun=All" : ""}`, d);
         // Then the server accepts it
-        assert.equal(r.status, 201, `${file}: ${d.kind}/${d.metadata?.name}: HTTP ${r.status} ${String(r.body["message"])}`);
+        assert.equal(r.status, exists ? 200 : 201, `${file}: ${d.kind}/${d.metadata?.name}: HTTP ${r.status} ${String(r.body["message"])}`);
         accepted++;
-        if (!dry) created.unshift(`${path}/${d.metadata!.name}`);
+        if (!dry && !exists) created.unshift(`${path}/${d.metadata!.name}`);
       }
     } finally {
       for (const c of created) await api!.request("DELETE", c, { apiVersion: "v1", kind: "DeleteOptions", gracePeriodSeconds: 0 });

@@ -95,7 +95,7 @@ export interface RealApiServer {
   /** The etcd revision now. */
   etcdRevision(): Promise<number>;
   /** A JSON request to the API server as `token` (admin by default): status code and parsed body. */
-  request(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: Record<string, unknown> }>;
+  request(method: string, path: string, body?: unknown, token?: string, contentType?: string): Promise<{ status: number; body: Record<string, unknown> }>;
   /** The last lines of a process log (`apiserver` or `etcd`), for failure messages. */
   logTail(which: "apiserver" | "etcd", lines?: number): string;
   /** Kills every process it started (by pid) and removes the temp dir. */
@@ -178,7 +178,8 @@ function httpsRequest(url: string, opts: { method?: string; ca?: string; token?:
     const tls = url.startsWith("https:");
     const headers: Record<string, string> = { Accept: "application/json" };
     if (opts.token) headers["Authorization"] = `Bearer ${opts.token}`;
-    if (opts.body !== undefined) headers["Content-Type"] = opts.contentType ?? "application/json";
+    // Content-Length always: node sends a DELETE body neither chunked nor sized, which Go's server refuses (400)
+    if (opts.body !== undefined) Object.assign(headers, { "Content-Type": opts.contentType ?? "application/json", "Content-Length": String(Buffer.byteLength(opts.body)) });
     const handler = (res: http.IncomingMessage) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
@@ -240,7 +241,9 @@ export async function startRealApiServer(opts: RealApiServerOptions = {}): Promi
     const url = `https://127.0.0.1:${port}`;
     const args = [
       `--etcd-servers=${etcdUrl}`,
-      "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", `--secure-port=${port}`,
+      // The `kubernetes` Service's endpoints carry the advertise address, and the server refuses
+      // loopback there: a documentation address (TEST-NET-1) nobody dials; clients use `url`.
+      "--bind-address=127.0.0.1", "--advertise-address=192.0.2.10", `--secure-port=${port}`,
       `--cert-dir=${join(dir, "certs")}`,
       `--tls-cert-file=${join(dir, "serving.crt")}`, `--tls-private-key-file=${join(dir, "serving.key")}`,
       `--client-ca-file=${join(dir, "ca.crt")}`,
@@ -308,10 +311,10 @@ export async function startRealApiServer(opts: RealApiServerOptions = {}): Promi
         await etcdJson("/v3/kv/compaction", { revision: String(rev), physical: true });
         return rev;
       },
-      request: async (method, path, body, token = adminToken) => {
+      request: async (method, path, body, token = adminToken, contentType) => {
         const r = await httpsRequest(`${url}${path}`, {
           method, ca: caPem, token,
-          ...(body !== undefined ? { body: JSON.stringify(body), contentType: method === "PATCH" ? "application/merge-patch+json" : "application/json" } : {}),
+          ...(body !== undefined ? { body: JSON.stringify(body), contentType: contentType ?? (method === "PATCH" ? "application/merge-patch+json" : "application/json") } : {}),
         });
         let parsed: Record<string, unknown> = {};
         try {
