@@ -283,7 +283,7 @@ test("real apiserver RBAC: with deploy/'s ClusterRole the agent's ServiceAccount
         assert.ok(lines.some((l) => want.test(l)), "the same line is logged");
         const others = () => src.details().informers.filter((i) => i.kind !== "networkPolicies");
         await eventually("the other five kinds listed", () => others().every((i) => i.listed && i.lastError === undefined), 10_000);
-        console.log(`# RBAC without ${verb}: ${err}`);
+        console.log(`# RBAC without ${verb}: synced=${src.status().synced}: ${err}`);
       });
       await client.replace({ ...(await client.read({ apiVersion: role.apiVersion!, kind: "ClusterRole", metadata: { name: role.metadata!.name! } })), rules: role.rules } as KubernetesObject);
     }
