@@ -149,16 +149,25 @@ test("real apiserver: bookmarks arrive once a kind has moved past the watch's st
     assert.equal(await src.waitSynced(10_000), true, src.status().error);
     // (kube-apiserver's watch cache sends a watcher a bookmark only with a resourceVersion newer than
     //  the one the watch started from: a kind that has not changed since gets none — the double sends them regardless)
-    // When each kind changes once after the watches started, then stays quiet past the server's watch timeout (5–10 s)
-    const touch = { metadata: { labels: { touched: "yes" } } };
-    await k.patch("nodes", undefined, "node-a", touch);
-    await k.patch("namespaces", undefined, "ns1", touch);
-    await k.patch("pods", "ns1", "web-1", touch);
-    await k.patch("services", "ns1", "web", touch);
-    await k.patch("endpointslices", "ns1", "web-abcde", touch);
-    await k.patch("networkpolicies", "ns1", "deny-web", touch);
-    // Then every kind's watch receives a bookmark (2 s before the server ends it)
-    await eventually("a bookmark on every watch", () => src.details().informers.every((i) => i.bookmarks > 0), 20_000, 100);
+    // When each kind keeps changing now and then (a live cluster), with quiet stretches in between
+    // (a watch gets its bookmark 2 s before the server ends it, if its kind moved since the watch began)
+    let round = 0;
+    const touchAll = async () => {
+      const touch = { metadata: { labels: { touched: String(++round) } } };
+      await k.patch("nodes", undefined, "node-a", touch);
+      await k.patch("namespaces", undefined, "ns1", touch);
+      await k.patch("pods", "ns1", "web-1", touch);
+      await k.patch("services", "ns1", "web", touch);
+      await k.patch("endpointslices", "ns1", "web-abcde", touch);
+      await k.patch("networkpolicies", "ns1", "deny-web", touch);
+    };
+    // Then every kind's watch receives a bookmark
+    const deadline = Date.now() + 40_000;
+    while (!src.details().informers.every((i) => i.bookmarks > 0)) {
+      assert.ok(Date.now() < deadline, `no bookmark within 40 s: ${JSON.stringify(src.details().informers.map((i) => [i.kind, i.bookmarks]))}`);
+      await touchAll();
+      await sleep(3_000);
+    }
     // And the watches the server closed at their timeout were re-opened from the resourceVersion: still one list each
     await sleep(11_000);
     assert.deepEqual(Object.values(lists(src)), [1, 1, 1, 1, 1, 1]);
