@@ -179,6 +179,30 @@ test("real apiserver: bookmarks arrive once a kind has moved past the watch's st
   });
 });
 
+test("real apiserver: quiet kinds' healthy watches are not taken for stalled ones by the watchdog", { skip }, async () => {
+  // Given the watchdog at 6 s and the server's default watch lifetime (30–60 min: --min-request-timeout 1800)
+  const own = await startRealApiServer();
+  try {
+    const src = createKubeSource({ kubeconfig: own.kubeconfig(), ...FAST, watchSilenceMs: 6_000 });
+    try {
+      await src.start();
+      assert.equal(await src.waitSynced(10_000), true, src.status().error);
+      // When nothing of the six kinds changes for 15 s (the server itself keeps writing its Leases)
+      await sleep(15_000);
+      // Then no watch was restarted by the watchdog (the watches end cleanly at the timeout the source asks for),
+      // and nothing was relisted
+      const st = src.details().informers;
+      assert.deepEqual(st.map((i) => [i.kind, i.watchdogRestarts]), st.map((i) => [i.kind, 0]));
+      assert.deepEqual(Object.values(lists(src)), [1, 1, 1, 1, 1, 1]);
+      assert.ok(st.every((i) => i.lastError === undefined));
+    } finally {
+      await src.stop();
+    }
+  } finally {
+    await own.stop();
+  }
+});
+
 test("real apiserver: a watch survives a kube-apiserver restart and misses nothing", { skip }, async () => {
   await withSource({}, async (src, _changes, lines) => {
     assert.equal(await src.waitSynced(10_000), true, src.status().error);

@@ -8,7 +8,8 @@
  *   last resourceVersion, so nothing is missed, and relists when that is too old;
  * - a watchdog restarts a watch that has been silent (no event, no bookmark; or no answer to
  *   the connection attempt) for `silenceMs` — the stalled-watch problem of client-node
- *   (#364, #596);
+ *   (#364, #596); each watch asks the server to end it (`timeoutSeconds`) after 50–90 % of
+ *   that, so a healthy watch on a quiet kind is renewed, not taken for a stalled one;
  * - lists are paged and projected page by page (list.ts), watch events on arrival
  *   (managed-watch.ts): the library's cache holds small entries only;
  * - every applied object change goes to `sink` as an `InformerEvent`; `fromList` marks the ones
@@ -109,6 +110,11 @@ export class KindInformer {
         this.lastActivityMs = opts.now();
         this.succeeded();
       },
+      // kube-apiserver sends a quiet kind no bookmark until its resourceVersion moves (etcd's
+      // progress notifications come every 10 min by default), and ends a watch without
+      // timeoutSeconds only after 30–60 min: ask it to end each watch after 50–90 % of the
+      // watchdog's silence, so only a stalled watch is ever silent that long.
+      timeoutSeconds: () => (opts.silenceMs >= 2000 ? (opts.silenceMs / 1000) * (0.5 + 0.4 * Math.random()) : undefined),
       onActivity: (type) => {
         this.lastActivityMs = opts.now();
         if (type === "BOOKMARK") this.bookmarks++;

@@ -4,6 +4,8 @@
  *
  * - events are projected on arrival (`toCached`), so the informer cache never holds full objects;
  * - `allowWatchBookmarks=true` is requested, so a healthy quiet watch still shows activity;
+ * - `timeoutSeconds` is requested when the informer asks for one (`hooks.timeoutSeconds`), so the
+ *   server ends a healthy watch cleanly before the watchdog would take it for a stalled one;
  * - aborts we cause (stop, watchdog) never reach the informer as errors — in 1.4 an abort
  *   surfaces as an `AbortError` through `done`, which the informer reports as a failure;
  * - a connection attempt can be cut even before the server answers: each attempt gets its own
@@ -29,6 +31,8 @@ export interface WatchHooks {
   readonly onConnected: () => void;
   /** Any line arrived (events, bookmarks, errors). */
   readonly onActivity: (type: string) => void;
+  /** `timeoutSeconds` for the next watch request, or undefined for the server's default. */
+  readonly timeoutSeconds?: () => number | undefined;
 }
 
 interface Attempt {
@@ -42,6 +46,8 @@ interface Attempt {
 }
 
 const OBJECT_EVENTS: ReadonlySet<string> = new Set(["ADDED", "MODIFIED", "DELETED"]);
+
+const timeoutParam = (t: number | undefined): { timeoutSeconds?: number } => (t !== undefined && t >= 1 ? { timeoutSeconds: Math.floor(t) } : {});
 
 /** A refused watch request: the library reports only the status text ("Forbidden"). */
 export class WatchError extends Error {
@@ -110,7 +116,7 @@ export class ManagedWatch extends Watch {
     try {
       const pending = super.watch(
         path,
-        { ...queryParams, allowWatchBookmarks: true },
+        { ...queryParams, allowWatchBookmarks: true, ...timeoutParam(this.hooks.timeoutSeconds?.()) },
         (type, obj) => {
           if (attempt.ours || attempt.finished) return;
           this.hooks.onActivity(type);
