@@ -6,6 +6,22 @@
  *
  * Fault injection that a real server cannot be made to do on demand (silent watches, slow
  * lists, HTTP errors on chosen requests) stays in kube-source.test.ts against the double.
+ *
+ * Where the double and kube-apiserver v1.34 disagreed (the code follows the real server):
+ * - bookmarks: the double sends them on a timer; the real watch cache sends one only once the
+ *   kind's resourceVersion has moved past the watch's start (events, or etcd progress notices
+ *   every 10 min), 2 s before the watch's end or about once a minute — so a quiet kind's healthy
+ *   watch looked stalled to the 5-min watchdog; each watch now asks `timeoutSeconds` below it;
+ * - a refused watch: client-node reports only "Forbidden"; the source now says
+ *   `watch <path>: HTTP 403 Forbidden`;
+ * - after a kube-apiserver restart the new watch cache answers the old resourceVersion with 410,
+ *   so kinds relist (the double resumes); with the watch cache on, an etcd compaction is never
+ *   seen by watchers — the 410 test turns the cache off;
+ * - writes: a Node's podCIDR cannot change once set (422; the double's update allowed it), a
+ *   pod's status is dropped on create (pods/status), a pod bound to a node is only deleted with
+ *   gracePeriodSeconds=0 when no kubelet runs, pods need their namespace's default
+ *   ServiceAccount, and the server adds the system namespaces and the `kubernetes` Service and
+ *   EndpointSlice to every snapshot.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
