@@ -15,10 +15,11 @@ export const ROUTE_PROTO = "17";
 
 /** Links we own by name (created, updated, deleted by us). */
 export function ownsLink(name: string): boolean {
-  return name === KUBE_BRIDGE || name === KUBE_DUMMY_IF || name.startsWith("tun-") || name === "kube-extender0";
+  return name === KUBE_BRIDGE || name === KUBE_DUMMY_IF || name.startsWith("tun-") || name === "kube-extender0" ||
+    name === KUBE_VXLAN || name === KUBE_VXLAN6; // overlay (see the overlay section below)
 }
 /** Links whose every address is ours (kube-bridge's gateway address belongs to the CNI plugin). */
-export const OWNED_ADDRESS_LINKS: ReadonlySet<string> = new Set([KUBE_DUMMY_IF]);
+export const OWNED_ADDRESS_LINKS: ReadonlySet<string> = new Set([KUBE_DUMMY_IF, "kube-vxlan", "kube-vxlan6"]);
 /** Routing tables whose policy rules are ours: 77 kube-router (overlay), 78 DSR, 79 external_ip. */
 export const OWNED_RULE_TABLES: ReadonlySet<string> = new Set(["77", "78", "79"]);
 
@@ -109,3 +110,38 @@ export const DSR_FWMARK_MAX = 0x3fff;
 export const IPVS_KERNEL_MODULES: readonly string[] = ["ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_lc", "ip_vs_wlc", "ip_vs_sh", "ip_vs_dh", "ip_vs_mh", "nf_conntrack", "xt_ipvs", "dummy"];
 /** What to run to get them: `modprobe …`. */
 export const IPVS_MODULES_HINT = `modprobe ${IPVS_KERNEL_MODULES.join(" ")}`;
+
+// ---------------------------------------------------------------------------------------------
+// Overlay (router, `--enable-overlay`): tunnel names, the vxlan devices, and which devices'
+// FDB and neighbour entries are ours.
+
+/** The vxlan overlay device of each family (one device per family, not one link per peer). */
+export const KUBE_VXLAN = "kube-vxlan";
+export const KUBE_VXLAN6 = "kube-vxlan6";
+/** The route extender's vxlan device (reference/route-extender.md §3). */
+export const EXTENDER_VXLAN = "routervxlan0";
+/** Devices whose FDB and neighbour entries we own: every entry on them is ours, none elsewhere. */
+export const OVERLAY_ENTRY_DEVICES: ReadonlySet<string> = new Set([KUBE_VXLAN, KUBE_VXLAN6, EXTENDER_VXLAN]);
+/** True when FDB / neighbour entries on `dev` are ours. */
+export const ownsOverlayEntries = (dev: string): boolean => OVERLAY_ENTRY_DEVICES.has(dev);
+
+/** Upstream's overlay routing table (`77 kube-router` in rt_tables) and our rule priority in it. */
+export const OVERLAY_TABLE = "77";
+/** The priority the kernel gives upstream's priority-less `ip rule add from <pod CIDR> lookup 77`. */
+export const OVERLAY_RULE_PRIORITY = 32765;
+/** Default UDP ports: FoU (upstream's `--overlay-encap-port`) and vxlan (IANA). */
+export const FOU_DEFAULT_PORT = 5555;
+export const VXLAN_IANA_PORT = 4789;
+/** Default VNI of the vxlan overlay. */
+export const OVERLAY_DEFAULT_VNI = 1;
+/** Upstream's TTL on FoU tunnels (`ttl 225`). */
+export const FOU_TUNNEL_TTL = 225;
+
+/**
+ * Upstream's tunnel name for a peer: `tun-` + the first 11 hex digits of SHA-256 of the peer
+ * IP text with `.` and `:` removed (`10.0.0.1` → `tun-e443169117a`). Always 15 characters,
+ * within IFNAMSIZ. Callers pass the canonical IP text so one peer has one name.
+ */
+export function tunnelName(peerIp: string): string {
+  return `tun-${createHash("sha256").update(peerIp.replace(/[.:]/g, "")).digest("hex").slice(0, 11)}`;
+}

@@ -1,0 +1,77 @@
+/**
+ * The vxlan overlay (our addition; upstream declined it, #1011), as data. Pure.
+ *
+ * One device per family, `kube-vxlan` (IPv4 underlay) / `kube-vxlan6` (IPv6 underlay):
+ * VNI and UDP port from the config, `local` = our node IP, bound to the interface carrying
+ * it, learning off, MAC = model/overlay.ts vtepMac(our node name, family), address = our
+ * VTEP (vtepAddress of our first pod CIDR of the family) as /32 or /128.
+ *
+ * Per peer on that device:
+ * - FDB `00:00:00:00:00:00 dst <peer IP>` (flood: broadcast / unknown unicast) and
+ *   `<peer VTEP MAC> dst <peer IP>`, both `self permanent`;
+ * - neighbour `<peer VTEP IP> lladdr <peer VTEP MAC> nud permanent` (no ARP/NDP ever);
+ * - `<peer pod CIDR> via <peer VTEP IP> dev kube-vxlan onlink proto 17` in main for each
+ *   peer pod CIDR of the family, and `<peer IP>/32 via <peer VTEP IP> … onlink` in table 77
+ *   (pods reach the peer's node IP through the overlay, like upstream's tunnels).
+ * 5,000 peers are 10,000 FDB entries, 5,000 neighbours and 5,000+ routes on one device.
+ *
+ * @category render
+ */
+import { KUBE_VXLAN, KUBE_VXLAN6, OVERLAY_TABLE, ROUTE_PROTO } from "../model/names.ts";
+import { type FdbEntry, type Neighbor, type OverlayLink, type OverlayRoute, vtepCidr, vtepMac } from "../model/overlay.ts";
+import type { Address, Family } from "../model/state.ts";
+import { hostPrefix } from "./overlay-peers.ts";
+
+/** The vxlan device name of a family. */
+export const vxlanDevice = (family: Family): string => (family === "ipv4" ? KUBE_VXLAN : KUBE_VXLAN6);
+
+const ZERO_MAC = "00:00:00:00:00:00";
+
+export interface VxlanDeviceInput {
+  readonly family: Family;
+  readonly nodeName: string;
+  readonly localIp: string;
+  /** the interface carrying `localIp`, when known */
+  readonly underlayDev?: string;
+  readonly vni: number;
+  readonly port: number;
+  readonly vtep: string;
+  readonly mtu?: number;
+}
+
+/** Our device and its address. */
+export function vxlanDeviceState(d: VxlanDeviceInput): { link: OverlayLink; address: Address } {
+  const name = vxlanDevice(d.family);
+  const link: OverlayLink = {
+    name,
+    kind: "vxlan",
+    up: true,
+    ...(d.mtu !== undefined ? { mtu: d.mtu } : {}),
+    address: vtepMac(d.nodeName, d.family),
+    vxlan: { id: d.vni, local: d.localIp, ...(d.underlayDev !== undefined ? { dev: d.underlayDev } : {}), port: d.port, learning: false },
+  };
+  return { link, address: { dev: name, cidr: vtepCidr(d.vtep) } };
+}
+
+export interface VxlanPeerInput {
+  readonly family: Family;
+  readonly peerName: string;
+  readonly peerIp: string;
+  readonly peerVtep: string;
+  readonly peerCidrs: readonly string[];
+}
+
+/** The FDB entries, neighbour and routes that reach one peer. */
+export function vxlanPeer(p: VxlanPeerInput): { fdb: FdbEntry[]; neighbor: Neighbor; routes: OverlayRoute[] } {
+  const dev = vxlanDevice(p.family);
+  const mac = vtepMac(p.peerName, p.family);
+  const route = (table: string, dst: string): OverlayRoute => ({ family: p.family, table, dst, via: p.peerVtep, dev, proto: ROUTE_PROTO, onlink: true });
+  return {
+    fdb: [
+      { dev, mac: ZERO_MAC, dst: p.peerIp, self: true, state: "permanent" },
+      { dev, mac, dst: p.peerIp, self: true, state: "permanent" },
+    ],
+    neighbor: { dev, ip: p.peerVtep, family: p.family, lladdr: mac, state: "permanent" },
+    routes: [route(OVERLAY_TABLE, hostPrefix(p.peerIp)), ...p.peerCidrs.map((c) => route("main", c))],
+  };
+}
