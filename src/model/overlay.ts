@@ -92,11 +92,11 @@ export function vtepMac(nodeName: string, family: Family): string {
 }
 
 /**
- * A node's VTEP address of a family: the network address of its first pod CIDR of that
- * family (flannel's scheme: 10.244.3.0/24 → 10.244.3.0, fd00:10:244:3::/64 → fd00:10:244:3::).
- * IPAM never hands it out (host-local starts at .1 for the gateway, .2 for pods), so it
- * cannot clash with a pod. It sits as /32 (/128) on the node's own vxlan device and is the
- * onlink gateway of the node's pod CIDRs on every peer. Undefined for an invalid CIDR.
+ * A node's IPv4 VTEP address: the network address of its first IPv4 pod CIDR (flannel's
+ * scheme: 10.244.3.0/24 → 10.244.3.0). IPAM never hands it out (host-local starts at .1 for
+ * the gateway, .2 for pods), so it cannot clash with a pod. It sits as /32 on the node's own
+ * kube-vxlan and is the `onlink` gateway of the node's pod CIDRs on every peer. Undefined for
+ * an invalid CIDR.
  */
 export function vtepAddress(podCidr: string): string | undefined {
   return networkAddress(podCidr);
@@ -104,6 +104,23 @@ export function vtepAddress(podCidr: string): string | undefined {
 /** The VTEP address as a host prefix (`/32` or `/128`). */
 export function vtepCidr(vtep: string): string {
   return `${vtep}/${ipFamily(vtep) === "ipv6" ? 128 : 32}`;
+}
+
+/**
+ * A node's IPv6 VTEP address: the EUI-64 link-local address of its kube-vxlan6 MAC
+ * (`5a:ed:ba:46:f3:fc` → `fe80::58ed:baff:fe46:f3fc`), the address the kernel itself gives
+ * the device. Why not the pod CIDR's first address as for IPv4: the kernel checks an IPv6
+ * `onlink` gateway against the route table the route goes into, and refuses ("Nexthop has
+ * invalid gateway or device mismatch") when the gateway is routed through another device —
+ * which it is whenever a direct `<pod CIDR> via <node IP>` route is being replaced by the
+ * overlay one (a `subnet` → `full` switch; seen on 6.18). A link-local gateway needs neither
+ * `onlink` nor an address of ours, and is never looked up in a table.
+ */
+export function vtepLinkLocal(mac: string): string {
+  const b = mac.split(":").map((x) => parseInt(x, 16));
+  const eui = [(b[0] ?? 0) ^ 0x02, b[1] ?? 0, b[2] ?? 0, 0xff, 0xfe, b[3] ?? 0, b[4] ?? 0, b[5] ?? 0];
+  const groups = [0, 2, 4, 6].map((i) => (((eui[i] ?? 0) << 8) | (eui[i + 1] ?? 0)).toString(16));
+  return `fe80::${groups.join(":")}`;
 }
 
 /**

@@ -146,7 +146,7 @@ export function renderOverlay(input: OverlayInput): OverlayResult {
           ...(underlay !== undefined ? { underlayDev: underlay.name } : {}), ...(linkMtu !== undefined ? { mtu: linkMtu } : {}),
         });
         links.set(dev.link.name, dev.link);
-        addresses.push(dev.address);
+        if (dev.address !== undefined) addresses.push(dev.address);
         claim(`vtep/${myVtep}`, `VTEP ${myVtep}`, nodeName);
       }
       if (encap === "fou") fouPorts.push({ family, port });

@@ -7,13 +7,16 @@
  *
  * Apply: lines for the ip driver's existing `ip -force -batch -` (the family follows from the
  * address, so IPv4 and IPv6 share the main batch; checked on the kernel):
- * - `remove` (for the ipRemove batch): `neigh del <ip> dev <dev>` for deletes;
+ * - `remove` (for the ipRemove batch, BEFORE its `address del` lines: the kernel flushes a
+ *   device's IPv4 neighbours, permanent ones included, when its last IPv4 address goes, and
+ *   a later `neigh del` would then fail with "No such file or directory"; seen on 6.18):
+ *   `neigh del <ip> dev <dev>` for deletes;
  * - `add` (for the ipAdd batch, after the links, since the device must exist):
  *   `neigh replace <ip> lladdr <mac> dev <dev> nud permanent` for creates and updates
  *   (replace overwrites whatever entry holds the address: a stale MAC, a FAILED or a learned
  *   entry).
- * A device re-created by the link section loses its neighbours: the next full sync observes
- * that and re-adds them.
+ * A device re-created by the link section (or one that lost its last IPv4 address) loses its
+ * neighbours: the next full sync observes that and re-adds them.
  *
  * Failure: parseNeighbors throws Error (one line) on malformed JSON (parse.ts jsonArray).
  *
