@@ -10,7 +10,7 @@
  * @category models
  */
 import { createHash } from "node:crypto";
-import { ipFamily, networkAddress } from "./ip.ts";
+import { canonicalIp, ipFamily, networkAddress } from "./ip.ts";
 import type { Family, Link, Route } from "./state.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -108,7 +108,7 @@ export function vtepCidr(vtep: string): string {
 
 /**
  * A node's IPv6 VTEP address: the EUI-64 link-local address of its kube-vxlan6 MAC
- * (`5a:ed:ba:46:f3:fc` → `fe80::58ed:baff:fe46:f3fc`), the address the kernel itself gives
+ * in canonical text (`5a:ed:ba:46:f3:fc` → `fe80::58ed:baff:fe46:f3fc`), the address the kernel itself gives
  * the device. Why not the pod CIDR's first address as for IPv4: the kernel checks an IPv6
  * `onlink` gateway against the route table the route goes into, and refuses ("Nexthop has
  * invalid gateway or device mismatch") when the gateway is routed through another device —
@@ -120,7 +120,8 @@ export function vtepLinkLocal(mac: string): string {
   const b = mac.split(":").map((x) => parseInt(x, 16));
   const eui = [(b[0] ?? 0) ^ 0x02, b[1] ?? 0, b[2] ?? 0, 0xff, 0xfe, b[3] ?? 0, b[4] ?? 0, b[5] ?? 0];
   const groups = [0, 2, 4, 6].map((i) => (((eui[i] ?? 0) << 8) | (eui[i + 1] ?? 0)).toString(16));
-  return `fe80::${groups.join(":")}`;
+  const text = `fe80:0:0:0:${groups.join(":")}`;
+  return canonicalIp(text) ?? text;
 }
 
 /**
