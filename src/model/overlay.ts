@@ -85,6 +85,18 @@ export type OverlayType = "subnet" | "full";
  * snapshot, so no peer ever has to relearn it.
  */
 export function vtepMac(nodeName: string, family: Family): string {
+  const key = `${family} ${nodeName}`;
+  const known = macMemo.get(key);
+  if (known !== undefined) return known;
+  if (macMemo.size >= 100_000) macMemo.clear();
+  const mac = computeVtepMac(nodeName, family);
+  macMemo.set(key, mac);
+  return mac;
+}
+/** Cache of the pure vtepMac (a hash per peer per render is most of a 5,000-node render). */
+const macMemo = new Map<string, string>();
+
+function computeVtepMac(nodeName: string, family: Family): string {
   const b = createHash("sha256").update(`kube-router vxlan ${family} ${nodeName}`).digest().subarray(0, 6);
   const bytes = [...b];
   bytes[0] = ((bytes[0] ?? 0) & 0xfc) | 0x02;

@@ -12,7 +12,7 @@
  */
 import type { NodeInfo } from "../model/cluster.ts";
 import type { HostFacts } from "../model/host.ts";
-import { canonicalCidr, canonicalIp, cidrContains, ipFamily } from "../model/ip.ts";
+import { type Cidr, canonicalCidr, canonicalIp, cidrContains, ipFamily, parseCidr, parseIp } from "../model/ip.ts";
 import { KUBE_BRIDGE, KUBE_VXLAN, KUBE_VXLAN6 } from "../model/names.ts";
 import type { Family } from "../model/state.ts";
 import { nodeIpOfFamily, nodePodCidrs } from "./node-facts.ts";
@@ -23,13 +23,23 @@ export type PeerPath = "direct" | "overlay" | "underlay";
 const notUnderlay = (name: string): boolean =>
   name === "lo" || name === KUBE_BRIDGE || name === KUBE_VXLAN || name === KUBE_VXLAN6 || name.startsWith("tun-");
 
+/** The subnets of this host's underlay interfaces, parsed once per render. */
+export function underlaySubnets(host: HostFacts): readonly Cidr[] {
+  return host.interfaces.flatMap((i) => (notUnderlay(i.name) ? [] : i.addrs.flatMap((a) => {
+    const c = parseCidr(a);
+    return c === undefined ? [] : [c];
+  })));
+}
+
 /** True when `ip` lies in a subnet of an underlay interface of this host. */
-export function onConnectedSubnet(host: HostFacts, ip: string): boolean {
-  return host.interfaces.some((i) => !notUnderlay(i.name) && i.addrs.some((a) => cidrContains(a, ip)));
+export function onConnectedSubnet(host: HostFacts | readonly Cidr[], ip: string): boolean {
+  const subnets = "interfaces" in host ? underlaySubnets(host) : host;
+  const a = parseIp(ip);
+  return a !== undefined && subnets.some((c) => cidrContains(c, a));
 }
 
 /** The path to a peer whose node IP (of the family in question) is `peerIp`. */
-export function peerPath(cfg: { readonly enableOverlay: boolean; readonly overlayType: string }, host: HostFacts, peerIp: string): PeerPath {
+export function peerPath(cfg: { readonly enableOverlay: boolean; readonly overlayType: string }, host: HostFacts | readonly Cidr[], peerIp: string): PeerPath {
   const connected = onConnectedSubnet(host, peerIp);
   if (cfg.enableOverlay && (cfg.overlayType === "full" || !connected)) return "overlay";
   return connected ? "direct" : "underlay";
@@ -51,8 +61,20 @@ export interface NodeFamilyFacts {
   readonly cidrs: readonly string[];
 }
 
+/**
+ * Facts per Node object: the snapshot store shares unchanged objects between syncs, so a
+ * re-render parses only nodes that changed. A cache of a pure function: never changes a result.
+ */
+const factsMemo = new WeakMap<NodeInfo, Partial<Record<Family, NodeFamilyFacts>>>();
+
 /** The node's facts in `family`. Invalid pod CIDRs are left out (the router warns about them). */
 export function nodeFamilyFacts(node: NodeInfo, family: Family): NodeFamilyFacts {
+  let m = factsMemo.get(node);
+  if (m === undefined) factsMemo.set(node, (m = {}));
+  return (m[family] ??= computeFacts(node, family));
+}
+
+function computeFacts(node: NodeInfo, family: Family): NodeFamilyFacts {
   const cidrs = nodePodCidrs(node).cidrs.flatMap((c) => {
     const canonical = canonicalCidr(c);
     return canonical !== undefined && ipFamily(canonical.split("/")[0] ?? "") === family ? [canonical] : [];

@@ -36,7 +36,7 @@ import {
 import { type Address, type Family, type PolicyRule, addressKey, linkKey, policyRuleKey, routeKey } from "../model/state.ts";
 import { type Table, sortedTable } from "../model/table.ts";
 import { enabledFamilies } from "./node-facts.ts";
-import { interfaceWithIp, nodeFamilyFacts, peerPath } from "./overlay-peers.ts";
+import { interfaceWithIp, nodeFamilyFacts, peerPath, underlaySubnets } from "./overlay-peers.ts";
 import { tunnelPeer } from "./overlay-tunnels.ts";
 import { vxlanDeviceState, vxlanPeer } from "./overlay-vxlan.ts";
 
@@ -104,6 +104,7 @@ export function renderOverlay(input: OverlayInput): OverlayResult {
   const port = encapPort(encap, config.overlayEncapPort);
   const vni = config.overlayVni ?? OVERLAY_DEFAULT_VNI;
   const warnings: string[] = [];
+  const subnets = underlaySubnets(host);
   const peers = [...snapshot.nodes.values()].filter((n) => n.name !== nodeName).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
   const links = new Map<string, OverlayLink>();
@@ -158,7 +159,7 @@ export function renderOverlay(input: OverlayInput): OverlayResult {
         warnings.push(`overlay: Node ${peer.name}: no ${family} address for its ${family} pod CIDRs; skipped`);
         continue;
       }
-      const path = peerPath(config, host, p.ip);
+      const path = peerPath(config, subnets, p.ip);
       if (path === "direct") continue;
       if (path === "underlay") {
         warnings.push(`router: Node ${peer.name} (${p.ip}) is on another subnet and --enable-overlay=false: no route to its pods ${p.cidrs.join(",")} (underlay routing expected)`);
