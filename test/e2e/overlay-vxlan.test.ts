@@ -187,6 +187,20 @@ test("vxlan overlay, dual-stack, on the kernel: subnet → full → node removed
     foreignIntact();
   });
 
+  await t.test("given drift (kube-vxlan deleted on node 3, node 1's FDB flushed by hand), when the nodes sync, then the device comes back with the same MAC and pods reach each other again", async () => {
+    const mac = (JSON.parse(sh(nodeNs(3), "ip -j link show kube-vxlan")) as { address: string }[])[0]?.address;
+    sh(nodeNs(3), "ip link del kube-vxlan");
+    sh(nodeNs(1), "bridge fdb show dev kube-vxlan | sed 's/^/fdb del /; s/$/ dev kube-vxlan/; s/ permanent//' | bridge -force -batch - || true");
+    assert.equal(fdbOf(1).filter((e) => e.ifname === "kube-vxlan").length, 0, "node 1's kube-vxlan FDB is empty");
+    assert.equal(ping(1, 3, false), false, "v4 1 → 3 is broken by the drift");
+    const repair = await syncAll(N, all, "full");
+    assert.ok(repair[1]!.changes === 6 && repair[3]!.changes > 0, `node 1 re-adds 6 FDB entries (got ${repair[1]!.changes} changes)`);
+    assert.equal((JSON.parse(sh(nodeNs(3), "ip -j link show kube-vxlan")) as { address: string }[])[0]?.address, mac, "same MAC after re-creation");
+    assert.equal(mac, vtepMac("node3", "ipv4"));
+    assert.deepEqual(pingMatrix(N), []);
+    foreignIntact();
+  });
+
   await t.test("given the full overlay, when node 4 leaves the cluster, then its FDB, neighbour and route entries go from every node and the others still reach each other", async () => {
     const three = snapshotOf([1, 2, 3]);
     await syncAll([1, 2, 3], three, "full");
