@@ -9,6 +9,7 @@ import { tunnelName } from "../../src/model/names.ts";
 import { encapOverhead, overlayMtu, vtepAddress, vtepLinkLocal, vtepMac } from "../../src/model/overlay.ts";
 import { deepEqual } from "../../src/model/table.ts";
 import { type OverlayOutput, checkOverlayConfig, encapPort, renderOverlay } from "../../src/render/overlay.ts";
+import { mergeOverlay } from "../../src/render/overlay-merge.ts";
 import { cfg, fourNodes, host, node, snapshot } from "./overlay-fixture.ts";
 import type { OverlayConfig } from "../../src/render/overlay.ts";
 import type { NodeInfo } from "../../src/model/cluster.ts";
@@ -225,4 +226,18 @@ test("given --auto-mtu off or a jumbo underlay, when rendering, then link MTUs a
 test("given a VNI and port, when rendering vxlan, then the device uses them", () => {
   const o = render(fourNodes(), { overlayVni: 4242, overlayEncapPort: 8472 });
   assert.deepEqual(o.links.get("kube-vxlan")?.vxlan, { id: 4242, local: "10.250.1.11", dev: "eth0", port: 8472, learning: false });
+});
+
+test("given the router's render and a full overlay, when merged, then overlay routes replace the router's direct ones and kube-bridge takes the pod MTU", () => {
+  const o = render(fourNodes(), { overlayType: "full" });
+  const direct = { family: "ipv4" as const, table: "main", dst: "10.244.2.0/24", via: "10.250.1.12", proto: "17" };
+  const bridge = { name: "kube-bridge", kind: "bridge" as const, up: true, mtu: 1500 };
+  const m = mergeOverlay({ links: new Map([["kube-bridge", bridge]]), routes: new Map([["ipv4/main/10.244.2.0/24", direct]]) }, o);
+  assert.deepEqual(m.state.routes?.get("ipv4/main/10.244.2.0/24"), { ...direct, via: "10.244.2.0", dev: "kube-vxlan", onlink: true });
+  assert.equal(m.state.links?.get("kube-bridge")?.mtu, 1450);
+  assert.deepEqual([...(m.state.links?.keys() ?? [])], ["kube-bridge", "kube-vxlan"]);
+  assert.equal(m.fdb.size, 6);
+  // In subnet mode node2 stays direct: the router's route is kept.
+  const s = mergeOverlay({ routes: new Map([["ipv4/main/10.244.2.0/24", direct]]) }, render(fourNodes()));
+  assert.deepEqual(s.state.routes?.get("ipv4/main/10.244.2.0/24"), direct);
 });

@@ -21,12 +21,12 @@ import { ORDER } from "../../src/apply/driver.ts";
 import type { ClusterSnapshot } from "../../src/model/cluster.ts";
 import { DEFAULT_CONFIG, type NodeConfig } from "../../src/model/config.ts";
 import type { HostFacts } from "../../src/model/host.ts";
-import { KUBE_BRIDGE } from "../../src/model/names.ts";
 import type { FdbEntry, Neighbor } from "../../src/model/overlay.ts";
-import { type Address, type Link, type PolicyRule, type Route, emptyNodeState, routeKey } from "../../src/model/state.ts";
-import { type Change, type Table, diffTable, sortedTable } from "../../src/model/table.ts";
+import { type Address, type Link, type PolicyRule, type Route, emptyNodeState } from "../../src/model/state.ts";
+import { type Change, type Table, diffTable } from "../../src/model/table.ts";
 import { type OverlayConfig, type OverlayOutput, renderOverlay } from "../../src/render/overlay.ts";
 import { routerController } from "../../src/render/router.ts";
+import { mergeOverlay } from "../../src/render/overlay-merge.ts";
 
 export interface OverlayState {
   readonly links: Table<Link>;
@@ -90,9 +90,8 @@ export async function syncOverlay(exec: Exec, desired: OverlayState): Promise<Ov
 }
 
 /**
- * Renders node `nodeName`'s router routes + overlay, merged as the router controller must:
- * overlay routes win their keys (a peer reached through the overlay keeps no direct route);
- * kube-bridge gets the overlay's pod MTU. Throws on a render error.
+ * Renders node `nodeName`'s router + overlay, merged by render/overlay-merge.ts as the router
+ * controller must. Throws on a render error.
  */
 export function renderNodeOverlay(snapshot: ClusterSnapshot, overlay: OverlayConfig, host: HostFacts, nodeName: string): { state: OverlayState; out: OverlayOutput; warnings: string[] } {
   const config: NodeConfig = { ...DEFAULT_CONFIG, ...overlay, enableCni: false, runRouter: true };
@@ -100,17 +99,11 @@ export function renderNodeOverlay(snapshot: ClusterSnapshot, overlay: OverlayCon
   if (r === undefined || "error" in r) throw new Error(`router render: ${r === undefined ? "none" : r.error}`);
   const o = renderOverlay({ snapshot, config: overlay, host, nodeName });
   if ("error" in o) throw new Error(`overlay render: ${o.error}`);
-  const routerRoutes = [...(r.ok.state.routes ?? new Map<string, Route>()).values()].filter((x) => !o.ok.routes.has(routeKey(x)));
-  const bridge = [...(r.ok.state.links ?? new Map<string, Link>()).values()].map((l) =>
-    l.name === KUBE_BRIDGE && o.ok.podMtu !== undefined ? { ...l, mtu: o.ok.podMtu } : l);
+  const m = mergeOverlay(r.ok.state, o.ok);
   return {
     state: {
-      links: sortedTable([...bridge, ...o.ok.links.values()].map((l) => [l.name, l])),
-      addresses: o.ok.addresses,
-      routes: sortedTable([...routerRoutes, ...o.ok.routes.values()].map((x) => [routeKey(x), x])),
-      rules: o.ok.rules,
-      fdb: o.ok.fdb,
-      neighbors: o.ok.neighbors,
+      links: m.state.links ?? new Map(), addresses: m.state.addresses ?? new Map(), routes: m.state.routes ?? new Map(),
+      rules: m.state.rules ?? new Map(), fdb: m.fdb, neighbors: m.neighbors,
     },
     out: o.ok,
     warnings: [...r.ok.warnings, ...o.ok.warnings],
