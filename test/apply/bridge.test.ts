@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { compileFdb, fdbAddLine, isGroupMac } from "../../src/apply/bridge/compile.ts";
+import { compileFdb, compileFdbBatch, fdbAddLine, isGroupMac } from "../../src/apply/bridge/compile.ts";
 import { FakeBridge } from "../../src/apply/bridge/fake.ts";
 import { parseFdb } from "../../src/apply/bridge/parse.ts";
 import { FakeIp } from "../../src/apply/ip/fake.ts";
@@ -123,4 +123,17 @@ test("given foreign entries on other devices, when our entries change, then the 
   const all = JSON.parse(br.run("bridge", ["-j", "fdb", "show"], "").stdout) as { ifname: string }[];
   assert.deepEqual(all.map((x) => x.ifname).sort(), ["eth0", "vx-foreign"]);
   assert.equal(show(br).size, 0);
+});
+
+test("given fdb changes and the links this sync deletes, when compiled as one batch, then deletes on those links are left out and adds follow deletes", () => {
+  const a = e("kube-vxlan", "00:00:00:00:00:00", "10.9.0.2");
+  const b = e("kube-vxlan6", "00:00:00:00:00:00", "fd00::2");
+  const moved = e("kube-vxlan", "0e:00:00:00:00:01", "10.9.0.3");
+  const text = compileFdbBatch([
+    { op: "delete", key: fdbKey(a), before: a },
+    { op: "delete", key: fdbKey(b), before: b },
+    { op: "create", key: fdbKey(moved), after: moved },
+  ], new Set(["kube-vxlan6"]));
+  assert.equal(text, "fdb del 00:00:00:00:00:00 dev kube-vxlan dst 10.9.0.2 self\nfdb replace 0e:00:00:00:00:01 dev kube-vxlan dst 10.9.0.3 self permanent\n");
+  assert.equal(compileFdbBatch([], new Set()), "");
 });

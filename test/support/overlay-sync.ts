@@ -2,18 +2,18 @@
  * Test support: the overlay's part of a sync, as the lead's engine will run it once the fdb
  * and neighbour tables are registered: observe (the ip driver's dumps, `ip -j neigh show`,
  * `bridge -j fdb show`), diff per table, then apply in this order —
- * `bridge` FDB deletes, neighbour deletes (before any address delete: the kernel flushes a
- * device's ARP entries, permanent ones too, when its last IPv4 address goes), the ip driver's
- * remove batches, its add batches (links first), neighbour replaces, `bridge` FDB
- * appends/replaces.
+ * neighbour deletes (before any address delete: the kernel flushes a device's ARP entries,
+ * permanent ones too, when its last IPv4 address goes), the ip driver's remove batches, its
+ * add batches (links first), neighbour replaces, then ONE `bridge -batch` (FDB deletes except
+ * on links this sync deletes or re-creates, then appends/replaces).
  * Also renders a node the way the router must once the overlay is wired in: the router's
  * routes for peers the overlay does not cover, the overlay's for the rest, kube-bridge with
  * the overlay's pod MTU.
  */
 import { applyFdbBatch, observeFdb } from "../../src/apply/bridge/run.ts";
-import { compileFdb } from "../../src/apply/bridge/compile.ts";
+import { compileFdbBatch } from "../../src/apply/bridge/compile.ts";
 import type { Exec } from "../../src/apply/exec.ts";
-import { compileIp } from "../../src/apply/ip/compile.ts";
+import { compileIp, needsRecreate } from "../../src/apply/ip/compile.ts";
 import { ipDriver } from "../../src/apply/ip/driver.ts";
 import { compileNeighbors } from "../../src/apply/ip/neigh.ts";
 import { applyNeighLines, observeNeighbors } from "../../src/apply/ip/neigh-run.ts";
@@ -79,13 +79,13 @@ export async function syncOverlay(exec: Exec, desired: OverlayState): Promise<Ov
   const plan = await planOverlay(exec, desired);
   const ipScripts = compileIp(plan);
   const neigh = compileNeighbors(plan.neighbors);
-  const fdb = compileFdb(plan.fdb);
-  await applyFdbBatch(exec, fdb.remove);
+  // Links this sync deletes or re-creates take their FDB entries with them.
+  const gone = new Set(plan.links.flatMap((c) => (c.op === "delete" || (c.op === "update" && needsRecreate(c.before, c.after)) ? [c.key] : [])));
   await applyNeighLines(exec, neigh.remove);
   for (const s of ipScripts.filter((x) => x.order === ORDER.ipRemove)) await s.run(exec);
   for (const s of ipScripts.filter((x) => x.order === ORDER.ipAdd)) await s.run(exec);
   await applyNeighLines(exec, neigh.add);
-  await applyFdbBatch(exec, fdb.add);
+  await applyFdbBatch(exec, compileFdbBatch(plan.fdb, gone));
   return plan;
 }
 

@@ -1,7 +1,10 @@
 /**
  * Compiles an `fdb` diff into `bridge -force -batch -` input. Pure and deterministic.
  *
- * Two batches, so the lead's driver can place them around the ip batches:
+ * One batch per sync (compileFdbBatch, run after the ip batches): deletes first, then adds;
+ * a delete on a device the same sync deletes or re-creates is left out (the device took its
+ * entries with it, and `fdb del` on a missing device fails). Or two batches (compileFdb),
+ * placed around the ip batches:
  * - `remove` (run before the ip batch deletes links; a deleted device takes its entries
  *   with it, so deletes must come first): `fdb del <mac> dev <dev> dst <ip> [self]` for
  *   deletes and for the `before` of updates;
@@ -50,4 +53,19 @@ export function compileFdb(changes: readonly Change<FdbEntry>[]): { readonly rem
   }
   const text = (ls: readonly string[]) => (ls.length === 0 ? "" : `${ls.join("\n")}\n`);
   return { remove: text(remove), add: text(add) };
+}
+
+/**
+ * The one `bridge -batch` of a sync, run after the ip batches: deletes (except on
+ * `goneDevices`, the links this sync deletes or re-creates), then adds; "" when empty.
+ */
+export function compileFdbBatch(changes: readonly Change<FdbEntry>[], goneDevices: ReadonlySet<string>): string {
+  const remove: string[] = [];
+  const add: string[] = [];
+  for (const c of changes) {
+    if (c.op !== "create" && !goneDevices.has(c.before.dev)) remove.push(fdbDelLine(c.before));
+    if (c.op !== "delete") add.push(fdbAddLine(c.after));
+  }
+  const lines = [...remove, ...add];
+  return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
 }
