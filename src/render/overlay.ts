@@ -40,7 +40,7 @@ import { interfaceWithIp, nodeFamilyFacts, peerPath, underlaySubnets } from "./o
 import { tunnelPeer } from "./overlay-tunnels.ts";
 import { vxlanDeviceState, vxlanPeer } from "./overlay-vxlan.ts";
 
-/** The config the overlay reads. `overlayVni` is new (flag `--overlay-vni`, default 1). */
+/** The config the overlay reads. `overlayVni` is new: NodeConfig and flags.ts do not have it yet (`--overlay-vni`, default 1). */
 export type OverlayConfig = Pick<NodeConfig,
   "enableIpv4" | "enableIpv6" | "enableOverlay" | "overlayType" | "overlayEncap" | "overlayEncapPort" | "autoMtu"> & {
   readonly overlayVni?: number;
