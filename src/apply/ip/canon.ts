@@ -18,6 +18,7 @@
  * @category apply
  */
 import type { Address, Link, PolicyRule, Route } from "../../model/state.ts";
+import type { OverlayLink, OverlayRoute } from "../../model/overlay.ts";
 import { canonicalCidr, formatInet, parseInet, parsePrefix } from "./inet.ts";
 import { canonicalSelector } from "./selector.ts";
 
@@ -46,7 +47,7 @@ export function canonicalLink(l: Link): Link {
   if (l.tunnel !== undefined) {
     out.tunnel = { ...(l.tunnel.local !== undefined ? { local: ip(l.tunnel.local) } : {}), remote: ip(l.tunnel.remote) };
   }
-  return out;
+  return withOverlayLinkFields(l as OverlayLink, out);
 }
 
 /**
@@ -87,10 +88,28 @@ export function canonicalRoute(r: Route): Route {
     proto: r.proto,
     ...(r.type === "local" ? { type: "local" as const } : {}),
     ...(scope !== undefined ? { scope } : {}),
-  };
+    // overlay: the onlink next-hop flag (model/overlay.ts OverlayRoute)
+    ...((r as OverlayRoute).onlink === true ? { onlink: true } : {}),
+  } as Route;
 }
 
 /** Canonical policy rule. Throws Error on a malformed selector. */
 export function canonicalRule(r: PolicyRule): PolicyRule {
   return { family: r.family, priority: r.priority, selector: canonicalSelector(r.selector, r.family), table: r.table };
+}
+
+/**
+ * Overlay extras (model/overlay.ts OverlayLink) carried onto a canonical link: the MAC
+ * (lower case), a tunnel's non-zero `ttl` and its GUE `encap`. Kept apart until state.ts's
+ * Link has these fields.
+ */
+function withOverlayLinkFields(l: OverlayLink, out: Link): Link {
+  const t = l.tunnel;
+  const tunnel = out.tunnel === undefined || t === undefined ? out.tunnel : {
+    ...out.tunnel,
+    ...(t.ttl !== undefined && t.ttl !== 0 ? { ttl: t.ttl } : {}),
+    ...(t.encap !== undefined ? { encap: { type: t.encap.type, dport: t.encap.dport } } : {}),
+  };
+  const res: OverlayLink = { ...out, ...(l.address !== undefined ? { address: l.address.toLowerCase() } : {}), ...(tunnel !== undefined ? { tunnel } : {}) };
+  return res;
 }

@@ -37,6 +37,7 @@
  */
 import type { NodePlan } from "../../model/plan.ts";
 import type { Address, Link, PolicyRule, Route } from "../../model/state.ts";
+import type { OverlayLink, OverlayRoute } from "../../model/overlay.ts";
 import { deepEqual, type Change } from "../../model/table.ts";
 import type { Exec } from "../exec.ts";
 import { ORDER, type Script } from "../driver.ts";
@@ -56,6 +57,8 @@ export function needsRecreate(before: Link, after: Link): boolean {
 /** `ip link add` line for a link. */
 export function linkAddLine(l: Link): string {
   const head = [`link add ${l.name}`];
+  const x = l as OverlayLink; // overlay extras: MAC, tunnel ttl and GUE encap
+  if (x.address !== undefined) head.push(`address ${x.address}`);
   if (l.mtu !== undefined) head.push(`mtu ${l.mtu}`);
   if (l.up) head.push("up");
   head.push(`type ${l.kind}`);
@@ -70,12 +73,16 @@ export function linkAddLine(l: Link): string {
     if (l.kind === "ip6tnl") head.push("mode ip6ip6");
     if (l.tunnel?.local !== undefined) head.push(`local ${l.tunnel.local}`);
     head.push(`remote ${l.tunnel?.remote ?? "any"}`);
+    if (x.tunnel?.ttl !== undefined) head.push(`ttl ${x.tunnel.ttl}`);
+    if (x.tunnel?.encap !== undefined) head.push(`encap ${x.tunnel.encap.type} encap-sport auto encap-dport ${x.tunnel.encap.dport}`);
   }
   return head.join(" ");
 }
 
 function linkSetLine(before: Link, after: Link): string | undefined {
   const parts: string[] = [];
+  const mac = (after as OverlayLink).address;
+  if (mac !== undefined && mac !== (before as OverlayLink).address) parts.push(`address ${mac}`);
   if (after.mtu !== undefined && after.mtu !== before.mtu) parts.push(`mtu ${after.mtu}`);
   if (after.up !== before.up) parts.push(after.up ? "up" : "down");
   return parts.length === 0 ? undefined : `link set ${after.name} ${parts.join(" ")}`;
@@ -94,6 +101,7 @@ export function routeReplaceLine(r: Route): string {
   p.push(dstText(r));
   if (r.via !== undefined) p.push(`via ${r.via}`);
   if (r.dev !== undefined) p.push(`dev ${r.dev}`);
+  if ((r as OverlayRoute).onlink === true) p.push("onlink");
   if (r.src !== undefined) p.push(`src ${r.src}`);
   if (r.scope !== undefined) p.push(`scope ${r.scope}`);
   p.push(`proto ${r.proto}`, `table ${r.table}`);

@@ -7,7 +7,7 @@
  * family-less route dump prints no family (an IPv6 `default` would be ambiguous).
  *
  * Observed objects are canonical (canon.ts) and then aligned with desired where the model
- * says an attribute is not managed: a link's `mtu` is dropped when the desired link has none,
+ * says an attribute is not managed: a link's `mtu` (and, overlay, its MAC `address`) is dropped when the desired link has none,
  * and a route's `dev` is dropped when the desired route has a gateway but no `dev` (the kernel
  * fills in the device it resolved). So an unchanged desired state diffs empty.
  *
@@ -19,6 +19,7 @@
 import type { HostInterface } from "../../model/host.ts";
 import { ROUTE_PROTO } from "../../model/names.ts";
 import type { Link, NodeState, Route } from "../../model/state.ts";
+import type { OverlayLink } from "../../model/overlay.ts";
 import type { Table } from "../../model/table.ts";
 import type { Driver } from "../driver.ts";
 import type { Exec } from "../exec.ts";
@@ -41,10 +42,17 @@ export function alignLinks(observed: Table<Link>, desired: Table<Link>): Table<L
   const out = new Map<string, Link>();
   for (const [k, l] of observed) {
     const want = desired.get(k);
-    if (want !== undefined && want.mtu === undefined && l.mtu !== undefined) {
-      const { mtu: _drop, ...rest } = l;
-      out.set(k, rest);
-    } else out.set(k, l);
+    let link = l as OverlayLink;
+    if (want !== undefined && want.mtu === undefined && link.mtu !== undefined) {
+      const { mtu: _drop, ...rest } = link;
+      link = rest;
+    }
+    // overlay: a MAC is managed only where the desired link names one
+    if (want !== undefined && (want as OverlayLink).address === undefined && link.address !== undefined) {
+      const { address: _drop, ...rest } = link;
+      link = rest;
+    }
+    out.set(k, link);
   }
   return out;
 }
