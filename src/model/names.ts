@@ -166,8 +166,13 @@ export const KUBE_VXLAN = "kube-vxlan";
 export const KUBE_VXLAN6 = "kube-vxlan6";
 /** The route extender's vxlan device (reference/route-extender.md §3). */
 export const EXTENDER_VXLAN = "routervxlan0";
-/** Devices whose FDB and neighbour entries we own: every entry on them is ours, none elsewhere. */
-export const OVERLAY_ENTRY_DEVICES: ReadonlySet<string> = new Set([KUBE_VXLAN, KUBE_VXLAN6, EXTENDER_VXLAN]);
+/**
+ * Devices whose FDB and neighbour entries we own: every entry on them is ours, none elsewhere.
+ * The route extender's EXTENDER_VXLAN joins this set when the extender controller exists to
+ * own its entries: until then an observed entry there would be owned by no controller and
+ * the engine would delete it.
+ */
+export const OVERLAY_ENTRY_DEVICES: ReadonlySet<string> = new Set([KUBE_VXLAN, KUBE_VXLAN6]);
 /** True when FDB / neighbour entries on `dev` are ours. */
 export const ownsOverlayEntries = (dev: string): boolean => OVERLAY_ENTRY_DEVICES.has(dev);
 

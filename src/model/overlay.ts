@@ -4,14 +4,14 @@
  * (VTEP MAC and address of a node, encapsulation overhead). Pure; hashing via node:crypto.
  *
  * Ownership: FDB and neighbour entries are ours exactly when they sit on a device of
- * names.ts OVERLAY_ENTRY_DEVICES (`kube-vxlan`, `kube-vxlan6`, `routervxlan0`); observe keeps
+ * names.ts OVERLAY_ENTRY_DEVICES (`kube-vxlan`, `kube-vxlan6`); observe keeps
  * only those, so a diff never touches an entry on any other device.
  *
  * @category models
  */
 import { createHash } from "node:crypto";
 import { canonicalIp, ipFamily, networkAddress } from "./ip.ts";
-import type { Family, Link, Route } from "./state.ts";
+import type { Family, Link, Route } from "./rows.ts";
 
 // ---------------------------------------------------------------------------------------------
 // tables
@@ -52,24 +52,14 @@ export interface Neighbor {
 export const neighborKey = (n: Pick<Neighbor, "dev" | "ip">): string => `${n.dev}/${n.ip}`;
 
 // ---------------------------------------------------------------------------------------------
-// attributes the overlay needs on Link and Route (to be merged into state.ts)
+// the overlay's attributes on Link and Route now live in rows.ts; these aliases keep the
+// overlay files' names
 
-/** FoU / GUE encapsulation of an ipip / ip6tnl link (`encap gue encap-sport auto encap-dport P`). */
-export interface TunnelEncap {
-  readonly type: "gue";
-  readonly dport: number;
-}
-/**
- * A Link with the overlay's extra attributes: `address` (the MAC; managed only when set),
- * and on tunnels `ttl` and `encap`. Any change to `tunnel` re-creates the link (compile's
- * needsRecreate), which is what an encap switch needs.
- */
-export type OverlayLink = Link & {
-  readonly address?: string;
-  readonly tunnel?: { readonly local?: string; readonly remote: string; readonly ttl?: number; readonly encap?: TunnelEncap };
-};
-/** A Route with the `onlink` next-hop flag (gateway not in any connected subnet). */
-export type OverlayRoute = Route & { readonly onlink?: boolean };
+export type { TunnelEncap } from "./rows.ts";
+/** A Link (rows.ts: `address`, `tunnel.ttl`, `tunnel.encap`). */
+export type OverlayLink = Link;
+/** A Route (rows.ts: `onlink`). */
+export type OverlayRoute = Route;
 
 // ---------------------------------------------------------------------------------------------
 // derivations every node computes alike for every other node

@@ -3,8 +3,7 @@
  *
  * One dump of every device (`bridge -j fdb show`: each entry names its device in `ifname`),
  * or of one device (`bridge -j fdb show dev X`: entries carry no `ifname`; pass `dev`).
- * Only entries on devices we own (names.ts ownsOverlayEntries: kube-vxlan, kube-vxlan6,
- * routervxlan0) with a `dst` are returned — kube-bridge's learned pod MACs and every other
+ * Only entries on devices we own (names.ts ownsOverlayEntries: kube-vxlan, kube-vxlan6) with a `dst` are returned — kube-bridge's learned pod MACs and every other
  * device's entries are never seen by the differ, so never touched.
  *
  * Failure: text that is not a JSON array of objects throws Error (one line) naming the dump.
