@@ -1,6 +1,6 @@
 /**
- * How the router controller folds the overlay into its own render (pure), until it does so
- * itself: one route per key, never two writers.
+ * How the router controller folds the overlay into its own render (pure): one route per key,
+ * never two writers.
  *
  * - routes: the overlay's win their keys (`family/table/dst`): a peer reached through the
  *   overlay keeps no `via <node IP>` route from the router;
@@ -9,7 +9,7 @@
  *   passes `podMtu` where it computes its auto-MTU today);
  * - addresses and rules: the router's plus the overlay's (disjoint: kube-vxlan's VTEP
  *   address; table-77 rules);
- * - fdb and neighbors: the overlay's, returned apart until state.ts has those tables.
+ * - fdb and neighbors: the overlay's (the router is their only writer).
  *
  * @category render
  */
@@ -21,6 +21,7 @@ import type { OverlayOutput } from "./overlay.ts";
 
 export interface MergedOverlay {
   readonly state: Partial<NodeState>;
+  /** Also in `state` (kept for callers that read them apart). */
   readonly fdb: Table<FdbEntry>;
   readonly neighbors: Table<Neighbor>;
 }
@@ -43,6 +44,8 @@ export function mergeOverlay(router: Partial<NodeState>, overlay: OverlayOutput)
       routes: sortedTable(routes.map((r) => [routeKey(r), r])),
       addresses: sortedTable(addresses.map((a) => [addressKey(a), a])),
       rules: sortedTable(rules.map((r) => [policyRuleKey(r), r])),
+      fdb: overlay.fdb,
+      neighbors: overlay.neighbors,
     },
     fdb: overlay.fdb,
     neighbors: overlay.neighbors,

@@ -13,15 +13,15 @@
 import type { NodeInfo } from "../model/cluster.ts";
 import type { HostFacts } from "../model/host.ts";
 import { type Cidr, canonicalCidr, canonicalIp, cidrContains, ipFamily, parseCidr, parseIp } from "../model/ip.ts";
-import { KUBE_BRIDGE, KUBE_VXLAN, KUBE_VXLAN6 } from "../model/names.ts";
+import { KUBE_BRIDGE } from "../model/names.ts";
+import { isOverlayDevice } from "../model/ownership.ts";
 import type { Family } from "../model/state.ts";
 import { nodeIpOfFamily, nodePodCidrs } from "./node-facts.ts";
 
 export type PeerPath = "direct" | "overlay" | "underlay";
 
 /** Interfaces whose subnets say nothing about the underlay: ours, loopback. */
-const notUnderlay = (name: string): boolean =>
-  name === "lo" || name === KUBE_BRIDGE || name === KUBE_VXLAN || name === KUBE_VXLAN6 || name.startsWith("tun-");
+const notUnderlay = (name: string): boolean => name === "lo" || name === KUBE_BRIDGE || isOverlayDevice(name);
 
 /** The subnets of this host's underlay interfaces, parsed once per render. */
 export function underlaySubnets(host: HostFacts): readonly Cidr[] {
