@@ -14,8 +14,9 @@
  *   numbers upstream's priority-less rule) while the overlay is enabled, so pods reach peer
  *   node IPs through the overlay (table 77 holds one route per overlay peer).
  * - `--auto-mtu`: `podMtu` = underlay MTU − the largest overhead of the families in use
- *   (model/overlay.ts overlayMtu) for kube-bridge and the CNI config, and the same on the
- *   tunnel / vxlan links.
+ *   (model/overlay.ts overlayMtu) for kube-bridge and the CNI config while at least one peer
+ *   is reached through the overlay (a one-subnet cluster keeps the underlay MTU, as
+ *   upstream, which never subtracts since #1033), and the same on the tunnel / vxlan links.
  *
  * Failure modes: an unknown type or encap, a port or VNI out of range ⇒ `error` (one line
  * naming the flag; nothing rendered). Per peer, never fatal, one warning naming the node:
@@ -190,7 +191,9 @@ export function renderOverlay(input: OverlayInput): OverlayResult {
   // The underlay MTU is the MTU of the interface carrying our first in-use family's node IP.
   const firstIp = familiesInUse.length === 0 ? undefined : nodeFamilyFacts(self, familiesInUse[0] as Family).ip;
   const underlayMtu = firstIp === undefined ? undefined : interfaceWithIp(host, firstIp)?.mtu;
-  const podMtu = config.autoMtu && underlayMtu !== undefined ? overlayMtu(underlayMtu, encap, familiesInUse) : undefined;
+  // Only while some peer is reached through the overlay: a one-subnet cluster with the
+  // default `--enable-overlay=true --overlay-type=subnet` keeps the underlay MTU, as upstream.
+  const podMtu = config.autoMtu && underlayMtu !== undefined && overlayPeers.size > 0 ? overlayMtu(underlayMtu, encap, familiesInUse) : undefined;
   return {
     ok: {
       links: sortedTable([...links.values()].map((l) => [linkKey(l), l])),
