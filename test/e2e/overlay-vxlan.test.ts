@@ -10,18 +10,20 @@
  *   (10.250.2.13/.14, …), eth0 a veth into the router's bridge, default routes via it;
  * - one pod per node behind kube-bridge: 10.244.N.2/24 and fd00:244:N::2/64 (the test plays
  *   the CNI plugin: gateway .1 / ::1 on kube-bridge, pod veth with the overlay's pod MTU).
- * Each node renders router + overlay from one snapshot (test/support/overlay-sync.ts) with
- * its own host facts read from its namespace, and syncs.
+ * Each node syncs through the real engine (agent/engine.ts syncNode: router render with the
+ * overlay folded in, observe, diff, apply) with the real ip and bridge drivers
+ * (test/support/overlay-sync.ts), host facts read from its own namespace.
+ * ipip and fou are not tested here: this kernel has no ipip/fou modules (they are covered by
+ * the fakes, test/apply/overlay-fake.test.ts).
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { realExec, recordingExec } from "../../src/apply/exec.ts";
-import { readHostInterfaces } from "../../src/apply/ip/driver.ts";
 import { type ClusterSnapshot, type NodeInfo, emptySnapshot } from "../../src/model/cluster.ts";
 import { vtepMac } from "../../src/model/overlay.ts";
 import type { OverlayConfig } from "../../src/render/overlay.ts";
-import { EMPTY_OVERLAY_STATE, type OverlayState, planOverlay, planSize, renderNodeOverlay, syncOverlay } from "../support/overlay-sync.ts";
+import { overlayNode, planSize, syncOverlay } from "../support/overlay-sync.ts";
 
 const root = process.getuid?.() === 0;
 const P = `kov-${process.pid}`;
@@ -54,23 +56,16 @@ const config = (overlayType: "subnet" | "full"): OverlayConfig => ({
 });
 const execOf = (n: number) => recordingExec(realExec({ netns: nodeNs(n) }));
 
-/** Renders node n from `snap` with host facts read in its namespace. */
-async function desiredOf(n: number, snap: ClusterSnapshot, type: "subnet" | "full") {
-  const exec = realExec({ netns: nodeNs(n) });
-  const host = { interfaces: await readHostInterfaces(exec), cniConf: { path: "/nonexistent/10-kuberouter.conf" } };
-  return renderNodeOverlay(snap, config(type), host, `node${n}`);
-}
-
-/** Syncs every listed node; returns per node the plan size and the writes it took. */
+/** Syncs every listed node through the engine; returns per node the plan size and the writes it took. */
 async function syncAll(nodes: readonly number[], snap: ClusterSnapshot, type: "subnet" | "full") {
-  const out: Record<number, { changes: number; writes: number; desired: OverlayState; podMtu?: number }> = {};
+  const out: Record<number, { changes: number; writes: number; podMtu?: number }> = {};
   for (const n of nodes) {
-    const d = await desiredOf(n, snap, type);
     const exec = execOf(n);
-    const plan = await syncOverlay(exec, d.state).catch((e: unknown) => {
+    const r = await syncOverlay(overlayNode(exec), snap, config(type), `node${n}`).catch((e: unknown) => {
       throw new Error(`node ${n}: ${(e as Error).message}\n${exec.calls.filter((c) => c.write).map((c) => `${c.cmd} ${c.args.join(" ")}\n${c.stdin ?? ""}`).join("")}`);
     });
-    out[n] = { changes: planSize(plan), writes: exec.writes(), desired: d.state, ...(d.out.podMtu !== undefined ? { podMtu: d.out.podMtu } : {}) };
+    const podMtu = r.desired.links.get("kube-bridge")?.mtu;
+    out[n] = { changes: planSize(r.plan), writes: exec.writes(), ...(podMtu !== undefined ? { podMtu } : {}) };
   }
   return out;
 }
@@ -214,14 +209,15 @@ test("vxlan overlay, dual-stack, on the kernel: subnet → full → node removed
     foreignIntact();
   });
 
-  await t.test("given the overlay, when every node syncs an empty desired state (what --cleanup-config removes), then our devices, routes and rules are gone and foreign ones stay", async () => {
-    for (const n of [1, 2, 3]) await syncOverlay(realExec({ netns: nodeNs(n) }), EMPTY_OVERLAY_STATE);
+  await t.test("given the overlay, when every node runs the engine's cleanup (what --cleanup-config removes), then our devices, routes and rules are gone and foreign ones stay", async () => {
+    const three = snapshotOf([1, 2, 3]);
+    for (const n of [1, 2, 3]) await syncOverlay(overlayNode(realExec({ netns: nodeNs(n) })), three, config("full"), `node${n}`, "cleanup");
     for (const n of [1, 2, 3]) {
       const links = sh(nodeNs(n), "ip -o link show");
       assert.doesNotMatch(links, /kube-vxlan|kube-bridge/);
       assert.doesNotMatch(sh(nodeNs(n), "ip route show table all proto 17; ip -6 route show table all proto 17"), /\S/);
       assert.doesNotMatch(sh(nodeNs(n), "ip rule; ip -6 rule"), /lookup 77/);
-      assert.equal(planSize(await planOverlay(realExec({ netns: nodeNs(n) }), EMPTY_OVERLAY_STATE)), 0);
+      assert.equal(planSize((await syncOverlay(overlayNode(realExec({ netns: nodeNs(n) })), three, config("full"), `node${n}`, "cleanup-plan")).plan), 0);
     }
     assert.match(sh(nodeNs(1), "ip -o link show"), /vx-foreign/);
     foreignIntact();
