@@ -23,6 +23,7 @@ const SAMPLE: { readonly [K in TableName]: Row<K> } = {
   routes: { family: "ipv4", table: "main", dst: "10.244.2.0/24", via: "10.250.0.12", proto: "17" },
   rules: { family: "ipv4", priority: 32765, selector: "from 10.244.1.0/24", table: "77" },
   neighbors: { dev: "kube-vxlan", ip: "10.244.3.0", family: "ipv4", lladdr: "0a:11:22:33:44:55", state: "permanent" },
+  fouPorts: { family: "ipv4", port: 5555 },
   fdb: { dev: "kube-vxlan", mac: "0a:11:22:33:44:55", dst: "10.250.2.13", self: true, state: "permanent" },
   ipsets: { name: "kube-router-node-ips", type: "hash:ip", family: "inet", timeout: 0, members: new Set(["10.250.0.11"]) },
   chains: { family: "ipv4", table: "filter", name: "KUBE-ROUTER-INPUT", rules: ["-j RETURN"] },

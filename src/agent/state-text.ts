@@ -40,7 +40,7 @@ export function ipsetText(s: NodeState): string {
   }).join("");
 }
 
-/** ip-command-like text of links, addresses, routes, policy rules and neighbour entries. */
+/** ip-command-like text of links, addresses, routes, policy rules, neighbour entries and FoU ports. */
 export function ipText(s: NodeState): string {
   const lines: string[] = [];
   for (const l of s.links.values()) {
@@ -55,6 +55,7 @@ export function ipText(s: NodeState): string {
   }
   for (const r of s.rules.values()) lines.push(`rule ${r.family === "ipv6" ? "-6 " : ""}priority ${r.priority} ${r.selector} lookup ${r.table}`);
   for (const n of s.neighbors.values()) lines.push(`neigh ${n.ip} lladdr ${n.lladdr} dev ${n.dev} nud ${n.state}`);
+  for (const p of s.fouPorts.values()) lines.push(`fou ${p.family === "ipv6" ? "-6 " : ""}port ${p.port} gue`);
   return lines.length > 0 ? `${lines.join("\n")}\n` : "";
 }
 
@@ -96,7 +97,7 @@ export interface StateText {
 export const STATE_TEXTS: readonly StateText[] = [
   { file: "desired.iptables.txt", tables: ["chains", "jumps"], text: iptablesText },
   { file: "desired.ipset.txt", tables: ["ipsets"], text: ipsetText },
-  { file: "desired.ip.txt", tables: ["links", "addresses", "routes", "rules", "neighbors"], text: ipText },
+  { file: "desired.ip.txt", tables: ["links", "addresses", "routes", "rules", "neighbors", "fouPorts"], text: ipText },
   { file: "desired.fdb.txt", tables: ["fdb"], text: fdbText, optional: true },
   { file: "desired.sysctl.txt", tables: ["sysctls"], text: sysctlText },
   { file: "desired.files.txt", tables: ["files"], text: filesText },

@@ -51,6 +51,18 @@ export interface Neighbor {
 }
 export const neighborKey = (n: Pick<Neighbor, "dev" | "ip">): string => `${n.dev}/${n.ip}`;
 
+/**
+ * A FoU receive port (`ip [-6] fou add port P gue`): the kernel UDP socket that strips GUE
+ * and hands the inner packet to ipip / ip6tnl; without it a peer's GUE packets are dropped.
+ * Never deleted (like sysctls): observe reports only desired ports, so a foreign FoU port is
+ * never planned, and one left after an encap switch is an idle socket.
+ */
+export interface FouPort {
+  readonly family: Family;
+  readonly port: number;
+}
+export const fouPortKey = (p: Pick<FouPort, "family" | "port">): string => `${p.family}/${p.port}`;
+
 // ---------------------------------------------------------------------------------------------
 // the overlay's attributes on Link and Route now live in rows.ts; these aliases keep the
 // overlay files' names

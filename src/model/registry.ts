@@ -15,7 +15,7 @@ import {
   proxyEverything, proxyJumps, proxyLinks, proxyRoutes, proxyRules, proxySets, proxySysctls, routerAddresses, routerFdb,
   routerJumps, routerLinks, routerNeighbors, routerRoutes, routerRules, routerSets,
 } from "./ownership.ts";
-import { type FdbEntry, type Neighbor, fdbKey, neighborKey } from "./overlay.ts";
+import { type FdbEntry, type FouPort, type Neighbor, fdbKey, fouPortKey, neighborKey } from "./overlay.ts";
 import {
   type Address, type Chain, type DsrTunnel, type HealthCheck, type Ipset, type IpvsReal, type IpvsService, type IpvsTimeouts,
   type Jump, type Link, type ManagedFile, type PolicyRule, type Route, type Sysctl,
@@ -27,7 +27,7 @@ import {
  * How a table is diffed:
  * - `keyed`: per key create / update / delete;
  * - `never-delete`: keyed, but a row no longer wanted is left as it is (sysctls, files,
- *   IPVS timeouts: observe reports only desired keys, so a stale one stops being managed);
+ *   IPVS timeouts, FoU ports: observe reports only desired keys, so a stale one stops being managed);
  * - `members`: keyed on the header; rows with the same header on both sides diff member by
  *   member (ipsets: `plan.ipsetMembers`).
  */
@@ -57,6 +57,7 @@ export const TABLES = {
   routes: spec<Route>({ key: routeKey, diff: "keyed", driver: "ip", owners: { proxy: proxyRoutes, router: routerRoutes } }),
   rules: spec<PolicyRule>({ key: policyRuleKey, diff: "keyed", driver: "ip", owners: { proxy: proxyRules, router: routerRules } }),
   neighbors: spec<Neighbor>({ key: neighborKey, diff: "keyed", driver: "ip", owners: { router: routerNeighbors } }),
+  fouPorts: spec<FouPort>({ key: fouPortKey, diff: "never-delete", driver: "ip", owners: {} }),
   fdb: spec<FdbEntry>({ key: fdbKey, diff: "keyed", driver: "bridge", owners: { router: routerFdb } }),
   ipsets: spec<Ipset>({
     key: ipsetKey, diff: "members", driver: "ipset", owners: { firewall: firewallSets, proxy: proxySets, router: routerSets },

@@ -9,12 +9,12 @@
  *   passes `podMtu` where it computes its auto-MTU today);
  * - addresses and rules: the router's plus the overlay's (disjoint: kube-vxlan's VTEP
  *   address; table-77 rules);
- * - fdb and neighbors: the overlay's (the router is their only writer).
+ * - fdb, neighbors and FoU receive ports: the overlay's (the router is their only writer).
  *
  * @category render
  */
 import { KUBE_BRIDGE } from "../model/names.ts";
-import type { FdbEntry, Neighbor } from "../model/overlay.ts";
+import { type FdbEntry, type Neighbor, fouPortKey } from "../model/overlay.ts";
 import { type Address, type Link, type NodeState, type PolicyRule, type Route, addressKey, linkKey, policyRuleKey, routeKey } from "../model/state.ts";
 import { type Table, sortedTable } from "../model/table.ts";
 import type { OverlayOutput } from "./overlay.ts";
@@ -46,6 +46,7 @@ export function mergeOverlay(router: Partial<NodeState>, overlay: OverlayOutput)
       rules: sortedTable(rules.map((r) => [policyRuleKey(r), r])),
       fdb: overlay.fdb,
       neighbors: overlay.neighbors,
+      fouPorts: sortedTable(overlay.fouPorts.map((p) => [fouPortKey(p), p])),
     },
     fdb: overlay.fdb,
     neighbors: overlay.neighbors,

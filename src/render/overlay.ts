@@ -31,7 +31,7 @@ import type { NodeConfig } from "../model/config.ts";
 import type { HostFacts } from "../model/host.ts";
 import { FOU_DEFAULT_PORT, OVERLAY_DEFAULT_VNI, OVERLAY_RULE_PRIORITY, OVERLAY_TABLE, VXLAN_IANA_PORT } from "../model/names.ts";
 import {
-  type FdbEntry, type Neighbor, type OverlayEncap, type OverlayLink, type OverlayRoute,
+  type FdbEntry, type FouPort, type Neighbor, type OverlayEncap, type OverlayLink, type OverlayRoute,
   fdbKey, neighborKey, overlayMtu, vtepAddress,
 } from "../model/overlay.ts";
 import { type Address, type Family, type PolicyRule, addressKey, linkKey, policyRuleKey, routeKey } from "../model/state.ts";
@@ -54,11 +54,7 @@ export interface OverlayInput {
   readonly nodeName: string;
 }
 
-/** A FoU receive port the kernel must listen on (`ip [-6] fou add port P gue`). */
-export interface FouPort {
-  readonly family: Family;
-  readonly port: number;
-}
+export type { FouPort } from "../model/overlay.ts";
 
 export interface OverlayOutput {
   readonly links: Table<OverlayLink>;

@@ -94,7 +94,10 @@ test("given a converged vxlan overlay, when the encap switches to ipip and then 
   assert.equal(repaired.plan.routes.length, 8);
   assert.equal(f.node.ip.wantsFullSync?.(), undefined, "the full sync observed: nothing more to ask");
   assert.equal(f.ip.kernel.links.get(tunnelName("10.250.2.13"))?.tunnel?.encap?.dport, 5555);
+  assert.deepEqual([...f.ip.fou.keys()].sort(), ["ipv4/5555", "ipv6/5555"], "GUE receive ports of both families (ip fou add / ip -6 fou add)");
+  assert.deepEqual(fou.fouPorts.map((c) => `${c.key} ${c.op}`), ["ipv4/5555 create", "ipv6/5555 create"]);
   await sync(f, fourNodes(true));
+  assert.equal(f.ip.fou.size, 2, "FoU ports are never deleted (an idle socket; foreign ones are never read)");
   assert.ok(f.ip.kernel.links.has("kube-vxlan") && !f.ip.kernel.links.has(tunnelName("10.250.2.13")));
   foreignIntact(f);
 });

@@ -11,7 +11,8 @@
  *   up/down; `link del` + `link add` when the kind or a vxlan/tunnel attribute changed, since
  *   those cannot change in place), `address add`, `route replace … proto 17 table T`,
  *   `rule add priority P …` (IPv4), `link del` of deleted links, then `neigh replace`;
- * - ORDER.ipAdd, `ip -6 -force -batch -`: `rule add` (IPv6).
+ * - ORDER.ipAdd, `ip -6 -force -batch -`: `fou add port P gue` (IPv6), `rule add` (IPv6);
+ *   the main ipAdd batch has the IPv4 `fou add` lines right after the links.
  *
  * Why IPv6 rules get their own batch: `ip rule` treats an unspecified family as IPv4 (even
  * `from fd00::/64` fails with "Invalid source address" without `-6`), and `ip -batch` accepts
@@ -41,13 +42,14 @@ import { deepEqual, type Change } from "../../model/table.ts";
 import type { Exec } from "../exec.ts";
 import { ORDER, type Script } from "../driver.ts";
 import { VXLAN_DEFAULT_PORT } from "./canon.ts";
+import { fouAddLine } from "./fou.ts";
 import { compileNeighbors } from "./neigh.ts";
 
 /** Argument vectors of the two batch invocations. */
 export const IP_BATCH_ARGS: readonly string[] = ["-force", "-batch", "-"];
 export const IP6_BATCH_ARGS: readonly string[] = ["-6", "-force", "-batch", "-"];
 
-export type IpPlan = Pick<NodePlan, "links" | "addresses" | "routes" | "rules"> & Partial<Pick<NodePlan, "neighbors">>;
+export type IpPlan = Pick<NodePlan, "links" | "addresses" | "routes" | "rules"> & Partial<Pick<NodePlan, "neighbors" | "fouPorts">>;
 
 /** Links a plan deletes, or re-creates (`link del` + `link add`): the kernel drops what was on them. */
 export function linksGone(links: readonly Change<Link>[]): Set<string> {
@@ -182,6 +184,8 @@ export function compileIp(plan: IpPlan): Script[] {
   // neighbour deletes before any `address del` (the kernel flushes a device's IPv4
   // neighbours with its last IPv4 address); adds at the end, once the devices exist (neigh.ts)
   const neigh = compileNeighbors(plan.neighbors ?? []);
+  // FoU receive ports: created, never deleted (registry `never-delete`)
+  const fouIn = afters(plan.fouPorts ?? []);
   return [
     ...build(ORDER.ipRemove, false, [
       ["neighbors", neigh.remove],
@@ -192,12 +196,16 @@ export function compileIp(plan: IpPlan): Script[] {
     ...build(ORDER.ipRemove, true, [["rules", rulesOut.filter(v6).map((r) => ruleLine("del", r))]]),
     ...build(ORDER.ipAdd, false, [
       ["links", linkLines],
+      ["fouPorts", fouIn.filter((p) => p.family === "ipv4").map(fouAddLine)],
       ["addresses", afters(plan.addresses).map(addressAddLine)],
       ["routes", afters(plan.routes).sort(byRank(routeRank)).map(routeReplaceLine)],
       ["rules", rulesIn.filter(v4).map((r) => ruleLine("add", r))],
       ["links", linkDeletes],
       ["neighbors", neigh.add],
     ]),
-    ...build(ORDER.ipAdd, true, [["rules", rulesIn.filter(v6).map((r) => ruleLine("add", r))]]),
+    ...build(ORDER.ipAdd, true, [
+      ["fouPorts", fouIn.filter((p) => p.family === "ipv6").map(fouAddLine)],
+      ["rules", rulesIn.filter(v6).map((r) => ruleLine("add", r))],
+    ]),
   ];
 }

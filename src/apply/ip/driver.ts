@@ -3,7 +3,8 @@
  *
  * Observe runs six read-only dumps (concurrently): `ip -d -j addr show` (links and
  * addresses in one), `ip -4|-6 -j route show table all proto 17`, `ip -4|-6 -j rule show`,
- * `ip -j neigh show` (both families; only entries on our vxlan devices are kept, neigh.ts).
+ * `ip -j neigh show` (both families; only entries on our vxlan devices are kept, neigh.ts);
+ * and, only while FoU receive ports are desired, `ip [-6] -j fou show` (fou.ts).
  * It needs one route and one rule dump per family because `ip rule` defaults to IPv4 and a
  * family-less route dump prints no family (an IPv6 `default` would be ambiguous).
  *
@@ -32,6 +33,7 @@ import type { Table } from "../../model/table.ts";
 import { ORDER, type Driver, type Script } from "../driver.ts";
 import type { Exec } from "../exec.ts";
 import { compileIp, linksRecreated } from "./compile.ts";
+import { FOU_DUMPS, observedFouPorts } from "./fou.ts";
 import { NEIGH_DUMP, parseNeighbors } from "./neigh.ts";
 import { parseAddrShow, parseRoutes, parseRules } from "./parse.ts";
 
@@ -80,6 +82,19 @@ export function alignRoutes(observed: Table<Route>, desired: Table<Route>): Tabl
   return out;
 }
 
+/**
+ * The desired FoU ports that exist: `ip [-6] -j fou show` only for a family with desired
+ * ports (no read at all otherwise). A dump that fails (no `fou` module loaded yet: the
+ * generic-netlink family is missing) means none: `fou add` loads the module.
+ */
+async function observeFouPorts(exec: Exec, desired: NodeState): Promise<NodeState["fouPorts"]> {
+  const families = new Set([...desired.fouPorts.values()].map((p) => p.family));
+  if (families.size === 0) return new Map();
+  const read = async (f: "ipv4" | "ipv6") => (families.has(f) ? exec.run("ip", FOU_DUMPS[f]).then((r) => r.stdout, () => "[]") : undefined);
+  const [ipv4, ipv6] = await Promise.all([read("ipv4"), read("ipv6")]);
+  return observedFouPorts(desired.fouPorts, { ...(ipv4 !== undefined ? { ipv4 } : {}), ...(ipv6 !== undefined ? { ipv6 } : {}) });
+}
+
 /** The iproute2 driver. Each instance reuses its last route parse while the dumps are unchanged. */
 export function ipDriver(): Driver {
   let lastRoutes: { ipv4: string; ipv6: string; table: Table<Route> } | undefined;
@@ -91,7 +106,7 @@ export function ipDriver(): Driver {
   let recreated: string[] = [];
   return {
     name: "ip",
-    tables: ["links", "addresses", "routes", "rules", "neighbors"],
+    tables: ["links", "addresses", "routes", "rules", "neighbors", "fouPorts"],
     async observe(exec: Exec, desired: NodeState): Promise<Partial<NodeState>> {
       recreated = [];
       const [addr, route4, route6, rule4, rule6, neigh] = await Promise.all([
@@ -109,6 +124,7 @@ export function ipDriver(): Driver {
         routes: alignRoutes(routesOf(route4, route6), desired.routes),
         rules: parseRules({ ipv4: rule4, ipv6: rule6 }),
         neighbors: parseNeighbors(neigh),
+        fouPorts: await observeFouPorts(exec, desired),
       };
     },
     scripts(plan: NodePlan): Script[] {

@@ -87,6 +87,8 @@ export class FakeIp implements FakeTool {
   readonly kernel = new FakeIpKernel();
   /** Overlay: the namespace's neighbour table (fake-neigh.ts). */
   readonly neigh = new FakeNeighTable(this.kernel);
+  /** Overlay: FoU receive ports, `family/port` → GUE (true) or direct (false). */
+  readonly fou = new Map<string, boolean>();
 
   handles(cmd: string): boolean {
     return cmd === "ip";
@@ -175,6 +177,7 @@ export class FakeIp implements FakeTool {
       case "route": return this.routeCmd(w, family);
       case "rule": return this.ruleCmd(w, family ?? "ipv4");
       case "neigh": case "neighbor": case "neighbour": return this.neigh.cmd(w.rest()); // overlay
+      case "fou": return this.fouCmd(w, family ?? "ipv4"); // overlay
       default: throw new IpError(`Object "${object}" is unknown, try "ip help".`);
     }
   }
@@ -355,6 +358,27 @@ export class FakeIp implements FakeTool {
     }
   }
 
+  /** `fou add port P gue|ipproto N` / `fou del port P` (shape of iproute2's ipfou.c). */
+  private fouCmd(w: Words, family: Family): void {
+    const verb = w.next();
+    if (verb !== "add" && verb !== "del") throw new IpError(`Command "${verb ?? ""}" is unknown, try "ip fou help".`);
+    let port: number | undefined;
+    let gue = false;
+    while (!w.done()) {
+      const t = w.next();
+      if (t === "port") port = int(w.next(), "port");
+      else if (t === "gue") gue = true;
+      else if (t === "ipproto") int(w.next(), "ipproto");
+      else throw new IpError(`fake ip: unsupported: fou ${t ?? ""}`);
+    }
+    if (port === undefined || port < 1 || port > 65535) throw new IpError("fou: missing port");
+    const key = `${family}/${port}`;
+    if (verb === "add") {
+      if (this.fou.has(key)) throw new IpError("RTNETLINK answers: File exists");
+      this.fou.set(key, gue);
+    } else if (!this.fou.delete(key)) throw new IpError("RTNETLINK answers: No such file or directory");
+  }
+
   // ----- dumps --------------------------------------------------------------------------
 
   private show(words: readonly string[], o: Opts): ExecResult {
@@ -375,6 +399,14 @@ export class FakeIp implements FakeTool {
       return ok(routeJson(this.kernel, o.family, table, proto));
     }
     if (object === "rule" && verb === "show" && filters.length === 0) return ok(ruleJson(this.kernel, o.family ?? "ipv4"));
+    if (object === "fou" && verb === "show" && filters.length === 0) {
+      const family = o.family ?? "ipv4";
+      const out = [...this.fou].flatMap(([k, gue]) => {
+        const [f, port] = k.split("/");
+        return f === family ? [{ port: Number(port), ...(gue ? { gue: null } : { ipproto: 4 }), family: family === "ipv6" ? "inet6" : "inet" }] : [];
+      });
+      return ok(`${JSON.stringify(out)}\n`);
+    }
     if ((object === "neigh" || object === "neighbor" || object === "neighbour") && verb === "show" && (filters.length === 0 || (filters.length === 2 && filters[0] === "dev"))) {
       return ok(this.neigh.dump(filters[1], o.family)); // overlay
     }

@@ -14,14 +14,22 @@
  *
  * @category apply
  */
+import { type FouPort, fouPortKey } from "../../model/overlay.ts";
 import type { Family } from "../../model/state.ts";
+import { type Table, sortedTable } from "../../model/table.ts";
 import { jsonArray } from "./parse.ts";
 
-export interface FouPortEntry {
-  readonly family: Family;
-  readonly port: number;
+export type FouPortEntry = FouPort;
+export { fouPortKey };
+
+/** Batch line adding one port (IPv6 ones go in the `ip -6` batch). */
+export const fouAddLine = (p: FouPort): string => `fou add port ${p.port} gue`;
+
+/** The desired ports that `dumps` (per family; undefined = not read) list, as a table. */
+export function observedFouPorts(desired: Table<FouPort>, dumps: Partial<Record<Family, string>>): Table<FouPort> {
+  const have = new Set(Object.entries(dumps).flatMap(([f, text]) => (text === undefined ? [] : parseFouPorts(text, f as Family).map(fouPortKey))));
+  return sortedTable([...desired].filter(([k]) => have.has(k)));
 }
-export const fouPortKey = (p: FouPortEntry): string => `${p.family}/${p.port}`;
 
 /** Argument vector of `ip [-6] fou add port P gue`. */
 export const fouAddArgs = (p: FouPortEntry): string[] => [...(p.family === "ipv6" ? ["-6"] : []), "fou", "add", "port", String(p.port), "gue"];
