@@ -18,6 +18,9 @@ import { type OverlayConfig, renderOverlay } from "../../src/render/overlay.ts";
 import { diffTable } from "../../src/model/table.ts";
 import { OVERLAY_TABLES, type OverlayPlan, overlayNode, planSize, syncOverlay } from "../support/overlay-sync.ts";
 import { cfg, fourNodes, node, snapshot } from "../render/overlay-fixture.ts";
+import { syncNode } from "../../src/agent/engine.ts";
+import { DEFAULT_CONFIG } from "../../src/model/config.ts";
+import { fakeNode as wholeNode } from "../support/fake-node.ts";
 
 /** A fake node1: eth0 on subnet 1 (both families), plus a foreign vxlan with an FDB entry and a neighbour. */
 function fakeNode() {
@@ -120,6 +123,19 @@ test("given a converged overlay, when cleaned up (--cleanup-config), then our de
   assert.equal(f.ip.kernel.routes.filter((r) => r.proto === "17").length, 0);
   assert.equal(planSize((await syncOverlay(f.node, snapshot(fourNodes(true)), cfg({ enableIpv6: true }), "node1", "cleanup-plan")).plan), 0);
   foreignIntact(f);
+});
+
+test("given a whole fake node (every driver, every controller), when the vxlan overlay syncs with verify, then it converges with no error and a second sync writes nothing", async () => {
+  const n = wholeNode({ interfaces: [{ name: "eth0", mtu: 1500, addrs: ["10.250.1.11/24"] }], cniConf: { path: "/etc/cni/net.d/10-kuberouter.conf" } });
+  const config = { ...DEFAULT_CONFIG, hostnameOverride: "node1", overlayEncap: "vxlan" };
+  const first = await syncNode(n.deps, { mode: "apply", config, nodeName: "node1", snapshot: snapshot(fourNodes()), verify: true });
+  assert.deepEqual(first.errors.map(String), []);
+  assert.equal(first.plan.fdb.length, 4, "nodes 3 and 4: flood + VTEP MAC each");
+  assert.ok(n.ip.kernel.links.has("kube-vxlan"));
+  assert.ok(first.scripts.some((s) => s.driver === "bridge" && s.text.startsWith("bridge -force -batch -")));
+  const writes = n.exec.writes();
+  const again = await syncNode(n.deps, { mode: "apply", config, nodeName: "node1", snapshot: snapshot(fourNodes()), verify: true });
+  assert.deepEqual([again.errors.map(String), again.scripts.length, n.exec.writes() - writes], [[], 0, 0]);
 });
 
 test("given 5,000 nodes, when one joins, then the overlay's render + diff plans only its entries (time printed)", async () => {
