@@ -13,6 +13,8 @@ import { mergeOverlay } from "../../src/render/overlay-merge.ts";
 import { cfg, fourNodes, host, node, snapshot } from "./overlay-fixture.ts";
 import type { OverlayConfig } from "../../src/render/overlay.ts";
 import type { NodeInfo } from "../../src/model/cluster.ts";
+import { DEFAULT_CONFIG } from "../../src/model/config.ts";
+import { routerController } from "../../src/render/router.ts";
 
 function render(nodes: readonly NodeInfo[], c: Partial<OverlayConfig> = {}, self = "node1", mtu = 1500): OverlayOutput {
   const r = renderOverlay({ snapshot: snapshot(nodes), config: cfg(c), host: host(mtu), nodeName: self });
@@ -240,4 +242,43 @@ test("given the router's render and a full overlay, when merged, then overlay ro
   // In subnet mode node2 stays direct: the router's route is kept.
   const s = mergeOverlay({ routes: new Map([["ipv4/main/10.244.2.0/24", direct]]) }, render(fourNodes()));
   assert.deepEqual(s.state.routes?.get("ipv4/main/10.244.2.0/24"), direct);
+});
+
+// ----- the router controller with the overlay folded in (render/router.ts) -----------------
+
+
+function renderRouter(nodes: readonly NodeInfo[], c: Partial<typeof DEFAULT_CONFIG> = {}) {
+  const config = { ...DEFAULT_CONFIG, enableCni: true, ...c };
+  const h = { ...host(), cniConf: { path: "/etc/cni/net.d/10-kuberouter.conf" } };
+  const r = routerController.render!({ snapshot: snapshot(nodes), config, host: h, nodeName: "node1" });
+  if ("error" in r) throw new Error(r.error);
+  return r.ok;
+}
+
+test("given the router with vxlan/subnet, when node1 renders, then it holds the overlay's tables, the CNI config takes the pod MTU, and same-subnet node2 keeps its direct route", () => {
+  const r = renderRouter(fourNodes(), { overlayEncap: "vxlan" });
+  assert.equal(r.state.fdb?.size, 4);
+  assert.equal(r.state.neighbors?.size, 2);
+  assert.equal(r.state.links?.get("kube-bridge")?.mtu, 1450);
+  assert.equal(r.state.links?.get("kube-vxlan")?.address, vtepMac("node1", "ipv4"));
+  assert.match([...(r.state.files?.values() ?? [])][0]?.content ?? "", /"mtu": 1450/);
+  assert.equal(r.state.routes?.get("ipv4/main/10.244.2.0/24")?.via, "10.250.1.12");
+  assert.equal(r.state.routes?.get("ipv4/main/10.244.3.0/24")?.dev, "kube-vxlan");
+  assert.deepEqual(r.warnings, []);
+});
+
+test("given the router with --enable-overlay=false, when node1 renders, then peers on another subnet get no route and one warning each names them; the MTU stays the underlay's", () => {
+  const r = renderRouter(fourNodes(), { enableOverlay: false });
+  assert.deepEqual(r.warnings.map((w) => /Node (node\d)/.exec(w)?.[1]), ["node3", "node4"]);
+  assert.ok(r.warnings.every((w) => w.includes("--enable-overlay=false") && w.includes("underlay routing expected")));
+  assert.equal(r.state.routes?.has("ipv4/main/10.244.3.0/24"), false);
+  assert.equal(r.state.links?.get("kube-bridge")?.mtu, 1500);
+  assert.equal(r.state.rules?.size ?? 0, 0, "no table-77 rule with the overlay off (upstream removes it)");
+});
+
+test("given the router with the default ipip/subnet on a one-subnet cluster, when node1 renders, then no tunnel, the underlay MTU, and upstream's table-77 rule", () => {
+  const r = renderRouter([node(1, 1), node(2, 1)]);
+  assert.deepEqual([...(r.state.links?.keys() ?? [])], ["kube-bridge"]);
+  assert.equal(r.state.links?.get("kube-bridge")?.mtu, 1500);
+  assert.deepEqual([...(r.state.rules?.keys() ?? [])], ["ipv4/32765/from 10.244.1.0/24"]);
 });
