@@ -41,11 +41,10 @@ import { interfaceWithIp, nodeFamilyFacts, peerPath, underlaySubnets } from "./o
 import { tunnelPeer } from "./overlay-tunnels.ts";
 import { vxlanDeviceState, vxlanPeer } from "./overlay-vxlan.ts";
 
-/** The config the overlay reads. `overlayVni` is new: NodeConfig and flags.ts do not have it yet (`--overlay-vni`, default 1). */
+/** The config the overlay reads (`overlayVni`: NodeConfig's `--overlay-vni`; absent = 1). */
 export type OverlayConfig = Pick<NodeConfig,
-  "enableIpv4" | "enableIpv6" | "enableOverlay" | "overlayType" | "overlayEncap" | "overlayEncapPort" | "autoMtu"> & {
-  readonly overlayVni?: number;
-};
+  "enableIpv4" | "enableIpv6" | "enableOverlay" | "overlayType" | "overlayEncap" | "overlayEncapPort" | "autoMtu"> &
+  Partial<Pick<NodeConfig, "overlayVni">>;
 
 export interface OverlayInput {
   readonly snapshot: ClusterSnapshot;

@@ -99,9 +99,8 @@ export function canonicalRule(r: PolicyRule): PolicyRule {
 }
 
 /**
- * Overlay extras (model/overlay.ts OverlayLink) carried onto a canonical link: the MAC
- * (lower case), a tunnel's non-zero `ttl` and its GUE `encap`. Kept apart until state.ts's
- * Link has these fields.
+ * Overlay extras (rows.ts Link) carried onto a canonical link: the MAC (lower case), a
+ * tunnel's non-zero `ttl` and its GUE `encap`.
  */
 function withOverlayLinkFields(l: OverlayLink, out: Link): Link {
   const t = l.tunnel;
