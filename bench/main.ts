@@ -10,7 +10,7 @@
  *   `krt-bpeer-<pid>-*`: only that child's) is deleted, whatever happened.
  *
  * - then the per-controller suites (SUITES below: firewall, service proxy, IPVS in the VM,
- *   agent event → kernel, API source memory), each a child script printing its own table at
+ *   agent event → kernel, vxlan overlay, API source memory), each a child script printing its own table at
  *   the sizes it is defined for (and only those the run asked for).
  *
  * Exit code: 0 when every size ran and no no-op sync wrote anything, 1 otherwise. An
@@ -44,6 +44,7 @@ const SUITES: readonly Suite[] = [
   { title: "service proxy (issue 4): one endpoint change render+diff, ipset/iptables cold start", script: "proxy.ts", sizes: ["L"], args: () => ["--size", "L"], kernel: true, nodeArgs: [] },
   { title: "IPVS apply in the qemu VM (issue 4)", script: "ipvs-vm.ts", sizes: ["S", "M"], args: (s) => [...s], kernel: true, nodeArgs: [] },
   { title: "agent (issue 5): event → kernel", script: "agent.ts", sizes: ["M"], args: () => ["--size", "M"], kernel: true, nodeArgs: [] },
+  { title: "vxlan overlay (issue 11): 5,000 peers cold vs bare ip+bridge batches, no-op, node added", script: "overlay.ts", sizes: ["L"], args: () => [], kernel: true, nodeArgs: [] },
   { title: "API source (issue 5): RSS and event → snapshot at L", script: "agent-source.ts", sizes: ["L"], args: () => ["L"], kernel: false, nodeArgs: ["--expose-gc"] },
 ];
 

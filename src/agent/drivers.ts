@@ -7,6 +7,7 @@
  *
  * @category agent
  */
+import { bridgeDriver } from "../apply/bridge/driver.ts";
 import type { Driver } from "../apply/driver.ts";
 import { cliRuntime, dsrDriver } from "../apply/dsr-pod/driver.ts";
 import type { Exec } from "../apply/exec.ts";
@@ -33,6 +34,7 @@ export const REAL_DRIVERS: { readonly [F in DriverFamily]: (caps: DriverCaps) =>
   sysctl: () => sysctlDriver(),
   files: () => filesDriver(),
   ip: () => ipDriver(),
+  bridge: () => bridgeDriver(),
   ipset: () => ipsetDriver(),
   iptables: async ({ exec, config }) => iptablesDriver(await detectBackend(exec, config.iptablesBackend === "auto" ? undefined : config.iptablesBackend)),
   ipvs: ({ config }) => ipvsDriver(ipvsDriverOptions(config)),

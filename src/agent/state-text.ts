@@ -5,6 +5,7 @@
  *
  * @category agent
  */
+import { fdbAddLine } from "../apply/bridge/compile.ts";
 import { dsrTunnelText } from "../apply/dsr-pod/driver.ts";
 import { healthCheckLine } from "../apply/healthcheck/driver.ts";
 import type { TableName } from "../model/registry.ts";
@@ -39,19 +40,28 @@ export function ipsetText(s: NodeState): string {
   }).join("");
 }
 
-/** ip-command-like text of links, addresses, routes and policy rules. */
+/** ip-command-like text of links, addresses, routes, policy rules, neighbour entries and FoU ports. */
 export function ipText(s: NodeState): string {
   const lines: string[] = [];
   for (const l of s.links.values()) {
-    const extra = l.vxlan ? ` id ${l.vxlan.id}${l.vxlan.local ? ` local ${l.vxlan.local}` : ""}${l.vxlan.dev ? ` dev ${l.vxlan.dev}` : ""}${l.vxlan.port ? ` dstport ${l.vxlan.port}` : ""}` : l.tunnel ? ` remote ${l.tunnel.remote}${l.tunnel.local ? ` local ${l.tunnel.local}` : ""}` : "";
-    lines.push(`link ${l.name} type ${l.kind}${extra}${l.mtu !== undefined ? ` mtu ${l.mtu}` : ""} ${l.up ? "up" : "down"}`);
+    const t = l.tunnel;
+    const tunnel = t ? ` remote ${t.remote}${t.local ? ` local ${t.local}` : ""}${t.ttl !== undefined ? ` ttl ${t.ttl}` : ""}${t.encap ? ` encap ${t.encap.type} encap-dport ${t.encap.dport}` : ""}` : "";
+    const extra = l.vxlan ? ` id ${l.vxlan.id}${l.vxlan.local ? ` local ${l.vxlan.local}` : ""}${l.vxlan.dev ? ` dev ${l.vxlan.dev}` : ""}${l.vxlan.port ? ` dstport ${l.vxlan.port}` : ""}${l.vxlan.learning === false ? " nolearning" : ""}` : tunnel;
+    lines.push(`link ${l.name} type ${l.kind}${extra}${l.address !== undefined ? ` address ${l.address}` : ""}${l.mtu !== undefined ? ` mtu ${l.mtu}` : ""} ${l.up ? "up" : "down"}`);
   }
   for (const a of s.addresses.values()) lines.push(`addr ${a.cidr} dev ${a.dev}${a.scope ? ` scope ${a.scope}` : ""}`);
   for (const r of s.routes.values()) {
-    lines.push(`route ${r.type && r.type !== "unicast" ? `${r.type} ` : ""}${r.dst}${r.via ? ` via ${r.via}` : ""}${r.dev ? ` dev ${r.dev}` : ""}${r.src ? ` src ${r.src}` : ""} proto ${r.proto}${r.table !== "main" ? ` table ${r.table}` : ""}`);
+    lines.push(`route ${r.type && r.type !== "unicast" ? `${r.type} ` : ""}${r.dst}${r.via ? ` via ${r.via}` : ""}${r.dev ? ` dev ${r.dev}` : ""}${r.onlink ? " onlink" : ""}${r.src ? ` src ${r.src}` : ""} proto ${r.proto}${r.table !== "main" ? ` table ${r.table}` : ""}`);
   }
   for (const r of s.rules.values()) lines.push(`rule ${r.family === "ipv6" ? "-6 " : ""}priority ${r.priority} ${r.selector} lookup ${r.table}`);
+  for (const n of s.neighbors.values()) lines.push(`neigh ${n.ip} lladdr ${n.lladdr} dev ${n.dev} nud ${n.state}`);
+  for (const p of s.fouPorts.values()) lines.push(`fou ${p.family === "ipv6" ? "-6 " : ""}port ${p.port} gue`);
   return lines.length > 0 ? `${lines.join("\n")}\n` : "";
+}
+
+/** `bridge fdb` text of the overlay's FDB entries (the batch lines that create them). */
+export function fdbText(s: NodeState): string {
+  return [...s.fdb.values()].map((f) => `${fdbAddLine(f)}\n`).join("");
 }
 
 /** `sysctl` output form. */
@@ -87,7 +97,8 @@ export interface StateText {
 export const STATE_TEXTS: readonly StateText[] = [
   { file: "desired.iptables.txt", tables: ["chains", "jumps"], text: iptablesText },
   { file: "desired.ipset.txt", tables: ["ipsets"], text: ipsetText },
-  { file: "desired.ip.txt", tables: ["links", "addresses", "routes", "rules"], text: ipText },
+  { file: "desired.ip.txt", tables: ["links", "addresses", "routes", "rules", "neighbors", "fouPorts"], text: ipText },
+  { file: "desired.fdb.txt", tables: ["fdb"], text: fdbText, optional: true },
   { file: "desired.sysctl.txt", tables: ["sysctls"], text: sysctlText },
   { file: "desired.files.txt", tables: ["files"], text: filesText },
   { file: "desired.ipvs.txt", tables: ["ipvsServices", "ipvsReals", "ipvsTimeouts"], text: ipvsText, optional: true },

@@ -27,8 +27,9 @@ import type { Exec } from "./exec.ts";
  */
 export const ORDER = {
   sysctls: 10,
-  ipRemove: 20, // ip -batch: deletes of rules, routes, addresses (before links change)
-  ipAdd: 30, // ip -batch: links, addresses, routes, rules (creates and updates), then link deletes
+  ipRemove: 20, // ip -batch: deletes of neighbours, rules, routes, addresses (before links change)
+  ipAdd: 30, // ip -batch: links, addresses, routes, rules, neighbours (creates and updates), then link deletes
+  bridge: 35, // bridge -batch: FDB deletes then adds, once the vxlan devices exist
   ipsetFill: 40, // ipset restore: create, swap, add, del
   iptables: 50, // iptables-restore --noflush, per family and table
   ipsetDestroy: 60, // ipset restore: destroy

@@ -241,13 +241,17 @@ function checkOverlay(c: NodeConfig): string[] {
   if (c.overlayType !== "subnet" && c.overlayType !== "full") {
     errors.push(invalid("overlay-type", c.overlayType, "must be subnet or full"));
   }
-  if (c.overlayEncap !== "ipip" && c.overlayEncap !== "fou") {
+  if (c.overlayEncap !== "ipip" && c.overlayEncap !== "fou" && c.overlayEncap !== "vxlan") {
     errors.push(`unknown --overlay-encap option '${c.overlayEncap}' selected, unable to continue`);
   }
-  if (!Number.isInteger(c.overlayEncapPort) || c.overlayEncapPort < 1024 || c.overlayEncapPort > 65535) {
+  // 0 = the encap's default (fou 5555, vxlan 4789)
+  if (!Number.isInteger(c.overlayEncapPort) || (c.overlayEncapPort !== 0 && (c.overlayEncapPort < 1024 || c.overlayEncapPort > 65535))) {
     errors.push(
-      `--overlay-encap-port: specified encap port is out of range of valid ports: ${c.overlayEncapPort}, valid range is from 1024 to 65535`,
+      `--overlay-encap-port: specified encap port is out of range of valid ports: ${c.overlayEncapPort}, valid range is from 1024 to 65535 (or 0 for the encap's default)`,
     );
+  }
+  if (!Number.isInteger(c.overlayVni) || c.overlayVni < 1 || c.overlayVni > 16777215) {
+    errors.push(`--overlay-vni: ${c.overlayVni} is out of range (1-16777215)`);
   }
   return errors;
 }

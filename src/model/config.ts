@@ -115,9 +115,16 @@ export interface NodeConfig {
   readonly enableOverlay: boolean;
   /** `subnet` or `full` when valid. */
   readonly overlayType: string;
-  /** `ipip` or `fou` when valid. */
+  /** `ipip`, `fou` or `vxlan` when valid. */
   readonly overlayEncap: string;
+  /**
+   * The UDP port of fou (GUE) and vxlan; 0 (the default) means the encap's own default:
+   * 5555 for fou, as upstream's default, and IANA's 4789 for vxlan. A departure in form only:
+   * upstream's flag defaults to 5555, which is what fou gets.
+   */
   readonly overlayEncapPort: number;
+  /** The vxlan overlay's VNI (`--overlay-vni`, ours; 1–16777215). */
+  readonly overlayVni: number;
   readonly enableCni: boolean;
   readonly autoMtu: boolean;
   readonly enablePodEgress: boolean;
@@ -232,7 +239,8 @@ export const DEFAULT_CONFIG: NodeConfig = Object.freeze({
   enableOverlay: true,
   overlayType: "subnet",
   overlayEncap: "ipip",
-  overlayEncapPort: 5555,
+  overlayEncapPort: 0,
+  overlayVni: 1,
   enableCni: true,
   autoMtu: true,
   enablePodEgress: true,

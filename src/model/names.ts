@@ -17,16 +17,17 @@ export const ROUTE_PROTO = "17";
 export const TUNNEL_LINK_PREFIX = "tun-";
 /** Links we own by name (created, updated, deleted by us). */
 export function ownsLink(name: string): boolean {
-  return name === KUBE_BRIDGE || name === KUBE_DUMMY_IF || name.startsWith(TUNNEL_LINK_PREFIX) || name === "kube-extender0";
+  return name === KUBE_BRIDGE || name === KUBE_DUMMY_IF || name.startsWith(TUNNEL_LINK_PREFIX) || name === "kube-extender0" ||
+    name === KUBE_VXLAN || name === KUBE_VXLAN6; // overlay (see the overlay section below)
 }
 /** Links whose every address is ours (kube-bridge's gateway address belongs to the CNI plugin). */
-export const OWNED_ADDRESS_LINKS: ReadonlySet<string> = new Set([KUBE_DUMMY_IF]);
-/** Routing table of overlay tunnel routes and `from <pod CIDR>` rules (upstream's `kube-router`). */
-export const OVERLAY_TABLE = "77";
+export const OWNED_ADDRESS_LINKS: ReadonlySet<string> = new Set([KUBE_DUMMY_IF, "kube-vxlan", "kube-vxlan6"]);
 /** Routing table of external-IP policy routes (upstream's `external_ip`). */
 export const EXTERNAL_IP_TABLE = "79";
 /** Routing table of DSR fwmark rules and their VIP routes (upstream's `kube-router-dsr`). */
 export const DSR_TABLE = "78";
+/** Upstream's overlay routing table (`77 kube-router` in rt_tables): tunnel routes and `from <pod CIDR>` rules. */
+export const OVERLAY_TABLE = "77";
 /** Routing tables whose policy rules are ours: 77 kube-router (overlay), 78 DSR, 79 external_ip. */
 export const OWNED_RULE_TABLES: ReadonlySet<string> = new Set([OVERLAY_TABLE, DSR_TABLE, EXTERNAL_IP_TABLE]);
 
@@ -155,3 +156,41 @@ export const BGP_CONNECT_RETRY_S = 5;
 export const BGP_DEFAULT_HOLD_S = 90;
 /** The port external peers use when none is given. */
 export const BGP_DEFAULT_PORT = 179;
+
+// ---------------------------------------------------------------------------------------------
+// Overlay (router, `--enable-overlay`): tunnel names, the vxlan devices, and which devices'
+// FDB and neighbour entries are ours.
+
+/** The vxlan overlay device of each family (one device per family, not one link per peer). */
+export const KUBE_VXLAN = "kube-vxlan";
+export const KUBE_VXLAN6 = "kube-vxlan6";
+/** The route extender's vxlan device (reference/route-extender.md §3). */
+export const EXTENDER_VXLAN = "routervxlan0";
+/**
+ * Devices whose FDB and neighbour entries we own: every entry on them is ours, none elsewhere.
+ * The route extender's EXTENDER_VXLAN joins this set when the extender controller exists to
+ * own its entries: until then an observed entry there would be owned by no controller and
+ * the engine would delete it.
+ */
+export const OVERLAY_ENTRY_DEVICES: ReadonlySet<string> = new Set([KUBE_VXLAN, KUBE_VXLAN6]);
+/** True when FDB / neighbour entries on `dev` are ours. */
+export const ownsOverlayEntries = (dev: string): boolean => OVERLAY_ENTRY_DEVICES.has(dev);
+
+/** The priority the kernel gives upstream's priority-less `ip rule add from <pod CIDR> lookup 77`. */
+export const OVERLAY_RULE_PRIORITY = 32765;
+/** Default UDP ports: FoU (upstream's `--overlay-encap-port`) and vxlan (IANA). */
+export const FOU_DEFAULT_PORT = 5555;
+export const VXLAN_IANA_PORT = 4789;
+/** Default VNI of the vxlan overlay. */
+export const OVERLAY_DEFAULT_VNI = 1;
+/** Upstream's TTL on FoU tunnels (`ttl 225`). */
+export const FOU_TUNNEL_TTL = 225;
+
+/**
+ * Upstream's tunnel name for a peer: `tun-` + the first 11 hex digits of SHA-256 of the peer
+ * IP text with `.` and `:` removed (`10.0.0.1` → `tun-e443169117a`). Always 15 characters,
+ * within IFNAMSIZ. Callers pass the canonical IP text so one peer has one name.
+ */
+export function tunnelName(peerIp: string): string {
+  return `${TUNNEL_LINK_PREFIX}${createHash("sha256").update(peerIp.replace(/[.:]/g, "")).digest("hex").slice(0, 11)}`;
+}

@@ -11,9 +11,10 @@
  */
 import {
   COMMENT, DSR_TABLE, EXTERNAL_IP_TABLE, FIREWALL_COMMENT_PREFIX, FIREWALL_TOP_CHAIN, IPSET, KUBE_BRIDGE,
-  KUBE_DUMMY_IF, OVERLAY_TABLE, PROXY_CHAIN, ROUTE_PROTO, TUNNEL_LINK_PREFIX, ipsetName,
+  KUBE_DUMMY_IF, KUBE_VXLAN, KUBE_VXLAN6, OVERLAY_TABLE, PROXY_CHAIN, ROUTE_PROTO, TUNNEL_LINK_PREFIX, ipsetName,
 } from "./names.ts";
-import type { Chain, Ipset, Jump, Link, PolicyRule, Route, Sysctl } from "./rows.ts";
+import type { FdbEntry, Neighbor } from "./overlay.ts";
+import type { Address, Chain, Ipset, Jump, Link, PolicyRule, Route, Sysctl } from "./rows.ts";
 
 /** The controllers, in jump-placement order (firewall jumps first). */
 export const CONTROLLER_NAMES = ["firewall", "proxy", "router"] as const;
@@ -50,8 +51,8 @@ export const proxyChains = owner<Chain>("KUBE-ROUTER-SERVICES, -HAIRPIN, -DSR-*"
 export const proxyJumps = owner<Jump>("jumps to proxy chains or matching `-m ipvs`", (j) => PROXY_CHAINS.has(jumpTarget(j)) || j.rule.includes("-m ipvs"));
 export const proxySets = owner<Ipset>("kube-router-local-ips, -svip, -svip-prt", (s) => PROXY_SETS.has(s.name));
 export const proxyLinks = owner<Link>(KUBE_DUMMY_IF, (l) => l.name === KUBE_DUMMY_IF);
-/** Only kube-dummy-if's addresses are observed (names.ts OWNED_ADDRESS_LINKS). */
-export const proxyAddresses = always<unknown>("addresses of kube-dummy-if");
+/** Addresses are observed only on names.ts OWNED_ADDRESS_LINKS; the proxy's are kube-dummy-if's. */
+export const proxyAddresses = owner<Address>(`addresses of ${KUBE_DUMMY_IF}`, (a) => a.dev === KUBE_DUMMY_IF);
 export const proxyRoutes = owner<Route>(`routes on ${KUBE_DUMMY_IF} and in the DSR table`, (r) => r.dev === KUBE_DUMMY_IF || r.table === DSR_TABLE);
 export const proxyRules = owner<PolicyRule>("rules to the DSR and external-IP tables", (r) => PROXY_RULE_TABLES.has(r.table));
 export const proxySysctls = owner<Sysctl>("net/ipv4/vs/*, arp_ignore, arp_announce", (s) => s.path.startsWith("net/ipv4/vs/") || /^net\/ipv4\/conf\/all\/arp_(ignore|announce)$/.test(s.path));
@@ -64,7 +65,13 @@ export const proxyEverything = always<unknown>("everything its driver observes (
 // router --------------------------------------------------------------------------------------
 const ROUTER_COMMENTS: ReadonlySet<string> = new Set([COMMENT.forwardFromPods, COMMENT.forwardToPods, COMMENT.forwardNodeIface, COMMENT.podEgress]);
 const ROUTER_SETS = bothFamilies([IPSET.podSubnets, IPSET.nodeIps]);
-export const routerLinks = owner<Link>(`${KUBE_BRIDGE} and tun-*`, (l) => l.name === KUBE_BRIDGE || l.name.startsWith(TUNNEL_LINK_PREFIX));
+const ROUTER_VXLAN: ReadonlySet<string> = new Set([KUBE_VXLAN, KUBE_VXLAN6]);
+/** True for the router's overlay devices: the vxlan device of each family and the `tun-*` tunnels. */
+export const isOverlayDevice = (name: string): boolean => ROUTER_VXLAN.has(name) || name.startsWith(TUNNEL_LINK_PREFIX);
+export const routerLinks = owner<Link>(`${KUBE_BRIDGE}, ${KUBE_VXLAN}, ${KUBE_VXLAN6} and ${TUNNEL_LINK_PREFIX}*`, (l) => l.name === KUBE_BRIDGE || isOverlayDevice(l.name));
+export const routerAddresses = owner<Address>(`addresses of ${KUBE_VXLAN}, ${KUBE_VXLAN6} (VTEP)`, (a) => ROUTER_VXLAN.has(a.dev));
+export const routerFdb = owner<FdbEntry>(`FDB entries on ${KUBE_VXLAN}, ${KUBE_VXLAN6}`, (f) => ROUTER_VXLAN.has(f.dev));
+export const routerNeighbors = owner<Neighbor>(`neighbour entries on ${KUBE_VXLAN}, ${KUBE_VXLAN6}`, (n) => ROUTER_VXLAN.has(n.dev));
 /** Our protocol, but not the proxy's VIP routes (table local, the DSR table, kube-dummy-if). */
 export const routerRoutes = owner<Route>(`proto ${ROUTE_PROTO} routes outside the proxy's`, (r) => r.proto === ROUTE_PROTO && r.table !== "local" && r.table !== DSR_TABLE && r.dev !== KUBE_DUMMY_IF);
 export const routerRules = owner<PolicyRule>("rules to the overlay table", (r) => r.table === OVERLAY_TABLE);

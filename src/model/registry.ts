@@ -12,9 +12,10 @@
  */
 import {
   type ControllerName, type Owner, firewallChains, firewallJumps, firewallSets, proxyAddresses, proxyChains,
-  proxyEverything, proxyJumps, proxyLinks, proxyRoutes, proxyRules, proxySets, proxySysctls, routerJumps,
-  routerLinks, routerRoutes, routerRules, routerSets,
+  proxyEverything, proxyJumps, proxyLinks, proxyRoutes, proxyRules, proxySets, proxySysctls, routerAddresses, routerFdb,
+  routerJumps, routerLinks, routerNeighbors, routerRoutes, routerRules, routerSets,
 } from "./ownership.ts";
+import { type FdbEntry, type FouPort, type Neighbor, fdbKey, fouPortKey, neighborKey } from "./overlay.ts";
 import {
   type Address, type Chain, type DsrTunnel, type HealthCheck, type Ipset, type IpvsReal, type IpvsService, type IpvsTimeouts,
   type Jump, type Link, type ManagedFile, type PolicyRule, type Route, type Sysctl,
@@ -26,14 +27,14 @@ import {
  * How a table is diffed:
  * - `keyed`: per key create / update / delete;
  * - `never-delete`: keyed, but a row no longer wanted is left as it is (sysctls, files,
- *   IPVS timeouts: observe reports only desired keys, so a stale one stops being managed);
+ *   IPVS timeouts, FoU ports: observe reports only desired keys, so a stale one stops being managed);
  * - `members`: keyed on the header; rows with the same header on both sides diff member by
  *   member (ipsets: `plan.ipsetMembers`).
  */
 export type DiffPolicy = "keyed" | "never-delete" | "members";
 
 /** The driver families; one real driver (and one fake) per family applies its tables. */
-export type DriverFamily = "sysctl" | "files" | "ip" | "ipset" | "iptables" | "ipvs" | "healthcheck" | "dsr";
+export type DriverFamily = "sysctl" | "files" | "ip" | "bridge" | "ipset" | "iptables" | "ipvs" | "healthcheck" | "dsr";
 
 export interface TableSpec<T> {
   readonly key: (row: T) => string;
@@ -52,9 +53,12 @@ export const TABLES = {
   sysctls: spec<Sysctl>({ key: sysctlKey, diff: "never-delete", driver: "sysctl", owners: { proxy: proxySysctls } }),
   files: spec<ManagedFile>({ key: fileKey, diff: "never-delete", driver: "files", owners: {} }),
   links: spec<Link>({ key: linkKey, diff: "keyed", driver: "ip", owners: { proxy: proxyLinks, router: routerLinks } }),
-  addresses: spec<Address>({ key: addressKey, diff: "keyed", driver: "ip", owners: { proxy: proxyAddresses } }),
+  addresses: spec<Address>({ key: addressKey, diff: "keyed", driver: "ip", owners: { proxy: proxyAddresses, router: routerAddresses } }),
   routes: spec<Route>({ key: routeKey, diff: "keyed", driver: "ip", owners: { proxy: proxyRoutes, router: routerRoutes } }),
   rules: spec<PolicyRule>({ key: policyRuleKey, diff: "keyed", driver: "ip", owners: { proxy: proxyRules, router: routerRules } }),
+  neighbors: spec<Neighbor>({ key: neighborKey, diff: "keyed", driver: "ip", owners: { router: routerNeighbors } }),
+  fouPorts: spec<FouPort>({ key: fouPortKey, diff: "never-delete", driver: "ip", owners: {} }),
+  fdb: spec<FdbEntry>({ key: fdbKey, diff: "keyed", driver: "bridge", owners: { router: routerFdb } }),
   ipsets: spec<Ipset>({
     key: ipsetKey, diff: "members", driver: "ipset", owners: { firewall: firewallSets, proxy: proxySets, router: routerSets },
     members: { of: (s) => s.members, sameHeader: (a, b) => a.type === b.type && a.family === b.family && a.timeout === b.timeout },

@@ -73,14 +73,25 @@ export const ipsetKey = (s: Pick<Ipset, "name">): string => s.name;
 
 export type LinkKind = "bridge" | "dummy" | "vxlan" | "ipip" | "ip6tnl";
 
-/** An owned link. `mtu` absent ⇒ not managed. Kind-specific attributes in `vxlan`/`tunnel`. */
+/** FoU / GUE encapsulation of an ipip / ip6tnl link (`encap gue encap-sport auto encap-dport P`). */
+export interface TunnelEncap {
+  readonly type: "gue";
+  readonly dport: number;
+}
+
+/**
+ * An owned link. `mtu` absent ⇒ not managed; `address` (the MAC, lower-case) absent ⇒ not
+ * managed. Kind-specific attributes in `vxlan`/`tunnel`; any change to them re-creates the
+ * link (ip/compile.ts needsRecreate), which is what an encap switch needs.
+ */
 export interface Link {
   readonly name: string;
   readonly kind: LinkKind;
   readonly up: boolean;
   readonly mtu?: number;
+  readonly address?: string;
   readonly vxlan?: { readonly id: number; readonly local?: string; readonly dev?: string; readonly port?: number; readonly learning?: boolean };
-  readonly tunnel?: { readonly local?: string; readonly remote: string };
+  readonly tunnel?: { readonly local?: string; readonly remote: string; readonly ttl?: number; readonly encap?: TunnelEncap };
 }
 export const linkKey = (l: Pick<Link, "name">): string => l.name;
 
@@ -107,6 +118,8 @@ export interface Route {
   readonly proto: string;
   readonly type?: "unicast" | "local";
   readonly scope?: "global" | "link" | "host";
+  /** The `onlink` next-hop flag (gateway not in any connected subnet: the vxlan overlay). */
+  readonly onlink?: boolean;
 }
 export const routeKey = (r: Pick<Route, "family" | "table" | "dst">): string => `${r.family}/${r.table}/${r.dst}`;
 

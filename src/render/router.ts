@@ -1,15 +1,18 @@
 /**
- * The router controller's static slice (`--run-router`; overlay and BGP come later), as
- * upstream's routing controller sets a node up (kube-router-features.md §5.1):
+ * The router controller (`--run-router`; BGP comes later), as upstream's routing controller
+ * sets a node up (kube-router-features.md §5.1):
  * kube-bridge, the bridge CNI config, a route to every other node's pod CIDR when that node
- * is on a directly connected subnet, the node ipsets, pod egress MASQUERADE, the FORWARD
- * accepts and the sysctls they need. IPv4 and IPv6 (each family when enabled). Pure.
+ * is on a directly connected subnet, the overlay (render/overlay.ts: tunnels or kube-vxlan,
+ * their FDB and neighbour entries, table-77 routes and rules) for the others — or, with
+ * `--enable-overlay=false`, a warning naming each peer on another subnet that gets no route —
+ * the node ipsets, pod egress MASQUERADE, the FORWARD accepts and the sysctls they need.
+ * `--auto-mtu` with the overlay on gives kube-bridge and the CNI config the underlay MTU minus
+ * the encapsulation overhead. IPv4 and IPv6 (each family when enabled). Pure.
  *
  * @category render
  */
 import type { NodeInfo } from "../model/cluster.ts";
-import type { HostFacts } from "../model/host.ts";
-import { canonicalCidr, canonicalIp, cidrContains, ipFamily } from "../model/ip.ts";
+import { canonicalCidr, canonicalIp, ipFamily } from "../model/ip.ts";
 import { COMMENT, IPSET, KUBE_BRIDGE, KUBE_DUMMY_IF, ROUTE_PROTO, ipsetName } from "../model/names.ts";
 import { ruleText } from "../model/iptables-rule.ts";
 import { canonicalMember } from "../model/ipset-members.ts";
@@ -19,6 +22,9 @@ import {
 } from "../model/state.ts";
 import { sortedTable } from "../model/table.ts";
 import { renderCniConfig } from "./cni.ts";
+import { renderOverlay } from "./overlay.ts";
+import { mergeOverlay } from "./overlay-merge.ts";
+import { interfaceWithIp, onConnectedSubnet, underlaySubnets } from "./overlay-peers.ts";
 import type { Controller, ControllerResult, RenderInput } from "./controller.ts";
 import { enabledFamilies, nodeIpOfFamily, nodeIps, nodePodCidrs, primaryNodeIp } from "./node-facts.ts";
 
@@ -29,17 +35,6 @@ export const routerController: Controller = {
   enabled: (cfg) => cfg.runRouter,
   render: renderRouter,
 };
-
-/** The host interface carrying `ip`, if any. */
-function interfaceWithIp(host: HostFacts, ip: string) {
-  const want = canonicalIp(ip);
-  return host.interfaces.find((i) => i.addrs.some((a) => canonicalIp(a.split("/")[0] ?? "") === want));
-}
-
-/** True when `ip` lies in a subnet directly connected to this host (kube-bridge and lo excluded). */
-function onConnectedSubnet(host: HostFacts, ip: string): boolean {
-  return host.interfaces.some((i) => i.name !== KUBE_BRIDGE && i.name !== "lo" && i.addrs.some((a) => cidrContains(a, ip)));
-}
 
 /** Valid pod CIDRs of a node per enabled family, with warnings for invalid ones. */
 function podCidrsByFamily(node: NodeInfo, families: readonly Family[], warn: (m: string) => void): Map<Family, string[]> {
@@ -70,7 +65,11 @@ function renderRouter(input: RenderInput): ControllerResult {
   }
   const nodeIface = interfaceWithIp(host, primary);
   if (nodeIface === undefined) warn(`router: no interface on this host carries the node IP ${primary}; MTU and the node-interface FORWARD accept are skipped`);
-  const mtu = config.autoMtu ? nodeIface?.mtu : undefined;
+  const overlay = renderOverlay({ snapshot, config, host, nodeName });
+  if ("error" in overlay) return { error: overlay.error, warnings };
+  // the overlay's pod MTU (underlay minus encapsulation) when it is on; else the underlay's
+  const mtu = config.autoMtu ? (overlay.ok.podMtu ?? nodeIface?.mtu) : undefined;
+  const subnets = underlaySubnets(host);
 
   const links: Link[] = [{ name: KUBE_BRIDGE, kind: "bridge", up: true, ...(mtu !== undefined ? { mtu } : {}) }];
 
@@ -107,7 +106,8 @@ function renderRouter(input: RenderInput): ControllerResult {
       if (dsts.length === 0) continue;
       const via = canonicalIp(nodeIpOfFamily(node, f) ?? "");
       if (via === undefined) { warn(`Node ${node.name}: status.addresses: no ${f} address; no ${f} route to its pods`); continue; }
-      if (!onConnectedSubnet(host, via)) continue; // another subnet: the overlay or BGP underlay carries it
+      // another subnet: the overlay carries it (or, overlay off, the underlay: renderOverlay warns)
+      if (!onConnectedSubnet(subnets, via)) continue;
       for (const dst of dsts) routes.push({ family: f, table: "main", dst, via, proto: ROUTE_PROTO });
     }
   }
@@ -147,7 +147,7 @@ function renderRouter(input: RenderInput): ControllerResult {
       : []),
   ];
 
-  const state: Partial<NodeState> = {
+  const own: Partial<NodeState> = {
     links: sortedTable(links.map((l) => [linkKey(l), l])),
     files: sortedTable(files.map((f) => [fileKey(f), f])),
     routes: sortedTable(routes.map((r) => [routeKey(r), r])),
@@ -155,5 +155,7 @@ function renderRouter(input: RenderInput): ControllerResult {
     jumps: sortedTable(jumps.map((j) => [jumpKey(j), j])),
     sysctls: sortedTable(sysctls.map((s) => [sysctlKey(s), s])),
   };
-  return { ok: { state, warnings } };
+  // the overlay's routes win their keys (a peer on the overlay keeps no direct route)
+  const state = mergeOverlay(own, overlay.ok).state;
+  return { ok: { state, warnings: [...warnings, ...overlay.ok.warnings] } };
 }

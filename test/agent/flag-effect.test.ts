@@ -104,6 +104,10 @@ const WORKS: Readonly<Record<string, Evidence>> = {
   "auto-mtu": { plan: ["--auto-mtu=false"] },
   "enable-pod-egress": { plan: ["--enable-pod-egress=false"] },
   "enable-overlay": { plan: ["--enable-overlay=false", "--enable-pod-egress=false"], baseline: ["--enable-pod-egress=false"] },
+  // the example's nodes share node1's subnet: `full` puts them on tunnels, so encap and port show
+  "overlay-type": { plan: ["--overlay-type=full"] },
+  "overlay-encap": { plan: ["--overlay-type=full", "--overlay-encap=fou"], baseline: ["--overlay-type=full"] },
+  "overlay-encap-port": { plan: ["--overlay-type=full", "--overlay-encap=fou", "--overlay-encap-port=6666"], baseline: ["--overlay-type=full", "--overlay-encap=fou"] },
   "ipvs-sync-period": { lanes: ["--ipvs-sync-period=7s"] },
   "iptables-sync-period": { lanes: ["--iptables-sync-period=7s"] },
   "routes-sync-period": { lanes: ["--routes-sync-period=7s"] },
@@ -163,10 +167,6 @@ const REFUSED: Readonly<Record<string, readonly string[]>> = {
   "advertise-pod-cidr": ["--advertise-pod-cidr=true"],
   "gobgp-admin-address": ["--gobgp-admin-address=10.0.0.1"],
   "gobgp-admin-port": ["--gobgp-admin-port=50052"],
-  "enable-overlay": ["--enable-overlay=true"],
-  "overlay-type": ["--overlay-type=full"],
-  "overlay-encap": ["--overlay-encap=fou"],
-  "overlay-encap-port": ["--overlay-encap=fou", "--overlay-encap-port=6666"],
   "disable-source-dest-check": ["--disable-source-dest-check=true"],
 };
 

@@ -44,16 +44,16 @@ test("upstream's defaults are never refused: an operator who passes nothing is n
 });
 
 test("a default-on switch of an unbuilt feature is refused only when given as true", () => {
-  // Given --enable-overlay (upstream default true)
+  // Given --disable-source-dest-check (upstream default true)
   // When given explicitly as true / Then refused with one line naming it and what is missing
-  assert.deepEqual(lines("--enable-overlay=true"), [
-    "--enable-overlay=true: overlay tunnels (ipip/fou) are not built yet; with =false pod traffic between subnets must be routed by the network, as upstream (router controller)",
+  assert.deepEqual(lines("--disable-source-dest-check=true"), [
+    "--disable-source-dest-check=true: disabling the AWS EC2 source/destination check is not built; disable it in AWS (router controller)",
   ]);
-  assert.equal(lines("--enable-overlay").length, 1);
-  // When given as false / Then honoured (we never tunnel)
-  assert.deepEqual(lines("--enable-overlay=false"), []);
+  assert.equal(lines("--disable-source-dest-check").length, 1);
+  // When given as false / Then honoured
+  assert.deepEqual(lines("--disable-source-dest-check=false"), []);
   // Same rule for the other default-on switches
-  for (const f of ["enable-ibgp", "advertise-pod-cidr", "disable-source-dest-check"]) {
+  for (const f of ["enable-ibgp", "advertise-pod-cidr"]) {
     assert.equal(lines(`--${f}=true`).length, 1, f);
     assert.deepEqual(lines(`--${f}=false`), [], f);
   }
@@ -70,8 +70,9 @@ test("settings of an unbuilt feature are refused when changed, and only when the
   assert.deepEqual(lines("--run-router=false", "--peer-router-ips=10.0.0.1", "--peer-router-asns=65000"), []);
   // And GR / BFD / overlay tunables matter only with their switch on
   assert.deepEqual(lines("--bgp-graceful-restart-time=30s"), []);
-  assert.deepEqual(lines("--enable-overlay=false", "--overlay-encap=fou"), []);
-  assert.equal(lines("--overlay-encap=fou").length, 1);
+  // And the overlay is built (issue 11): none of its flags is refused
+  assert.deepEqual(lines("--enable-overlay=true", "--overlay-type=full", "--overlay-encap=fou", "--overlay-encap-port=6000"), []);
+  assert.deepEqual(lines("--overlay-encap=vxlan", "--overlay-vni=42"), []);
   // And --nodes-full-mesh is BGP whichever way it is given
   assert.equal(lines("--nodes-full-mesh=false").length, 1);
   assert.equal(lines("--nodes-full-mesh=true").length, 1);
@@ -90,12 +91,12 @@ test("refusals never print a secret and name the owner", () => {
 
 test("one-shot CLI: the issue's command exits 1 with one line naming every refused flag, before touching anything", async () => {
   // Given the command from issue 14 (a dry-run that used to print a plan and exit 2)
-  const r = await cli(["--snapshot", "deploy/example/cluster.yaml", "--hostname-override", "node1", "--enable-overlay=true", "--run-loadbalancer=true", "--peer-router-ips=10.0.0.1", "--peer-router-asns=65000", "--once", "--dry-run"]);
+  const r = await cli(["--snapshot", "deploy/example/cluster.yaml", "--hostname-override", "node1", "--disable-source-dest-check=true", "--run-loadbalancer=true", "--peer-router-ips=10.0.0.1", "--peer-router-asns=65000", "--once", "--dry-run"]);
   // Then exit 1, nothing on stdout, one line on stderr naming each flag
   assert.equal(r.code, 1);
   assert.equal(r.out, "");
   assert.equal(r.err.split("\n").filter((l) => l !== "").length, 1);
-  for (const f of ["--enable-overlay=true", "--run-loadbalancer=true", "--peer-router-ips=10.0.0.1", "--peer-router-asns=65000"]) assert.ok(r.err.includes(f), f);
+  for (const f of ["--disable-source-dest-check=true", "--run-loadbalancer=true", "--peer-router-ips=10.0.0.1", "--peer-router-asns=65000"]) assert.ok(r.err.includes(f), f);
   // And --cleanup-config is refused the same way
   const c = await cli(["--cleanup-config", "--enable-pprof"]);
   assert.deepEqual([c.code, c.err], [1, "kube-router: --enable-pprof=true: the pprof debug server is not built (Node has no pprof; use node --inspect or --heap-prof) (agent process)\n"]);
@@ -124,24 +125,24 @@ test("long-running agent: each refusal is logged once, at error level, with flag
   const dest = memoryDestination();
   const log = makeLogger({ node: "node1", v: 0, dest });
   // When announced at start / Then two error lines, each the refusal line
-  assert.equal(announceRefusals(cfg("--enable-overlay=true", "--enable-pprof"), log), 2);
+  assert.equal(announceRefusals(cfg("--disable-source-dest-check=true", "--enable-pprof"), log), 2);
   const got = dest.lines().map((l) => [l["level"], l["flag"], l["controller"], l["msg"]]);
-  assert.deepEqual(got.map((g) => g.slice(1, 3)), [["enable-overlay", "router"], ["enable-pprof", "agent"]]);
+  assert.deepEqual(got.map((g) => g.slice(1, 3)), [["disable-source-dest-check", "router"], ["enable-pprof", "agent"]]);
   assert.ok(got.every((g) => g[0] === 50 || g[0] === "error"), JSON.stringify(got));
-  assert.match(String(got[0]![3]), /^--enable-overlay=true: overlay tunnels/);
+  assert.match(String(got[0]![3]), /^--disable-source-dest-check=true: disabling the AWS/);
 });
 
 test("long-running agent: /healthz says the refusal, the refused router never syncs, the firewall does", async () => {
-  // Given an agent with the router asked for overlay tunnels and the firewall on
+  // Given an agent with the router asked for something unbuilt and the firewall on
   const hp = await freePort();
-  const h = await startAgent({ config: { ...cfg("--enable-overlay=true"), hostnameOverride: "node1", runServiceProxy: false, runFirewall: true, healthPort: hp, healthAddr: "127.0.0.1" } });
+  const h = await startAgent({ config: { ...cfg("--disable-source-dest-check=true"), hostnameOverride: "node1", runServiceProxy: false, runFirewall: true, healthPort: hp, healthAddr: "127.0.0.1" } });
   try {
     // When the firewall has synced
     await until(() => h.handle.schedule.lanes.find((l) => l.spec.name === "firewall")?.lastSuccessAt !== undefined, 3000, "firewall synced");
     // Then /healthz is 500 naming the router's refusal
     const r = await fetch(`http://127.0.0.1:${hp}/healthz`);
     assert.equal(r.status, 500);
-    assert.match(await r.text(), /controller router: refused: --enable-overlay=true: overlay tunnels/);
+    assert.match(await r.text(), /controller router: refused: --disable-source-dest-check=true: disabling the AWS/);
     // And the router never synced: no route to node2 was installed
     assert.deepEqual(await h.routes(), []);
   } finally {

@@ -165,6 +165,6 @@ test("dumps look like ip -j: proto filter hides protocol, fe80 appears on up lin
   assert.match(addr.find((l) => l.ifname === "kube-bridge")?.addr_info[0]?.local ?? "", /^fe80::/);
   // And a command the fake does not model fails instead of passing silently
   const exec = fakeExec(ip);
-  await assert.rejects(exec.run("ip", ["-j", "neigh", "show"]), (e: unknown) => e instanceof ExecError && /fake ip: unsupported/.test(e.message));
+  await assert.rejects(exec.run("ip", ["-j", "maddr", "show"]), (e: unknown) => e instanceof ExecError && /fake ip: unsupported/.test(e.message));
   assert.equal(batch(ip, "link add x0 type macvlan").stderr, "Error: Unknown device type.\nCommand failed -:1\n");
 });

@@ -173,9 +173,16 @@ test("overlay type, encapsulation and port", () => {
   assert.deepEqual(validateConfig(cfg({ overlayType: "mesh", overlayEncap: "gre", overlayEncapPort: 1023 })), [
     'invalid value "mesh" for --overlay-type: must be subnet or full',
     "unknown --overlay-encap option 'gre' selected, unable to continue",
-    "--overlay-encap-port: specified encap port is out of range of valid ports: 1023, valid range is from 1024 to 65535",
+    "--overlay-encap-port: specified encap port is out of range of valid ports: 1023, valid range is from 1024 to 65535 (or 0 for the encap's default)",
   ]);
   assert.deepEqual(validateConfig(cfg({ overlayType: "full", overlayEncap: "fou", overlayEncapPort: 1024 })), []);
+  // vxlan (ours), port 0 (the encap's default) and the VNI range 1-16777215
+  assert.deepEqual(validateConfig(cfg({ overlayEncap: "vxlan", overlayEncapPort: 0, overlayVni: 16777215 })), []);
+  assert.deepEqual(validateConfig(cfg({ overlayEncapPort: 65536, overlayVni: 0 })), [
+    "--overlay-encap-port: specified encap port is out of range of valid ports: 65536, valid range is from 1024 to 65535 (or 0 for the encap's default)",
+    "--overlay-vni: 0 is out of range (1-16777215)",
+  ]);
+  assert.deepEqual(validateConfig(cfg({ overlayVni: 16777216 })), ["--overlay-vni: 16777216 is out of range (1-16777215)"]);
 });
 
 test("timeouts and sync periods", () => {

@@ -1,9 +1,11 @@
 /**
- * Test support: a whole node over semantic fakes — iptables, ipset, ip, ipvsadm, sysctl, a
+ * Test support: a whole node over semantic fakes — iptables, ipset, ip, bridge, ipvsadm, sysctl, a
  * memory file system, healthCheckNodePort listeners and pod namespaces — with the real drivers
  * on top (one per driver family of the registry: a family without a fake is a compile error) (IPVS ownership as the default flags give), so the engine runs exactly as in production
  * but in memory. Foreign state is seeded in each tool's own dump format.
  */
+import { bridgeDriver } from "../../src/apply/bridge/driver.ts";
+import { FakeBridge } from "../../src/apply/bridge/fake.ts";
 import { fakeExec } from "../../src/apply/fake.ts";
 import { filesDriver } from "../../src/apply/files/driver.ts";
 import { MemoryFileSystem } from "../../src/apply/files/fake.ts";
@@ -64,6 +66,8 @@ export interface FakeNode {
   readonly iptables: FakeIptables;
   readonly ipset: FakeIpset;
   readonly ip: FakeIp;
+  /** `bridge` over the same fake kernel (links) as `ip`. */
+  readonly bridge: FakeBridge;
   readonly ipvs: FakeIpvsadm;
   readonly healthChecks: FakeHealthCheckServers;
   readonly pods: FakeNsenter;
@@ -88,7 +92,8 @@ export function fakeNode(seed: FakeNodeSeed): FakeNode {
   const fs = new MemoryFileSystem(seed.cniConf.content !== undefined ? { [seed.cniConf.path]: { content: seed.cniConf.content, mode: 0o644 } } : {});
   const ipvs = new FakeIpvsadm();
   const pods = new FakeNsenter();
-  const exec = fakeExec(iptables, ipset, ip, sysctl, ipvs, pods);
+  const bridge = new FakeBridge(ip.kernel);
+  const exec = fakeExec(iptables, ipset, ip, bridge, sysctl, ipvs, pods);
   const healthChecks = new FakeHealthCheckServers();
   const readHost = async (): Promise<HostFacts> => {
     const file = fs.read(seed.cniConf.path);
@@ -98,6 +103,7 @@ export function fakeNode(seed: FakeNodeSeed): FakeNode {
     sysctl: () => sysctlDriver(),
     files: () => filesDriver(fs),
     ip: () => ipDriver(),
+    bridge: () => bridgeDriver(),
     ipset: () => ipsetDriver(),
     iptables: () => iptablesDriver(iptablesBackend("nft")),
     ipvs: () => ipvsDriver(ipvsDriverOptions(DEFAULT_CONFIG)),
@@ -105,5 +111,5 @@ export function fakeNode(seed: FakeNodeSeed): FakeNode {
     dsr: () => dsrDriver(() => fakeRuntime()),
   };
   const drivers = Object.values(fakes).map((make) => make());
-  return { deps: { exec, drivers, readHost }, exec, fs, iptables, ipset, ip, ipvs, healthChecks, pods };
+  return { deps: { exec, drivers, readHost }, exec, fs, iptables, ipset, ip, bridge, ipvs, healthChecks, pods };
 }

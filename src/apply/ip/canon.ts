@@ -19,6 +19,7 @@
  */
 import type { Address, Link, PolicyRule, Route } from "../../model/state.ts";
 import { canonicalIp, canonicalPrefix, formatIp, parsePrefix } from "../../model/ip.ts";
+import type { OverlayLink, OverlayRoute } from "../../model/overlay.ts";
 import { canonicalSelector } from "./selector.ts";
 
 /** The kernel's vxlan dstport when none is given (not IANA's 4789). */
@@ -43,7 +44,7 @@ export function canonicalLink(l: Link): Link {
   if (l.tunnel !== undefined) {
     out.tunnel = { ...(l.tunnel.local !== undefined ? { local: ip(l.tunnel.local) } : {}), remote: ip(l.tunnel.remote) };
   }
-  return out;
+  return withOverlayLinkFields(l as OverlayLink, out);
 }
 
 /**
@@ -84,10 +85,27 @@ export function canonicalRoute(r: Route): Route {
     proto: r.proto,
     ...(r.type === "local" ? { type: "local" as const } : {}),
     ...(scope !== undefined ? { scope } : {}),
-  };
+    // overlay: the onlink next-hop flag (model/overlay.ts OverlayRoute)
+    ...((r as OverlayRoute).onlink === true ? { onlink: true } : {}),
+  } as Route;
 }
 
 /** Canonical policy rule. Throws Error on a malformed selector. */
 export function canonicalRule(r: PolicyRule): PolicyRule {
   return { family: r.family, priority: r.priority, selector: canonicalSelector(r.selector, r.family), table: r.table };
+}
+
+/**
+ * Overlay extras (rows.ts Link) carried onto a canonical link: the MAC (lower case), a
+ * tunnel's non-zero `ttl` and its GUE `encap`.
+ */
+function withOverlayLinkFields(l: OverlayLink, out: Link): Link {
+  const t = l.tunnel;
+  const tunnel = out.tunnel === undefined || t === undefined ? out.tunnel : {
+    ...out.tunnel,
+    ...(t.ttl !== undefined && t.ttl !== 0 ? { ttl: t.ttl } : {}),
+    ...(t.encap !== undefined ? { encap: { type: t.encap.type, dport: t.encap.dport } } : {}),
+  };
+  const res: OverlayLink = { ...out, ...(l.address !== undefined ? { address: l.address.toLowerCase() } : {}), ...(tunnel !== undefined ? { tunnel } : {}) };
+  return res;
 }

@@ -3,15 +3,16 @@
  * `ip -batch` scripts. Pure and deterministic: the same plan gives byte-identical text.
  *
  * Scripts (at most four, none when nothing changes):
- * - ORDER.ipRemove, `ip -force -batch -`: `rule del` (IPv4), `route del`, `address del` for
+ * - ORDER.ipRemove, `ip -force -batch -`: `neigh del` (neigh.ts), `rule del` (IPv4), `route del`, `address del` for
  *   deletes and for the `before` of updates that cannot be done in place (an address or rule
  *   whose value changed, a route whose family changed);
  * - ORDER.ipRemove, `ip -6 -force -batch -`: `rule del` (IPv6);
  * - ORDER.ipAdd, `ip -force -batch -`: links (`link add` for creates; `link set` for MTU and
  *   up/down; `link del` + `link add` when the kind or a vxlan/tunnel attribute changed, since
  *   those cannot change in place), `address add`, `route replace … proto 17 table T`,
- *   `rule add priority P …` (IPv4), then `link del` of deleted links last;
- * - ORDER.ipAdd, `ip -6 -force -batch -`: `rule add` (IPv6).
+ *   `rule add priority P …` (IPv4), `link del` of deleted links, then `neigh replace`;
+ * - ORDER.ipAdd, `ip -6 -force -batch -`: `fou add port P gue` (IPv6), `rule add` (IPv6);
+ *   the main ipAdd batch has the IPv4 `fou add` lines right after the links.
  *
  * Why IPv6 rules get their own batch: `ip rule` treats an unspecified family as IPv4 (even
  * `from fd00::/64` fails with "Invalid source address" without `-6`), and `ip -batch` accepts
@@ -41,12 +42,23 @@ import { deepEqual, type Change } from "../../model/table.ts";
 import type { Exec } from "../exec.ts";
 import { ORDER, type Script } from "../driver.ts";
 import { VXLAN_DEFAULT_PORT } from "./canon.ts";
+import { fouAddLine } from "./fou.ts";
+import { compileNeighbors } from "./neigh.ts";
 
 /** Argument vectors of the two batch invocations. */
 export const IP_BATCH_ARGS: readonly string[] = ["-force", "-batch", "-"];
 export const IP6_BATCH_ARGS: readonly string[] = ["-6", "-force", "-batch", "-"];
 
-export type IpPlan = Pick<NodePlan, "links" | "addresses" | "routes" | "rules">;
+export type IpPlan = Pick<NodePlan, "links" | "addresses" | "routes" | "rules"> & Partial<Pick<NodePlan, "neighbors" | "fouPorts">>;
+
+/** Links a plan deletes, or re-creates (`link del` + `link add`): the kernel drops what was on them. */
+export function linksGone(links: readonly Change<Link>[]): Set<string> {
+  return new Set(links.flatMap((c) => (c.op === "delete" || (c.op === "update" && needsRecreate(c.before, c.after)) ? [c.key] : [])));
+}
+/** Links a plan re-creates. */
+export function linksRecreated(links: readonly Change<Link>[]): string[] {
+  return links.flatMap((c) => (c.op === "update" && needsRecreate(c.before, c.after) ? [c.key] : []));
+}
 
 /** True when a link update cannot be done with `link set` (kind or tunnel parameters changed). */
 export function needsRecreate(before: Link, after: Link): boolean {
@@ -56,6 +68,8 @@ export function needsRecreate(before: Link, after: Link): boolean {
 /** `ip link add` line for a link. */
 export function linkAddLine(l: Link): string {
   const head = [`link add ${l.name}`];
+  const x = l; // overlay extras: MAC, tunnel ttl and GUE encap
+  if (x.address !== undefined) head.push(`address ${x.address}`);
   if (l.mtu !== undefined) head.push(`mtu ${l.mtu}`);
   if (l.up) head.push("up");
   head.push(`type ${l.kind}`);
@@ -70,12 +84,16 @@ export function linkAddLine(l: Link): string {
     if (l.kind === "ip6tnl") head.push("mode ip6ip6");
     if (l.tunnel?.local !== undefined) head.push(`local ${l.tunnel.local}`);
     head.push(`remote ${l.tunnel?.remote ?? "any"}`);
+    if (x.tunnel?.ttl !== undefined) head.push(`ttl ${x.tunnel.ttl}`);
+    if (x.tunnel?.encap !== undefined) head.push(`encap ${x.tunnel.encap.type} encap-sport auto encap-dport ${x.tunnel.encap.dport}`);
   }
   return head.join(" ");
 }
 
 function linkSetLine(before: Link, after: Link): string | undefined {
   const parts: string[] = [];
+  const mac = after.address;
+  if (mac !== undefined && mac !== before.address) parts.push(`address ${mac}`);
   if (after.mtu !== undefined && after.mtu !== before.mtu) parts.push(`mtu ${after.mtu}`);
   if (after.up !== before.up) parts.push(after.up ? "up" : "down");
   return parts.length === 0 ? undefined : `link set ${after.name} ${parts.join(" ")}`;
@@ -94,6 +112,7 @@ export function routeReplaceLine(r: Route): string {
   p.push(dstText(r));
   if (r.via !== undefined) p.push(`via ${r.via}`);
   if (r.dev !== undefined) p.push(`dev ${r.dev}`);
+  if (r.onlink === true) p.push("onlink");
   if (r.src !== undefined) p.push(`src ${r.src}`);
   if (r.scope !== undefined) p.push(`scope ${r.scope}`);
   p.push(`proto ${r.proto}`, `table ${r.table}`);
@@ -162,8 +181,14 @@ export function compileIp(plan: IpPlan): Script[] {
 
   const v4 = (r: PolicyRule): boolean => r.family === "ipv4";
   const v6 = (r: PolicyRule): boolean => r.family === "ipv6";
+  // neighbour deletes before any `address del` (the kernel flushes a device's IPv4
+  // neighbours with its last IPv4 address); adds at the end, once the devices exist (neigh.ts)
+  const neigh = compileNeighbors(plan.neighbors ?? []);
+  // FoU receive ports: created, never deleted (registry `never-delete`)
+  const fouIn = afters(plan.fouPorts ?? []);
   return [
     ...build(ORDER.ipRemove, false, [
+      ["neighbors", neigh.remove],
       ["rules", rulesOut.filter(v4).map((r) => ruleLine("del", r))],
       ["routes", routesOut.map(routeDelLine)],
       ["addresses", addressesOut.map(addressDelLine)],
@@ -171,11 +196,16 @@ export function compileIp(plan: IpPlan): Script[] {
     ...build(ORDER.ipRemove, true, [["rules", rulesOut.filter(v6).map((r) => ruleLine("del", r))]]),
     ...build(ORDER.ipAdd, false, [
       ["links", linkLines],
+      ["fouPorts", fouIn.filter((p) => p.family === "ipv4").map(fouAddLine)],
       ["addresses", afters(plan.addresses).map(addressAddLine)],
       ["routes", afters(plan.routes).sort(byRank(routeRank)).map(routeReplaceLine)],
       ["rules", rulesIn.filter(v4).map((r) => ruleLine("add", r))],
       ["links", linkDeletes],
+      ["neighbors", neigh.add],
     ]),
-    ...build(ORDER.ipAdd, true, [["rules", rulesIn.filter(v6).map((r) => ruleLine("add", r))]]),
+    ...build(ORDER.ipAdd, true, [
+      ["fouPorts", fouIn.filter((p) => p.family === "ipv6").map(fouAddLine)],
+      ["rules", rulesIn.filter(v6).map((r) => ruleLine("add", r))],
+    ]),
   ];
 }

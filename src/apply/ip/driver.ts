@@ -1,15 +1,24 @@
 /**
- * The iproute2 driver: tables links, addresses, routes, rules.
+ * The iproute2 driver: tables links, addresses, routes, rules, neighbours.
  *
- * Observe runs five read-only dumps (concurrently): `ip -d -j addr show` (links and
- * addresses in one), `ip -4|-6 -j route show table all proto 17`, `ip -4|-6 -j rule show`.
+ * Observe runs six read-only dumps (concurrently): `ip -d -j addr show` (links and
+ * addresses in one), `ip -4|-6 -j route show table all proto 17`, `ip -4|-6 -j rule show`,
+ * `ip -j neigh show` (both families; only entries on our vxlan devices are kept, neigh.ts);
+ * and, only while FoU receive ports are desired, `ip [-6] -j fou show` (fou.ts).
  * It needs one route and one rule dump per family because `ip rule` defaults to IPv4 and a
  * family-less route dump prints no family (an IPv6 `default` would be ambiguous).
  *
  * Observed objects are canonical (canon.ts) and then aligned with desired where the model
- * says an attribute is not managed: a link's `mtu` is dropped when the desired link has none,
+ * says an attribute is not managed: a link's `mtu` (and, overlay, its MAC `address`) is dropped when the desired link has none,
  * and a route's `dev` is dropped when the desired route has a gateway but no `dev` (the kernel
  * fills in the device it resolved). So an unchanged desired state diffs empty.
+ *
+ * Full sync after a re-create: a link re-created (kind, vxlan or tunnel attributes changed:
+ * an `--overlay-encap` switch) or deleted loses every address, route, neighbour and FDB entry
+ * the kernel held on it, also those the plan did not mention (they were unchanged). After a
+ * batch that did so has run, `wantsFullSync` names the links until the next observe, so the
+ * runtime's next sync observes and re-adds them (issue 11: ipip → fou converges in two syncs,
+ * the second requested by the driver).
  *
  * Failure: observe rejects with ExecError when a dump fails and with Error on malformed JSON;
  * scripts reject with ExecError when `ip` reports any failed line (see compile.ts).
@@ -18,11 +27,14 @@
  */
 import type { HostInterface } from "../../model/host.ts";
 import { ROUTE_PROTO } from "../../model/names.ts";
+import type { NodePlan } from "../../model/plan.ts";
 import type { Link, NodeState, Route } from "../../model/state.ts";
 import type { Table } from "../../model/table.ts";
-import type { Driver } from "../driver.ts";
+import { ORDER, type Driver, type Script } from "../driver.ts";
 import type { Exec } from "../exec.ts";
-import { compileIp } from "./compile.ts";
+import { compileIp, linksRecreated } from "./compile.ts";
+import { FOU_DUMPS, observedFouPorts } from "./fou.ts";
+import { NEIGH_DUMP, parseNeighbors } from "./neigh.ts";
 import { parseAddrShow, parseRoutes, parseRules } from "./parse.ts";
 
 /** The read-only command lines observe runs (also what the fake answers). */
@@ -32,6 +44,7 @@ export const IP_DUMPS = {
   route6: ["-6", "-j", "route", "show", "table", "all", "proto", ROUTE_PROTO],
   rule4: ["-4", "-j", "rule", "show"],
   rule6: ["-6", "-j", "rule", "show"],
+  neigh: NEIGH_DUMP,
 } as const;
 
 const dump = async (exec: Exec, args: readonly string[]): Promise<string> => (await exec.run("ip", args)).stdout;
@@ -41,10 +54,17 @@ export function alignLinks(observed: Table<Link>, desired: Table<Link>): Table<L
   const out = new Map<string, Link>();
   for (const [k, l] of observed) {
     const want = desired.get(k);
-    if (want !== undefined && want.mtu === undefined && l.mtu !== undefined) {
-      const { mtu: _drop, ...rest } = l;
-      out.set(k, rest);
-    } else out.set(k, l);
+    let link = l;
+    if (want !== undefined && want.mtu === undefined && link.mtu !== undefined) {
+      const { mtu: _drop, ...rest } = link;
+      link = rest;
+    }
+    // overlay: a MAC is managed only where the desired link names one
+    if (want !== undefined && want.address === undefined && link.address !== undefined) {
+      const { address: _drop, ...rest } = link;
+      link = rest;
+    }
+    out.set(k, link);
   }
   return out;
 }
@@ -62,6 +82,19 @@ export function alignRoutes(observed: Table<Route>, desired: Table<Route>): Tabl
   return out;
 }
 
+/**
+ * The desired FoU ports that exist: `ip [-6] -j fou show` only for a family with desired
+ * ports (no read at all otherwise). A dump that fails (no `fou` module loaded yet: the
+ * generic-netlink family is missing) means none: `fou add` loads the module.
+ */
+async function observeFouPorts(exec: Exec, desired: NodeState): Promise<NodeState["fouPorts"]> {
+  const families = new Set([...desired.fouPorts.values()].map((p) => p.family));
+  if (families.size === 0) return new Map();
+  const read = async (f: "ipv4" | "ipv6") => (families.has(f) ? exec.run("ip", FOU_DUMPS[f]).then((r) => r.stdout, () => "[]") : undefined);
+  const [ipv4, ipv6] = await Promise.all([read("ipv4"), read("ipv6")]);
+  return observedFouPorts(desired.fouPorts, { ...(ipv4 !== undefined ? { ipv4 } : {}), ...(ipv6 !== undefined ? { ipv6 } : {}) });
+}
+
 /** The iproute2 driver. Each instance reuses its last route parse while the dumps are unchanged. */
 export function ipDriver(): Driver {
   let lastRoutes: { ipv4: string; ipv6: string; table: Table<Route> } | undefined;
@@ -69,16 +102,20 @@ export function ipDriver(): Driver {
     if (lastRoutes?.ipv4 !== ipv4 || lastRoutes.ipv6 !== ipv6) lastRoutes = { ipv4, ipv6, table: parseRoutes({ ipv4, ipv6 }) };
     return lastRoutes.table;
   };
+  /** Links re-created by a batch that ran since the last observe (see the module comment). */
+  let recreated: string[] = [];
   return {
     name: "ip",
-    tables: ["links", "addresses", "routes", "rules"],
+    tables: ["links", "addresses", "routes", "rules", "neighbors", "fouPorts"],
     async observe(exec: Exec, desired: NodeState): Promise<Partial<NodeState>> {
-      const [addr, route4, route6, rule4, rule6] = await Promise.all([
+      recreated = [];
+      const [addr, route4, route6, rule4, rule6, neigh] = await Promise.all([
         dump(exec, IP_DUMPS.addr),
         dump(exec, IP_DUMPS.route4),
         dump(exec, IP_DUMPS.route6),
         dump(exec, IP_DUMPS.rule4),
         dump(exec, IP_DUMPS.rule6),
+        dump(exec, IP_DUMPS.neigh),
       ]);
       const a = parseAddrShow(addr);
       return {
@@ -86,9 +123,24 @@ export function ipDriver(): Driver {
         addresses: a.addresses,
         routes: alignRoutes(routesOf(route4, route6), desired.routes),
         rules: parseRules({ ipv4: rule4, ipv6: rule6 }),
+        neighbors: parseNeighbors(neigh),
+        fouPorts: await observeFouPorts(exec, desired),
       };
     },
-    scripts: compileIp,
+    scripts(plan: NodePlan): Script[] {
+      const scripts = compileIp(plan);
+      const again = linksRecreated(plan.links);
+      if (again.length === 0) return scripts;
+      // the ipAdd batch re-creates them: from then on the kernel has dropped what was on them
+      return scripts.map((s) => (s.order !== ORDER.ipAdd || s.title.startsWith("ip -6") ? s : {
+        ...s,
+        run: async (exec: Exec) => {
+          recreated = [...new Set([...recreated, ...again])];
+          await s.run(exec);
+        },
+      }));
+    },
+    wantsFullSync: () => (recreated.length === 0 ? undefined : `links re-created (their routes, addresses and entries must be re-added): ${recreated.join(", ")}`),
   };
 }
 

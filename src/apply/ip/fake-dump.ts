@@ -31,7 +31,7 @@ export function addrJson(k: FakeIpKernel): string {
       group: "default",
       txqlen: 1000,
       link_type: l.kind === "loopback" ? "loopback" : l.kind === "ipip" ? "ipip" : l.kind === "ip6tnl" ? "tunnel6" : "ether",
-      address: l.kind === "loopback" ? "00:00:00:00:00:00" : `02:00:00:00:${(l.ifindex >> 8).toString(16).padStart(2, "0")}:${(l.ifindex & 255).toString(16).padStart(2, "0")}`,
+      address: l.kind === "loopback" ? "00:00:00:00:00:00" : l.address !== undefined ? l.address : `02:00:00:00:${(l.ifindex >> 8).toString(16).padStart(2, "0")}:${(l.ifindex & 255).toString(16).padStart(2, "0")}`,
       ...(info !== undefined ? { linkinfo: info } : {}),
       addr_info: addrs.map((a) => ({
         family: a.addr.family === "ipv4" ? "inet" : "inet6",
@@ -66,7 +66,7 @@ export function routeJson(k: FakeIpKernel, family: Family | undefined, table: st
       ...(r.family === "ipv4" && r.scope !== "global" ? { scope: r.scope } : {}),
       ...(r.src !== undefined ? { prefsrc: r.src } : {}),
       ...(r.family === "ipv6" ? { metric: 1024 } : {}),
-      flags: [],
+      flags: r.onlink === true ? ["onlink"] : [],
       ...(r.family === "ipv6" ? { pref: "medium" } : {}),
     };
   }));
@@ -118,11 +118,17 @@ function linkInfo(l: KLink): Record<string, unknown> | undefined {
     };
   }
   if (l.kind === "ipip") {
-    return { info_kind: "ipip", info_data: { proto: "ipip", remote: l.tunnel?.remote ?? "any", local: l.tunnel?.local ?? "any", ttl: 0, pmtudisc: true } };
+    return { info_kind: "ipip", info_data: { proto: "ipip", remote: l.tunnel?.remote ?? "any", local: l.tunnel?.local ?? "any", ttl: l.tunnel?.ttl ?? 0, pmtudisc: true, ...encapJson(l) } };
   }
   if (l.kind === "ip6tnl") {
-    return { info_kind: "ip6tnl", info_data: { proto: "ip6ip6", remote: l.tunnel?.remote ?? "::", local: l.tunnel?.local ?? "::", ttl: 64, encap_limit: 4 } };
+    return { info_kind: "ip6tnl", info_data: { proto: "ip6ip6", remote: l.tunnel?.remote ?? "::", local: l.tunnel?.local ?? "::", ttl: l.tunnel?.ttl ?? 64, encap_limit: 4, ...encapJson(l) } };
   }
   if (l.kind === "bridge") return { info_kind: "bridge", info_data: { forward_delay: 1500, stp_state: 0, vlan_filtering: 0 } };
   return { info_kind: l.kind };
+}
+
+/** Overlay: the FoU/GUE `encap` object iproute2 prints for an encapsulating tunnel. */
+function encapJson(l: KLink): Record<string, unknown> {
+  const e = l.tunnel?.encap;
+  return e === undefined ? {} : { encap: { type: e.type, sport: 0, dport: e.dport, csum: false, csum6: false, remcsum: false } };
 }

@@ -34,8 +34,10 @@ export interface KLink {
   readonly kind: string;
   up: boolean;
   mtu: number;
+  /** overlay: a MAC given at creation or by `link set address` (else the dump makes one up) */
+  address?: string;
   readonly vxlan?: { readonly id: number; readonly local?: string; readonly dev?: string; readonly port: number; readonly learning: boolean };
-  readonly tunnel?: { readonly local?: string; readonly remote?: string };
+  readonly tunnel?: { readonly local?: string; readonly remote?: string; readonly ttl?: number; readonly encap?: { readonly type: string; readonly dport: number } };
 }
 
 export interface KAddr {
@@ -58,6 +60,8 @@ export interface KRoute {
   readonly proto: string;
   readonly type: string;
   readonly scope: string;
+  /** overlay: the gateway is on the device without a connected subnet */
+  readonly onlink?: boolean;
 }
 
 export interface KRule {
@@ -72,8 +76,9 @@ export interface LinkSpec {
   readonly kind: string;
   readonly up?: boolean;
   readonly mtu?: number;
+  readonly address?: string;
   readonly vxlan?: { readonly id?: number; readonly local?: string; readonly dev?: string; readonly port?: number; readonly learning?: boolean };
-  readonly tunnel?: { readonly local?: string; readonly remote?: string };
+  readonly tunnel?: { readonly local?: string; readonly remote?: string; readonly ttl?: number; readonly encap?: { readonly type: string; readonly dport: number } };
 }
 
 export interface RouteSpec {
@@ -87,6 +92,7 @@ export interface RouteSpec {
   readonly proto: string;
   readonly type: string;
   readonly scope?: string;
+  readonly onlink?: boolean;
 }
 
 /** Partial match for route delete: unset fields match anything. */
@@ -172,6 +178,7 @@ export class FakeIpKernel {
       kind: spec.kind,
       up: false,
       mtu,
+      ...(spec.address !== undefined ? { address: spec.address } : {}),
       ...(vxlan !== undefined ? { vxlan } : {}),
       ...(spec.tunnel !== undefined ? { tunnel: spec.tunnel } : {}),
     };
@@ -180,8 +187,9 @@ export class FakeIpKernel {
   }
 
   /** `ip link set NAME [mtu M] [up|down]`. */
-  setLink(name: string, change: { readonly mtu?: number; readonly up?: boolean }): void {
+  setLink(name: string, change: { readonly mtu?: number; readonly up?: boolean; readonly address?: string }): void {
     const l = this.link(name);
+    if (change.address !== undefined) l.address = change.address;
     if (change.mtu !== undefined) {
       if (change.mtu < 68 || change.mtu > 65535) throw new IpError(`Error: mtu ${change.mtu < 68 ? "less than device minimum" : "greater than device maximum"}.`);
       l.mtu = change.mtu;
@@ -233,7 +241,7 @@ export class FakeIpKernel {
     this.routes = this.routes.filter((r) => {
       if (r.family !== "ipv4") return true;
       if (r.src === local && !this.addrs.some((a) => formatIp(a.addr) === local)) return false;
-      return r.via === undefined || r.dev !== dev || this.connected(parseIp(r.via) as IpAddress, dev);
+      return r.via === undefined || r.dev !== dev || r.onlink === true || this.connected(parseIp(r.via) as IpAddress, dev);
     });
   }
 
@@ -259,7 +267,14 @@ export class FakeIpKernel {
       throw new IpError(v4 ? "Error: Device for nexthop is not up." : "Error: Nexthop device is not up.");
     }
     let dev = spec.dev;
-    if (spec.via !== undefined) {
+    // overlay: `onlink` needs a gateway (the kernel refuses it on a device route) and then
+    // skips the connected-subnet check; the device must exist and be up.
+    if (spec.onlink === true && spec.via === undefined) throw new IpError("Error: Invalid flags for nexthop - PERVASIVE and ONLINK can not be set.");
+    if (spec.onlink === true && spec.via !== undefined) {
+      if (spec.dev === undefined) throw new IpError("Error: Nexthop device required for onlink.");
+      if (!this.link(spec.dev).up) throw new IpError("Error: Nexthop device is not up.");
+      if (spec.via.family !== spec.family) throw new IpError("Error: Gateway family does not match route family.");
+    } else if (spec.via !== undefined) {
       if (spec.via.family !== spec.family) throw new IpError("Error: Gateway family does not match route family.");
       const through = this.gatewayDev(spec.via, spec.dev);
       if (through === undefined) throw new IpError(v4 ? "Error: Nexthop has invalid gateway." : "RTNETLINK answers: No route to host");
@@ -280,6 +295,7 @@ export class FakeIpKernel {
       proto: spec.proto,
       type: spec.type,
       scope: v4 ? (spec.scope ?? defaultScope) : "global",
+      ...(spec.onlink === true ? { onlink: true } : {}),
     };
     const i = this.routes.findIndex((r) => r.family === spec.family && r.table === spec.table && r.dst === dst);
     if (i >= 0 && !replace) throw new IpError("RTNETLINK answers: File exists");

@@ -19,6 +19,7 @@ import { type Cidr, type IpAddress, formatIp, parseIp, parsePrefix } from "../..
 import { FakeIpKernel, IpError, type LinkSpec } from "./fake-kernel.ts";
 import { PROTO_NAMES, addrJson, routeJson, ruleJson } from "./fake-dump.ts";
 import { formatSelector, parseSelector } from "./selector.ts";
+import { FakeNeighTable } from "./fake-neigh.ts";
 
 const PROTO_NUMBERS: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(PROTO_NAMES).map(([n, s]) => [s, n]));
 const TABLE_NAMES: Readonly<Record<string, string>> = { "253": "default", "254": "main", "255": "local" };
@@ -42,6 +43,11 @@ function prefix(t: string): Cidr {
   const p = parsePrefix(t);
   if (p === undefined) throw new IpError(`Error: any valid prefix is expected rather than "${t}".`);
   return p;
+}
+/** A MAC as `ip link` takes it (lower-cased); IpError otherwise. */
+function mac(t: string): string {
+  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(t)) throw new IpError(`Error: argument "${t}" is wrong: "address" value is invalid`);
+  return t.toLowerCase();
 }
 function int(t: string | undefined, what: string): number {
   if (t === undefined || !/^\d+$/.test(t)) throw new IpError(`Error: argument "${t ?? ""}" is wrong: invalid ${what}`);
@@ -79,6 +85,10 @@ interface Opts {
 /** The fake `ip` tool. */
 export class FakeIp implements FakeTool {
   readonly kernel = new FakeIpKernel();
+  /** Overlay: the namespace's neighbour table (fake-neigh.ts). */
+  readonly neigh = new FakeNeighTable(this.kernel);
+  /** Overlay: FoU receive ports, `family/port` → GUE (true) or direct (false). */
+  readonly fou = new Map<string, boolean>();
 
   handles(cmd: string): boolean {
     return cmd === "ip";
@@ -166,6 +176,8 @@ export class FakeIp implements FakeTool {
       case "address": case "addr": return this.addrCmd(w);
       case "route": return this.routeCmd(w, family);
       case "rule": return this.ruleCmd(w, family ?? "ipv4");
+      case "neigh": case "neighbor": case "neighbour": return this.neigh.cmd(w.rest()); // overlay
+      case "fou": return this.fouCmd(w, family ?? "ipv4"); // overlay
       default: throw new IpError(`Object "${object}" is unknown, try "ip help".`);
     }
   }
@@ -178,15 +190,17 @@ export class FakeIp implements FakeTool {
       let mtu: number | undefined;
       let up = false;
       let kind: string | undefined;
+      let address: string | undefined;
       while (kind === undefined) {
         const t = w.next();
         if (t === undefined) throw new IpError(`Not enough information: "type" argument is required.`);
         if (t === "mtu") mtu = int(w.next(), "mtu");
         else if (t === "up") up = true;
+        else if (t === "address") address = mac(w.arg()); // overlay
         else if (t === "type") kind = w.arg();
         else throw new IpError(`Error: either "dev" is duplicate, or "${t}" is a garbage.`);
       }
-      const spec: { -readonly [K in keyof LinkSpec]: LinkSpec[K] } = { name, kind, up, ...(mtu !== undefined ? { mtu } : {}) };
+      const spec: { -readonly [K in keyof LinkSpec]: LinkSpec[K] } = { name, kind, up, ...(mtu !== undefined ? { mtu } : {}), ...(address !== undefined ? { address } : {}) };
       if (kind === "vxlan") {
         const v: { id?: number; local?: string; dev?: string; port?: number; learning?: boolean } = {};
         while (!w.done()) {
@@ -201,7 +215,7 @@ export class FakeIp implements FakeTool {
         }
         spec.vxlan = v;
       } else if (kind === "ipip" || kind === "ip6tnl") {
-        const tun: { local?: string; remote?: string } = {};
+        const tun: { local?: string; remote?: string; ttl?: number; encap?: { type: string; dport: number } } = {};
         const fam: Family = kind === "ipip" ? "ipv4" : "ipv6";
         while (!w.done()) {
           const t = w.next() as string;
@@ -211,6 +225,16 @@ export class FakeIp implements FakeTool {
             const a = inet(v, "address");
             if (a.family !== fam) throw new IpError(`Error: an inet prefix is expected rather than "${v}".`);
             tun[t] = formatIp(a);
+          } else if (t === "ttl" || t === "hoplimit") {
+            tun.ttl = int(w.next(), "TTL"); // overlay (fou)
+          } else if (t === "encap") {
+            const type = w.arg(); // overlay: `encap gue encap-sport auto encap-dport P`
+            if (type !== "gue" && type !== "fou") throw new IpError(`Error: argument "${type}" is wrong: Invalid encap type.`);
+            tun.encap = { type, dport: tun.encap?.dport ?? 0 };
+          } else if (t === "encap-sport") {
+            if (w.arg() !== "auto") throw new IpError("fake ip: unsupported: encap-sport other than auto");
+          } else if (t === "encap-dport") {
+            tun.encap = { type: tun.encap?.type ?? "fou", dport: int(w.next(), "encap-dport") };
           } else if (t === "mode" && kind === "ip6tnl") {
             const m = w.arg();
             if (!["ip6ip6", "ipv6/ipv6", "ipip6", "ipv4/ipv6", "any"].includes(m)) throw new IpError(`Error: argument "${m}" is wrong: Cannot guess tunnel mode.`);
@@ -226,10 +250,11 @@ export class FakeIp implements FakeTool {
     if (verb === "set") {
       let name = w.arg();
       if (name === "dev") name = w.arg();
-      const change: { mtu?: number; up?: boolean } = {};
+      const change: { mtu?: number; up?: boolean; address?: string } = {};
       while (!w.done()) {
         const t = w.next() as string;
         if (t === "mtu") change.mtu = int(w.next(), "mtu");
+        else if (t === "address") change.address = mac(w.arg()); // overlay
         else if (t === "up") change.up = true;
         else if (t === "down") change.up = false;
         else throw new IpError(`Error: either "dev" is duplicate, or "${t}" is a garbage.`);
@@ -279,6 +304,7 @@ export class FakeIp implements FakeTool {
     let scope: string | undefined;
     let proto: string | undefined;
     let table = "main";
+    let onlink = false;
     while (!w.done()) {
       const t = w.next() as string;
       if (t === "via") via = inet(w.arg(), "address");
@@ -288,6 +314,7 @@ export class FakeIp implements FakeTool {
       else if (t === "proto" || t === "protocol") proto = parseProto(w.arg());
       else if (t === "table") table = parseTable(w.arg());
       else if (t === "metric" || t === "preference") int(w.next(), t);
+      else if (t === "onlink") onlink = true; // overlay
       else if (dst === undefined && (t === "unicast" || t === "local")) type = t;
       else if (dst === undefined) dst = t === "default" ? "default" : prefix(t);
       else throw new IpError(`Error: either "to" is duplicate, or "${t}" is a garbage.`);
@@ -304,6 +331,7 @@ export class FakeIp implements FakeTool {
       family, table, dst, type, proto: proto ?? "3",
       ...(via !== undefined ? { via } : {}), ...(dev !== undefined ? { dev } : {}),
       ...(src !== undefined ? { src } : {}), ...(scope !== undefined ? { scope } : {}),
+      ...(onlink ? { onlink } : {}),
     }, verb === "replace");
   }
 
@@ -330,6 +358,27 @@ export class FakeIp implements FakeTool {
     }
   }
 
+  /** `fou add port P gue|ipproto N` / `fou del port P` (shape of iproute2's ipfou.c). */
+  private fouCmd(w: Words, family: Family): void {
+    const verb = w.next();
+    if (verb !== "add" && verb !== "del") throw new IpError(`Command "${verb ?? ""}" is unknown, try "ip fou help".`);
+    let port: number | undefined;
+    let gue = false;
+    while (!w.done()) {
+      const t = w.next();
+      if (t === "port") port = int(w.next(), "port");
+      else if (t === "gue") gue = true;
+      else if (t === "ipproto") int(w.next(), "ipproto");
+      else throw new IpError(`fake ip: unsupported: fou ${t ?? ""}`);
+    }
+    if (port === undefined || port < 1 || port > 65535) throw new IpError("fou: missing port");
+    const key = `${family}/${port}`;
+    if (verb === "add") {
+      if (this.fou.has(key)) throw new IpError("RTNETLINK answers: File exists");
+      this.fou.set(key, gue);
+    } else if (!this.fou.delete(key)) throw new IpError("RTNETLINK answers: No such file or directory");
+  }
+
   // ----- dumps --------------------------------------------------------------------------
 
   private show(words: readonly string[], o: Opts): ExecResult {
@@ -350,6 +399,17 @@ export class FakeIp implements FakeTool {
       return ok(routeJson(this.kernel, o.family, table, proto));
     }
     if (object === "rule" && verb === "show" && filters.length === 0) return ok(ruleJson(this.kernel, o.family ?? "ipv4"));
+    if (object === "fou" && verb === "show" && filters.length === 0) {
+      const family = o.family ?? "ipv4";
+      const out = [...this.fou].flatMap(([k, gue]) => {
+        const [f, port] = k.split("/");
+        return f === family ? [{ port: Number(port), ...(gue ? { gue: null } : { ipproto: 4 }), family: family === "ipv6" ? "inet6" : "inet" }] : [];
+      });
+      return ok(`${JSON.stringify(out)}\n`);
+    }
+    if ((object === "neigh" || object === "neighbor" || object === "neighbour") && verb === "show" && (filters.length === 0 || (filters.length === 2 && filters[0] === "dev"))) {
+      return ok(this.neigh.dump(filters[1], o.family)); // overlay
+    }
     return fail(1, `fake ip: unsupported: ${words.join(" ")}`);
   }
 

@@ -16,10 +16,11 @@
  * @category apply
  */
 import type { HostInterface } from "../../model/host.ts";
-import { OWNED_ADDRESS_LINKS, OWNED_RULE_TABLES, ROUTE_PROTO, ownsLink } from "../../model/names.ts";
+import { KUBE_VXLAN, KUBE_VXLAN6, OWNED_ADDRESS_LINKS, OWNED_RULE_TABLES, ROUTE_PROTO, ownsLink } from "../../model/names.ts";
 import type { Address, Family, Link, LinkKind, PolicyRule, Route } from "../../model/state.ts";
 import { addressKey, linkKey, policyRuleKey, routeKey } from "../../model/state.ts";
 import { type Table, sortedTable } from "../../model/table.ts";
+import type { OverlayLink } from "../../model/overlay.ts";
 import { canonicalAddress, canonicalLink, canonicalRoute } from "./canon.ts";
 import { formatIp, formatPrefix, isLinkLocal, isUnspecified, parseIp, parsePrefix } from "../../model/ip.ts";
 import { formatSelector, type Selector, canonicalFwmark } from "./selector.ts";
@@ -87,7 +88,7 @@ function linkOf(e: Json): Link | undefined {
     const local = endpoint(str(data, "local"));
     link.tunnel = { ...(local !== undefined ? { local } : {}), remote: endpoint(str(data, "remote")) ?? "any" };
   }
-  return canonicalLink(link);
+  return canonicalLink(withOverlayAttrs(link, e, kind, data));
 }
 
 const isLinkLocal6 = (local: string): boolean => {
@@ -160,7 +161,8 @@ function routeOf(e: Json, family: Family): Route | undefined {
     proto: ROUTE_PROTO,
     ...(type === "local" ? { type: "local" as const } : {}),
     ...(SCOPES.has(scope) ? { scope: scope as Scope } : {}),
-  });
+  }) as Route & { onlink?: boolean };
+  if (Array.isArray(e["flags"]) && (e["flags"] as unknown[]).includes("onlink")) (r as { onlink?: boolean }).onlink = true; // overlay
   // A type we never install (blackhole, unreachable, …): spell out `unicast`, which canonical
   // desired routes never do, so the route is never equal to a desired one and gets replaced
   // or deleted.
@@ -229,4 +231,31 @@ export function parseRules(dumps: { readonly ipv4: string; readonly ipv6: string
     }
   }
   return sortedTable(out);
+}
+
+/**
+ * Overlay attributes (model/overlay.ts OverlayLink): the MAC (`address`) of our overlay vxlan
+ * devices (kube-vxlan, kube-vxlan6; every other link's MAC is the kernel's), and on ipip /
+ * ip6tnl a `ttl` other than the kind's default (ipip 0 = inherit, ip6tnl 64) and the FoU/GUE
+ * `encap` object iproute2 prints
+ * (`"encap":{"type":"gue","sport":0,"dport":5555,…}`; type `none` means no encap).
+ */
+function withOverlayAttrs(link: Link, e: Json, kind: string | undefined, data: Json): OverlayLink {
+  if (kind === "vxlan" && (link.name === KUBE_VXLAN || link.name === KUBE_VXLAN6)) {
+    const mac = str(e, "address");
+    return mac === undefined ? link : { ...link, address: mac };
+  }
+  if ((kind !== "ipip" && kind !== "ip6tnl") || link.tunnel === undefined) return link;
+  const ttl = num(data, "ttl");
+  const encap = obj(data, "encap");
+  const type = encap === undefined ? undefined : str(encap, "type");
+  const dport = encap === undefined ? undefined : num(encap, "dport");
+  return {
+    ...link,
+    tunnel: {
+      ...link.tunnel,
+      ...(ttl !== undefined && ttl !== (kind === "ip6tnl" ? 64 : 0) ? { ttl } : {}),
+      ...(type === "gue" && dport !== undefined ? { encap: { type: "gue" as const, dport } } : {}),
+    },
+  };
 }
