@@ -35,6 +35,19 @@ test("health: healthy within period + grace, unhealthy after, with the last erro
   assert.match(late.reasons[0]!, /controller router: last successful sync 16\.2s ago \(limit 15\.1s\): apply ip: exit 2/);
 });
 
+test("health: a synced source whose watch the API refuses (RBAC) is unhealthy, naming resource and verb; a passing outage is not", () => {
+  const s = newSchedule([lane]);
+  const l = s.lanes[0]!;
+  started([l], "full", 0);
+  finished(s, l, true, 1000);
+  // Given a role without `watch` on networkpolicies: the list synced, the watch is refused
+  const forbidden = { synced: true, lastEventMs: {}, error: "networkPolicies: watch /apis/networking.k8s.io/v1/networkpolicies: HTTP 403 Forbidden" };
+  const h = evaluateHealth({ ...base, now: 2000, source: forbidden, lanes: s.lanes });
+  assert.deepEqual(h.reasons, ["cluster source: networkPolicies: watch /apis/networking.k8s.io/v1/networkpolicies: HTTP 403 Forbidden"]);
+  // Given an API server that is briefly unreachable after the sync: still healthy (the source retries)
+  assert.ok(evaluateHealth({ ...base, now: 2000, source: { ...synced, error: "connect ECONNREFUSED 127.0.0.1:6443" }, lanes: s.lanes }).ok);
+});
+
 test("health: a long sync in progress is not a failure (until it looks hung)", () => {
   const s = newSchedule([lane]);
   const l = s.lanes[0]!;

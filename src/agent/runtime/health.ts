@@ -5,6 +5,9 @@
  * loop is busy, a lane that is waiting its turn is not late (a long full sync at scale must not
  * get the pod killed). A sync running longer than `hungAfterMs` is reported.
  *
+ * A synced source whose watch the API refuses (403/401: a role without `watch`) is unhealthy
+ * too, naming resource and verb: it would never see another change.
+ *
  * Pure (`evaluateHealth`); served as `200 OK` or `500 Unhealthy: <reason>; <reason>`.
  *
  * @category agent
@@ -33,6 +36,9 @@ export interface Health {
   readonly reasons: readonly string[];
 }
 
+/** A source error the API server will keep giving (RBAC, credentials): not a passing outage. */
+const FORBIDDEN = /HTTP 40[13]\b/;
+
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
 /** Evaluates health; reasons are one short line each, naming the controller. */
@@ -40,6 +46,9 @@ export function evaluateHealth(h: HealthInput): Health {
   const reasons: string[] = [];
   if (h.source !== undefined && !h.source.synced) {
     reasons.push(`cluster source not synced yet${h.source.error ? `: ${h.source.error}` : " (waiting for the initial list)"}`);
+  } else if (h.source?.error !== undefined && FORBIDDEN.test(h.source.error)) {
+    // synced, but a watch the API refuses (RBAC) never delivers a change: the node goes stale
+    reasons.push(`cluster source: ${h.source.error}`);
   }
   const busy = h.busySince !== undefined;
   if (busy && h.now - h.busySince! > h.hungAfterMs) reasons.push(`a sync has been running for ${secs(h.now - h.busySince!)}`);
