@@ -56,6 +56,8 @@ export interface SyncOutcome {
   readonly errors: readonly SyncError[];
   /** Driver families that failed to observe, apply or converge: their tables' state is not known. */
   readonly failedDrivers: readonly DriverFamily[];
+  /** Best-effort scripts that failed (each also a warning line); they fail nothing. */
+  readonly bestEffortFailures: number;
   /** Controller → rendered | disabled | not-built | failed. */
   readonly controllers: Readonly<Record<string, string>>;
   /** Controller → how many render warnings it gave (bad input it skipped or failed closed on). */
@@ -161,8 +163,9 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
   warnings.push(...conflicts);
   const plan = withoutTables(diffNode(desired, observed), tablesOf(failed.keys()));
   const scripts = compilePlan(deps.drivers, plan);
+  let bestEffortFailures = 0;
   const outcome = (ran: number, broken: Iterable<DriverFamily>): SyncOutcome =>
-    ({ desired, plan, scripts, ran, warnings, errors, failedDrivers: [...new Set(broken)].sort(), controllers, controllerWarnings, ...(host ? { host } : {}) });
+    ({ desired, plan, scripts, ran, warnings, errors, failedDrivers: [...new Set(broken)].sort(), bestEffortFailures, controllers, controllerWarnings, ...(host ? { host } : {}) });
   if (req.mode === "plan" || req.mode === "cleanup-plan") return outcome(0, failed.keys());
   const broken = new Set(failed.keys());
   let ran = 0;
@@ -171,6 +174,11 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
       await s.run(deps.exec);
       ran++;
     } catch (e) {
+      if (s.bestEffort) {
+        bestEffortFailures++;
+        warnings.push(`best-effort step ${s.title} failed (the sync goes on): ${firstLine(e)}`);
+        continue;
+      }
       broken.add(s.driver);
       errors.push(new SyncError("apply", firstLine(e), { driver: s.driver, object: s.title }));
     }

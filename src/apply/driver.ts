@@ -46,6 +46,11 @@ export interface Script {
   /** What an operator would type: the command line and its stdin, or a description of a write. */
   readonly text: string;
   readonly run: (exec: Exec) => Promise<void>;
+  /**
+   * A cleanup of flows or caches that changes no table (e.g. the UDP conntrack flush): its
+   * failure is a warning and a counted event, never a failed sync or a non-zero exit.
+   */
+  readonly bestEffort?: boolean;
 }
 
 export interface Driver {

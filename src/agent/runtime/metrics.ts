@@ -58,6 +58,8 @@ export interface AgentMetrics {
   desired(state: NodeState): void;
   /** Render warnings per controller of the last sync. */
   renderWarnings(counts: Readonly<Record<string, number>>): void;
+  /** Best-effort steps (flow or cache cleanups) that failed without failing the sync. */
+  bestEffortFailed(n: number): void;
 }
 
 /** Creates the registry and every metric. `defaults` adds process metrics (off in unit tests for speed). */
@@ -71,6 +73,7 @@ export function makeMetrics(src: MetricsSources, opts: { defaults?: boolean } = 
   const changes = new Counter({ name: `${P}sync_changes_total`, help: "Changes applied to the node, by table and op.", labelNames: ["table", "op"], registers });
   const failures = new Counter({ name: `${P}sync_failures_total`, help: "Failed syncs (render, observe or apply), by controller.", labelNames: ["controller"], registers });
   const lastOk = new Gauge({ name: `${P}last_successful_sync_timestamp_seconds`, help: "Unix time of the last successful sync, by controller.", labelNames: ["controller"], registers });
+  const bestEffort = new Counter({ name: `${P}best_effort_failures_total`, help: "Best-effort steps (e.g. the UDP conntrack flush) that failed; they never fail a sync.", registers });
   const renderWarnings = new Gauge({ name: `${P}render_warnings`, help: "Warnings of the controller's last render: objects it skipped or failed closed on (e.g. a NetworkPolicy with an invalid CIDR).", labelNames: ["controller"], registers });
   const desired = new Gauge({ name: `${P}desired_objects`, help: "Objects in the node's desired state after the last sync, by table.", labelNames: ["table"], registers });
   new Gauge({
@@ -130,6 +133,9 @@ export function makeMetrics(src: MetricsSources, opts: { defaults?: boolean } = 
       const removed = plan.routes.filter((c) => c.op === "delete").length;
       if (added > 0) routesAdded.inc(added);
       if (removed > 0) routesRemoved.inc(removed);
+    },
+    bestEffortFailed(n) {
+      if (n > 0) bestEffort.inc(n);
     },
     renderWarnings(counts) {
       for (const [controller, n] of Object.entries(counts)) renderWarnings.set({ controller }, n);

@@ -121,6 +121,7 @@ export async function runStep(env: StepEnv, mem: StepMemory, snapshot: ClusterSn
     if (!syncErrors.some((e) => e.phase === "observe")) m.desired(outcome.desired);
     if (outcome.controllerWarnings) m.renderWarnings(outcome.controllerWarnings);
     if (!env.dryRun && outcome.ran > 0) m.applied(outcome.plan);
+    m.bestEffortFailed(outcome.bestEffortFailures);
   }
 
   // Logs: summary at info, the full plan at debug; dry-run logs each new plan at info.

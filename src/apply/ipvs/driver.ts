@@ -166,6 +166,7 @@ export function ipvsDriver(opts: IpvsDriverOptions = {}): IpvsDriver {
         out.push({
           order: IPVS_ORDER.conntrack,
           title: "conntrack (UDP flows of removed real servers)",
+          bestEffort: true,
           text: `conntrack -R - <<'EOF'\n${c.conntrack}EOF\n`,
           run: async (exec: Exec) => {
             await exec.run(CONNTRACK_BATCH.cmd, CONNTRACK_BATCH.args, { stdin: c.conntrack, write: true });
