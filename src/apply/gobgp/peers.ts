@@ -137,7 +137,7 @@ export function peerFromWire(w: WPeer): ObservedPeer {
     ...(t?.holdTime ? { holdTime: t.holdTime } : {}),
     ...(t?.keepaliveInterval ? { keepalive: t.keepaliveInterval } : {}),
     ...(t?.connectRetry ? { connectRetry: t.connectRetry } : {}),
-    ...(tr?.localAddress ? { localAddress: tr.localAddress } : {}),
+    ...(tr?.localAddress && tr.localAddress !== "0.0.0.0" && tr.localAddress !== "::" ? { localAddress: tr.localAddress } : {}),
     ...(tr?.passiveMode ? { passive: true } : {}),
     ...(w.routeReflector?.routeReflectorClient ? { rrClient: true, rrClusterId: w.routeReflector.routeReflectorClusterId } : {}),
     ...(gr?.enabled ? { gracefulRestart: { restartTime: gr.restartTime ?? 0, deferralTime: gr.deferralTime ?? 0 } } : {}),
@@ -162,7 +162,7 @@ export function peerFromWire(w: WPeer): ObservedPeer {
 
 /**
  * The spec as gobgpd will report it: GoBGP's defaults filled in (hold 90 s, keepalive hold/3,
- * connect-retry 120 s) and the families made explicit, so `withGobgpDefaults(desired)` can be
+ * connect-retry 120 s, BFD port 3784) and the families made explicit, so `withGobgpDefaults(desired)` can be
  * compared with `peerFromWire(observed).spec`.
  */
 export function withGobgpDefaults(p: PeerSpec): PeerSpec {
@@ -173,5 +173,6 @@ export function withGobgpDefaults(p: PeerSpec): PeerSpec {
     keepalive: p.keepalive ?? Math.floor(holdTime / 3),
     connectRetry: p.connectRetry ?? 120,
     families: p.families ?? [familyOf(p.address, "peer address")],
+    ...(p.bfd !== undefined ? { bfd: { ...p.bfd, port: p.bfd.port ?? 3784 } } : {}),
   };
 }

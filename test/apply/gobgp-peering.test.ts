@@ -1,0 +1,122 @@
+/**
+ * Two real gobgpd (v4.8), each in its own network namespace and under our supervisor, joined by
+ * a veth, driven only through our client and schema subset: BGP started, peered both ways,
+ * a path with a community announced by one side arrives at the other with the right next hop
+ * and community, and is withdrawn by DeletePath. The `gobgp` CLI reads the same state through
+ * the unix socket and through the opt-in TCP admin port.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { FAMILY_IPV4, buildPath, parseDestinations } from "../../src/apply/gobgp/paths.ts";
+import { peerFromWire, peerToWire, withGobgpDefaults } from "../../src/apply/gobgp/peers.ts";
+import {
+  type RunningGobgp, addNs, delNs, gobgpBinDir, gobgpSkip, linkNs, nsRun, startGobgp, stopGobgp, waitFor,
+} from "../support/gobgp.ts";
+import { establishedWith } from "../support/gobgp-peers.ts";
+
+const A = "10.99.71.1";
+const B = "10.99.71.2";
+const ADMIN_PORT = 50071;
+
+test("two gobgpd peer and exchange a path through our client", { skip: gobgpSkip(), timeout: 120_000 }, async (t) => {
+  const nsA = addNs("pa");
+  const nsB = addNs("pb");
+  let a: RunningGobgp | undefined;
+  let b: RunningGobgp | undefined;
+  try {
+    linkNs(nsA, A, nsB, B);
+    a = await startGobgp(nsA, { adminPort: ADMIN_PORT });
+    b = await startGobgp(nsB);
+    const ca = a.client;
+    const cb = b.client;
+
+    await t.test("given two fresh gobgpd, when BGP is started on both, then GetBgp reports the ASN and router id", async () => {
+      assert.equal((await ca.getBgp()).asn, 0, "a fresh gobgpd has BGP not started");
+      await ca.startBgp({ asn: 64512, routerId: A, listenPort: 179, listenAddresses: [A] });
+      await cb.startBgp({ asn: 64512, routerId: B, listenPort: 179, listenAddresses: [B] });
+      const g = await ca.getBgp();
+      assert.equal(g.asn, 64512);
+      assert.equal(g.routerId, A);
+    });
+
+    await t.test("given both started, when each adds the other as a peer (one passive), then the session is ESTABLISHED on both", async () => {
+      const timers = { connectRetry: 5, holdTime: 9, keepalive: 3 };
+      await ca.addPeer(peerToWire({ address: B, asn: 64512, localAddress: A, ...timers }));
+      await cb.addPeer(peerToWire({ address: A, asn: 64512, localAddress: B, passive: true, ...timers }));
+      const t0 = Date.now();
+      await establishedWith(ca, B, 30_000);
+      await establishedWith(cb, A, 30_000);
+      t.diagnostic(`established after ${Date.now() - t0} ms`);
+      const [pa] = await ca.listPeer(B);
+      assert.ok(pa);
+      const seen = peerFromWire(pa);
+      assert.deepEqual(seen.spec, withGobgpDefaults({ address: B, asn: 64512, localAddress: A, ...timers }), "observed peer equals the spec with GoBGP's defaults");
+    });
+
+    const path = { prefix: "10.244.7.0/24", nextHop: A, communities: ["64512:100", "65000:7"] };
+
+    await t.test("given the session, when A adds a path with communities, then B has it with A's next hop and the communities", async () => {
+      await ca.addPath(buildPath(path));
+      const got = await waitFor("the path on B", async () => parseDestinations(await cb.listPath(FAMILY_IPV4)).find((p) => p.prefix === path.prefix), 5000, 10);
+      assert.equal(got.nextHop, A);
+      assert.equal(got.neighbor, A);
+      assert.deepEqual(got.communities, path.communities);
+      assert.equal(got.family, "ipv4");
+      assert.deepEqual(got.asPath, [], "iBGP adds no AS");
+      const local = parseDestinations(await ca.listPath(FAMILY_IPV4));
+      assert.deepEqual(local.map((p) => [p.prefix, p.neighbor]), [[path.prefix, ""]], "A's own path has no neighbour");
+    });
+
+    await t.test("given the path on B, when the gobgp CLI asks A (unix socket, then the admin TCP port inside A's netns) and B, then it shows the neighbour and the route", () => {
+      const cli = join(gobgpBinDir(), "gobgp");
+      const bySocket = execFileSync(cli, ["--target", a!.daemon.target(), "neighbor"], { encoding: "utf8" });
+      assert.match(bySocket, new RegExp(`${B.replaceAll(".", "\\.")}\\s+64512\\s.*Establ`));
+      const byTcp = nsRun(nsA, cli, ["-u", "127.0.0.1", "-p", String(ADMIN_PORT), "neighbor"]);
+      assert.match(byTcp, /Establ/);
+      const rib = execFileSync(cli, ["--target", b!.daemon.target(), "global", "rib"], { encoding: "utf8" });
+      assert.match(rib, /10\.244\.7\.0\/24\s+10\.99\.71\.1/);
+      // the admin port is bound to loopback only: not reachable on A's link address
+      assert.throws(() => nsRun(nsB, cli, ["-u", A, "-p", String(ADMIN_PORT), "neighbor"]));
+    });
+
+    await t.test("given the path on B, when A deletes it, then B withdraws it", async () => {
+      const t0 = Date.now();
+      await ca.deletePath(buildPath(path));
+      await waitFor("the withdraw on B", async () => (parseDestinations(await cb.listPath(FAMILY_IPV4)).length === 0 ? true : undefined), 5000, 5);
+      t.diagnostic(`withdrawn on B after ${Date.now() - t0} ms`);
+      assert.deepEqual(await ca.listPath(FAMILY_IPV4), []);
+    });
+
+    await t.test("given a converged pair, when only reads are made, then the call counter shows no mutating call", async () => {
+      ca.resetCallCounts();
+      await ca.getBgp();
+      await ca.listPeer();
+      await ca.listPath(FAMILY_IPV4);
+      await ca.listDefinedSet("DEFINED_TYPE_PREFIX");
+      await ca.listPolicyAssignment("global", "POLICY_DIRECTION_EXPORT");
+      const c = ca.callCounts();
+      assert.equal(c.mutating, 0);
+      assert.equal(c.read, 5);
+      await ca.addPath(buildPath({ prefix: "10.244.8.0/24", nextHop: A }));
+      assert.deepEqual([ca.callCounts().mutating, ca.callCounts().byRpc["AddPath"]], [1, 1]);
+    });
+
+    await t.test("given a running gobgpd, when a call fails, then the error is one line naming the rpc", async () => {
+      await assert.rejects(ca.addPeer(peerToWire({ address: B, asn: 64512 })), (e: Error) => {
+        assert.match(e.message, /^gobgp AddPeer: .*10\.99\.71\.2/);
+        assert.ok(!e.message.includes("\n"));
+        return true;
+      });
+      await assert.rejects(ca.deletePeer("10.99.71.9"), (e: Error) => /^gobgp DeletePeer: .*10\.99\.71\.9/.test(e.message));
+      // v4 surprise: DeletePath of a path that is not there succeeds silently (3.10 said "can't find a specified path")
+      await ca.deletePath(buildPath({ prefix: "10.244.99.0/24", nextHop: A }));
+    });
+  } finally {
+    await stopGobgp(a);
+    await stopGobgp(b);
+    delNs(nsA);
+    delNs(nsB);
+  }
+});
