@@ -21,7 +21,9 @@
  *
  * Optional TCP admin API for the `gobgp` CLI (`--gobgp-admin-port`): added to `--api-hosts`,
  * bound to 127.0.0.1 unless `adminAddress` says otherwise (exposing it on the node IP without
- * auth is upstream advisory GHSA-v5mh-h5hx-7v92). If it cannot bind, gobgpd exits and start fails.
+ * auth is upstream advisory GHSA-v5mh-h5hx-7v92). If any API listener cannot bind, gobgpd v4
+ * does not exit but serves no API at all (it logs "failed to listen grpc port"): start() sees
+ * that line, kills it and fails at once.
  *
  * @category apply
  */
@@ -88,6 +90,8 @@ export class GobgpDaemon {
   private supervising = false;
   private restarts = 0;
   private lastLines: string[] = [];
+  /** A log line saying the API will never come up (v4 keeps running without an API when a listener fails). */
+  private fatalLine: string | undefined;
   private startedAt = 0;
   private quickDeaths = 0;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -151,11 +155,13 @@ export class GobgpDaemon {
     const [cmd, ...args] = this.argv();
     const child = spawn(cmd!, args, { stdio: ["ignore", "pipe", "pipe"] });
     this.lastLines = [];
+    this.fatalLine = undefined;
     this.startedAt = Date.now();
     const onData = (buf: Buffer): void => {
       for (const line of buf.toString("utf8").split("\n")) {
         if (line.trim() === "") continue;
         this.lastLines.push(line);
+        if (/failed to listen grpc port/.test(line)) this.fatalLine = line;
         if (this.lastLines.length > 20) this.lastLines.shift();
         this.o.onLog?.(line);
       }
@@ -190,6 +196,9 @@ export class GobgpDaemon {
       for (;;) {
         if (child.exitCode !== null || child.signalCode !== null) {
           throw new Error(`gobgpd exited (${child.exitCode ?? child.signalCode}) before its API answered: ${this.lastLine()}`);
+        }
+        if (this.fatalLine !== undefined) {
+          throw new Error(`gobgpd cannot serve its API: ${this.fatalLine.replace(/\s+/g, " ").trim()}`);
         }
         if (existsSync(this.socketPath)) {
           try {
