@@ -1,0 +1,70 @@
+/**
+ * gobgpd (v4.8, under our supervisor, driven by our client) peering over eBGP with BIRD 2 in
+ * another network namespace: BIRD learns our path with its community and next hop, we learn
+ * BIRD's static route, and our DeletePath withdraws it from BIRD.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { buildPath } from "../../src/apply/gobgp/paths.ts";
+import { peerToWire } from "../../src/apply/gobgp/peers.ts";
+import { type Bird, birdBgpConfig, birdEstablished, birdSkip, startBird, stopBird, waitBirdNoRoute, waitBirdRoute } from "../support/bird.ts";
+import { type RunningGobgp, addNs, delNs, gobgpSkip, linkNs, startGobgp, stopGobgp } from "../support/gobgp.ts";
+import { establishedWith, gobgpRoute } from "../support/gobgp-peers.ts";
+
+const US = "10.99.73.1";
+const BIRD = "10.99.73.2";
+
+test("gobgpd peers with BIRD 2", { skip: gobgpSkip() || birdSkip(), timeout: 120_000 }, async (t) => {
+  const nsG = addNs("bg");
+  const nsB = addNs("bb");
+  let g: RunningGobgp | undefined;
+  let bird: Bird | undefined;
+  try {
+    linkNs(nsG, US, nsB, BIRD);
+    g = await startGobgp(nsG);
+    const c = g.client;
+    await c.startBgp({ asn: 64512, routerId: US, listenPort: 179, listenAddresses: [US] });
+    await c.addPeer(peerToWire({ address: BIRD, asn: 65100, localAddress: US, connectRetry: 5, holdTime: 9, keepalive: 3 }));
+    bird = await startBird(nsB, birdBgpConfig({ local: BIRD, localAs: 65100, neighbor: US, neighborAs: 64512, staticRoutes: ["10.99.200.0/24"] }));
+
+    await t.test("given gobgpd and BIRD configured for each other, when BIRD starts, then the eBGP session is established on both", async () => {
+      const t0 = Date.now();
+      await birdEstablished(bird!, "gobgp");
+      await establishedWith(c, BIRD);
+      t.diagnostic(`BIRD start → established: ${Date.now() - t0} ms`);
+    });
+
+    const ours = { prefix: "10.244.73.0/24", nextHop: US, communities: ["64512:73"] };
+
+    await t.test("given the session, when we add a path with a community, then BIRD has it via our address with the community and our AS", async () => {
+      const t0 = Date.now();
+      await c.addPath(buildPath(ours));
+      const block = await waitBirdRoute(bird!, ours.prefix);
+      t.diagnostic(`AddPath → route in birdc: ${Date.now() - t0} ms`);
+      assert.match(block, new RegExp(`via ${US.replaceAll(".", "\\.")}`));
+      assert.match(block, /BGP\.community: \(64512,73\)/);
+      assert.match(block, /BGP\.as_path: 64512\b/);
+      assert.match(block, new RegExp(`BGP\\.next_hop: ${US.replaceAll(".", "\\.")}`));
+    });
+
+    await t.test("given BIRD's static route, when the session is up, then gobgpd learned it from BIRD with BIRD's next hop and AS path", async () => {
+      const learned = await gobgpRoute(c, "10.99.200.0/24");
+      assert.equal(learned.nextHop, BIRD);
+      assert.equal(learned.neighbor, BIRD);
+      assert.deepEqual(learned.asPath, [65100]);
+      assert.equal(learned.best, true);
+    });
+
+    await t.test("given our path in BIRD, when we delete it, then BIRD withdraws it", async () => {
+      const t0 = Date.now();
+      await c.deletePath(buildPath(ours));
+      await waitBirdNoRoute(bird!, ours.prefix);
+      t.diagnostic(`DeletePath → gone from birdc: ${Date.now() - t0} ms`);
+    });
+  } finally {
+    await stopBird(bird);
+    await stopGobgp(g);
+    delNs(nsG);
+    delNs(nsB);
+  }
+});
