@@ -9,7 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { FAMILY_IPV4, buildPath, parseDestinations } from "../../src/apply/gobgp/paths.ts";
+import { FAMILY_IPV4, FAMILY_IPV6, buildPath, parseDestinations } from "../../src/apply/gobgp/paths.ts";
 import { peerFromWire, peerToWire, withGobgpDefaults } from "../../src/apply/gobgp/peers.ts";
 import {
   type RunningGobgp, addNs, delNs, gobgpBinDir, gobgpSkip, linkNs, nsRun, startGobgp, stopGobgp, waitFor,
@@ -18,6 +18,8 @@ import { establishedWith } from "../support/gobgp-peers.ts";
 
 const A = "10.99.71.1";
 const B = "10.99.71.2";
+const A6 = "fd00:99:71::1";
+const B6 = "fd00:99:71::2";
 const ADMIN_PORT = 50071;
 
 test("two gobgpd peer and exchange a path through our client", { skip: gobgpSkip(), timeout: 120_000 }, async (t) => {
@@ -26,7 +28,9 @@ test("two gobgpd peer and exchange a path through our client", { skip: gobgpSkip
   let a: RunningGobgp | undefined;
   let b: RunningGobgp | undefined;
   try {
-    linkNs(nsA, A, nsB, B);
+    const { devA, devB } = linkNs(nsA, A, nsB, B);
+    execFileSync("ip", ["-n", nsA, "addr", "add", `${A6}/64`, "dev", devA, "nodad"]);
+    execFileSync("ip", ["-n", nsB, "addr", "add", `${B6}/64`, "dev", devB, "nodad"]);
     a = await startGobgp(nsA, { adminPort: ADMIN_PORT });
     b = await startGobgp(nsB);
     const ca = a.client;
@@ -42,7 +46,7 @@ test("two gobgpd peer and exchange a path through our client", { skip: gobgpSkip
     });
 
     await t.test("given both started, when each adds the other as a peer (one passive), then the session is ESTABLISHED on both", async () => {
-      const timers = { connectRetry: 5, holdTime: 9, keepalive: 3 };
+      const timers = { connectRetry: 5, holdTime: 9, keepalive: 3, families: ["ipv4", "ipv6"] as const };
       await ca.addPeer(peerToWire({ address: B, asn: 64512, localAddress: A, ...timers }));
       await cb.addPeer(peerToWire({ address: A, asn: 64512, localAddress: B, passive: true, ...timers }));
       const t0 = Date.now();
@@ -67,6 +71,15 @@ test("two gobgpd peer and exchange a path through our client", { skip: gobgpSkip
       assert.deepEqual(got.asPath, [], "iBGP adds no AS");
       const local = parseDestinations(await ca.listPath(FAMILY_IPV4));
       assert.deepEqual(local.map((p) => [p.prefix, p.neighbor]), [[path.prefix, ""]], "A's own path has no neighbour");
+    });
+
+    await t.test("given an IPv4 session negotiating both families, when A adds an IPv6 path, then B has it with A's IPv6 next hop (MP_REACH)", async () => {
+      const p6 = { prefix: "fd00:244:7::/64", nextHop: A6 };
+      await ca.addPath(buildPath(p6));
+      const got = await waitFor("the IPv6 path on B", async () => parseDestinations(await cb.listPath(FAMILY_IPV6)).find((p) => p.prefix === p6.prefix), 5000, 10);
+      assert.deepEqual([got.nextHop, got.family, got.neighbor], [A6, "ipv6", A]);
+      await ca.deletePath(buildPath(p6));
+      await waitFor("the IPv6 withdraw on B", async () => ((await cb.listPath(FAMILY_IPV6)).length === 0 ? true : undefined), 5000, 10);
     });
 
     await t.test("given the path on B, when the gobgp CLI asks A (unix socket, then the admin TCP port inside A's netns) and B, then it shows the neighbour and the route", () => {
