@@ -7,7 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { buildPath } from "../../src/apply/gobgp/paths.ts";
 import { peerToWire } from "../../src/apply/gobgp/peers.ts";
-import { type Bird, birdBgpConfig, birdEstablished, birdSkip, startBird, stopBird, waitBirdNoRoute, waitBirdRoute } from "../support/bird.ts";
+import type { WStatement } from "../../src/apply/gobgp/wire.ts";
+import { type Bird, birdBgpConfig, birdRoute, birdEstablished, birdSkip, startBird, stopBird, waitBirdNoRoute, waitBirdRoute } from "../support/bird.ts";
 import { type RunningGobgp, addNs, delNs, gobgpSkip, linkNs, startGobgp, stopGobgp } from "../support/gobgp.ts";
 import { establishedWith, gobgpRoute } from "../support/gobgp-peers.ts";
 
@@ -60,6 +61,30 @@ test("gobgpd peers with BIRD 2", { skip: gobgpSkip() || birdSkip(), timeout: 120
       await c.deletePath(buildPath(ours));
       await waitBirdNoRoute(bird!, ours.prefix);
       t.diagnostic(`DeletePath → gone from birdc: ${Date.now() - t0} ms`);
+    });
+    await t.test("given a kube-router-style export policy (default reject; the pod CIDR set to the external peer set, accepted with community add, AS prepend and next-hop self), when two paths are added, then BIRD gets only the accepted one, changed as the policy says", async () => {
+      await c.addDefinedSet({ definedType: "DEFINED_TYPE_PREFIX", name: "podcidrdefinedset", prefixes: [{ ipPrefix: "10.244.74.0/24", maskLengthMin: 24, maskLengthMax: 24 }] });
+      await c.addDefinedSet({ definedType: "DEFINED_TYPE_NEIGHBOR", name: "externalpeerset", list: [`${BIRD}/32`] });
+      const statement: WStatement = {
+        name: "podcidrdefinedsetexternalpeerset",
+        conditions: { prefixSet: { type: "TYPE_ANY", name: "podcidrdefinedset" }, neighborSet: { type: "TYPE_ANY", name: "externalpeerset" } },
+        actions: { routeAction: "ROUTE_ACTION_ACCEPT", community: { type: "TYPE_ADD", communities: ["64512:999"] }, asPrepend: { asn: 64512, repeat: 2 }, nexthop: { self: true } },
+      };
+      await c.addStatement(statement);
+      await c.addPolicy({ name: "kube_router_export1", statements: [{ name: statement.name }] }, true);
+      await c.addPolicyAssignment({ name: "global", direction: "POLICY_DIRECTION_EXPORT", policies: [{ name: "kube_router_export1" }], defaultAction: "ROUTE_ACTION_REJECT" });
+      const [assigned] = await c.listPolicyAssignment("global", "POLICY_DIRECTION_EXPORT");
+      assert.deepEqual([assigned?.policies?.map((p) => p.name), assigned?.defaultAction], [["kube_router_export1"], "ROUTE_ACTION_REJECT"]);
+
+      // a next hop BIRD cannot reach directly: next-hop self must replace it
+      await c.addPath(buildPath({ prefix: "10.244.74.0/24", nextHop: "192.0.2.9" }));
+      await c.addPath(buildPath({ prefix: "10.96.0.10/32", nextHop: US }));
+      const block = await waitBirdRoute(bird!, "10.244.74.0/24");
+      assert.match(block, /BGP\.community: \(64512,999\)/);
+      assert.match(block, /BGP\.as_path: 64512 64512 64512\b/);
+      assert.match(block, new RegExp(`BGP\\.next_hop: ${US.replaceAll(".", "\\.")}`));
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(birdRoute(bird!, "10.96.0.10/32"), undefined, "rejected by the default action");
     });
   } finally {
     await stopBird(bird);

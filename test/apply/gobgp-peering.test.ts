@@ -9,7 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { FAMILY_IPV4, FAMILY_IPV6, buildPath, parseDestinations } from "../../src/apply/gobgp/paths.ts";
+import { FAMILY_IPV4, FAMILY_IPV6, buildPath, parseDestinations, parsePath } from "../../src/apply/gobgp/paths.ts";
 import { peerFromWire, peerToWire, withGobgpDefaults } from "../../src/apply/gobgp/peers.ts";
 import {
   type RunningGobgp, addNs, delNs, gobgpBinDir, gobgpSkip, linkNs, nsRun, startGobgp, stopGobgp, waitFor,
@@ -94,12 +94,27 @@ test("two gobgpd peer and exchange a path through our client", { skip: gobgpSkip
       assert.throws(() => nsRun(nsB, cli, ["-u", A, "-p", String(ADMIN_PORT), "neighbor"]));
     });
 
-    await t.test("given the path on B, when A deletes it, then B withdraws it", async () => {
-      const t0 = Date.now();
-      await ca.deletePath(buildPath(path));
-      await waitFor("the withdraw on B", async () => (parseDestinations(await cb.listPath(FAMILY_IPV4)).length === 0 ? true : undefined), 5000, 5);
-      t.diagnostic(`withdrawn on B after ${Date.now() - t0} ms`);
-      assert.deepEqual(await ca.listPath(FAMILY_IPV4), []);
+    await t.test("given the path on B and a best-path watch on B, when A deletes it, then B withdraws it and the watch reports the withdraw", async () => {
+      const events: { prefix: string; withdraw: boolean; neighbor: string }[] = [];
+      const watch = cb.watchEvent({ table: { filters: [{ type: "TYPE_BEST", init: true }] } }, (ev) => {
+        for (const p of ev.table?.paths ?? []) {
+          const seen = parsePath(p);
+          if (seen) events.push({ prefix: seen.prefix, withdraw: p.isWithdraw === true, neighbor: seen.neighbor });
+        }
+      });
+      try {
+        await waitFor("the initial best path in the watch", () => (events.some((e) => e.prefix === path.prefix && !e.withdraw) ? true : undefined), 5000, 5);
+        const t0 = Date.now();
+        await ca.deletePath(buildPath(path));
+        await waitFor("the withdraw on B", async () => (parseDestinations(await cb.listPath(FAMILY_IPV4)).length === 0 ? true : undefined), 5000, 5);
+        t.diagnostic(`withdrawn on B after ${Date.now() - t0} ms`);
+        await waitFor("the withdraw event", () => (events.some((e) => e.prefix === path.prefix && e.withdraw) ? true : undefined), 5000, 5);
+        assert.deepEqual(events.filter((e) => e.prefix === path.prefix).map((e) => [e.withdraw, e.neighbor]), [[false, A], [true, A]]);
+        assert.deepEqual(await ca.listPath(FAMILY_IPV4), []);
+      } finally {
+        watch.cancel();
+        await watch.done;
+      }
     });
 
     await t.test("given a converged pair, when only reads are made, then the call counter shows no mutating call", async () => {
