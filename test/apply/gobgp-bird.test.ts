@@ -1,15 +1,17 @@
 /**
  * gobgpd (v4.8, under our supervisor, driven by our client) peering over eBGP with BIRD 2 in
  * another network namespace: BIRD learns our path with its community and next hop, we learn
- * BIRD's static route, and our DeletePath withdraws it from BIRD.
+ * BIRD's static route, and our DeletePath withdraws it from BIRD; an export policy shapes what
+ * BIRD gets. With BFD (GoBGP ≥ 4.5) on both sides, a silently cut link takes the session down
+ * in well under a second (hold time alone: 9 s).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { buildPath } from "../../src/apply/gobgp/paths.ts";
-import { peerToWire } from "../../src/apply/gobgp/peers.ts";
+import { peerFromWire, peerToWire } from "../../src/apply/gobgp/peers.ts";
 import type { WStatement } from "../../src/apply/gobgp/wire.ts";
-import { type Bird, birdBgpConfig, birdRoute, birdEstablished, birdSkip, startBird, stopBird, waitBirdNoRoute, waitBirdRoute } from "../support/bird.ts";
-import { type RunningGobgp, addNs, delNs, gobgpSkip, linkNs, startGobgp, stopGobgp } from "../support/gobgp.ts";
+import { type Bird, birdBgpConfig, birdRoute, birdc, birdEstablished, birdSkip, startBird, stopBird, waitBirdNoRoute, waitBirdRoute } from "../support/bird.ts";
+import { type RunningGobgp, addNs, delNs, gobgpSkip, linkNs, nsRun, startGobgp, stopGobgp, waitFor } from "../support/gobgp.ts";
 import { establishedWith, gobgpRoute } from "../support/gobgp-peers.ts";
 
 const US = "10.99.73.1";
@@ -93,3 +95,45 @@ test("gobgpd peers with BIRD 2", { skip: gobgpSkip() || birdSkip(), timeout: 120
     delNs(nsB);
   }
 });
+
+test("gobgpd and BIRD 2 with BFD", { skip: gobgpSkip() || birdSkip(), timeout: 60_000 }, async (t) => {
+  const G = "10.99.74.1";
+  const R = "10.99.74.2";
+  const nsG = addNs("fg");
+  const nsB = addNs("fb");
+  let g: RunningGobgp | undefined;
+  let bird: Bird | undefined;
+  try {
+    linkNs(nsG, G, nsB, R);
+    g = await startGobgp(nsG);
+    const c = g.client;
+    await c.startBgp({ asn: 64512, routerId: G, listenPort: 179, listenAddresses: [G] });
+    await c.addPeer(peerToWire({ address: R, asn: 65100, localAddress: G, connectRetry: 5, holdTime: 9, keepalive: 3, bfd: { desiredMinTxUs: 100_000, requiredMinRxUs: 100_000, detectMultiplier: 3 } }));
+    bird = await startBird(nsB, birdBgpConfig({ local: R, localAs: 65100, neighbor: G, neighborAs: 64512, bfdMs: 100 }));
+    await birdEstablished(bird, "gobgp");
+    await establishedWith(c, R);
+
+    await t.test("given BFD configured on both sides, when the session is up, then BIRD and gobgpd both see the BFD session up", async () => {
+      await waitBirdBfdUp(bird!, G);
+      await waitFor("gobgpd BFD up", async () => (peerFromWire((await c.listPeer(R))[0]!).bfdState === "up" ? true : undefined), 5000, 20);
+    });
+
+    await t.test("given BFD up, when BIRD's side silently drops our packets, then gobgpd takes the session down in under 1 s", async () => {
+      nsRun(nsB, "iptables", ["-A", "INPUT", "-s", G, "-j", "DROP"]);
+      const t0 = Date.now();
+      await waitFor("session down", async () => (peerFromWire((await c.listPeer(R))[0]!).state !== "established" ? true : undefined), 5000, 10);
+      const took = Date.now() - t0;
+      t.diagnostic(`link cut → gobgpd session down: ${took} ms`);
+      assert.ok(took < 1000, `took ${took} ms`);
+    });
+  } finally {
+    await stopBird(bird);
+    await stopGobgp(g);
+    delNs(nsG);
+    delNs(nsB);
+  }
+});
+
+function waitBirdBfdUp(b: Bird, peer: string): Promise<true> {
+  return waitFor("BIRD BFD session up", () => (new RegExp(`${peer.replaceAll(".", "\\.")}\\s+\\S+\\s+Up`).test(birdc(b, ["show", "bfd", "sessions"])) ? true : undefined), 10_000, 50);
+}

@@ -121,13 +121,16 @@ export function waitBirdNoRoute(b: Bird, prefix: string, timeoutMs = 10_000): Pr
 
 /**
  * A BIRD 2 config for one eBGP session: router id = `local`, `static` routes exported as
- * blackholes, everything imported; short timers (connect delay 1 s) so tests are quick.
+ * blackholes, everything imported; short timers (connect delay 1 s) so tests are quick; with
+ * `bfdMs`, a BFD session (that interval for tx and rx, multiplier 3) guards the BGP session.
  */
-export function birdBgpConfig(o: { local: string; localAs: number; neighbor: string; neighborAs: number; protocol?: string; staticRoutes?: readonly string[]; holdTime?: number }): string {
+export function birdBgpConfig(o: { local: string; localAs: number; neighbor: string; neighborAs: number; protocol?: string; staticRoutes?: readonly string[]; holdTime?: number; bfdMs?: number }): string {
   const statics = (o.staticRoutes ?? []).map((r) => `  route ${r} blackhole;`).join("\n");
+  const bfd = o.bfdMs !== undefined ? `protocol bfd { interface "*" { min rx interval ${o.bfdMs} ms; min tx interval ${o.bfdMs} ms; multiplier 3; }; }\n` : "";
   return `router id ${o.local};
 log stderr all;
 protocol device { scan time 10; }
+${bfd}
 protocol static ext_routes {
   ipv4;
 ${statics}
@@ -139,7 +142,7 @@ protocol bgp ${o.protocol ?? "gobgp"} {
   connect delay time 1;
   connect retry time 5;
   error wait time 1, 5;
-  ipv4 { import all; export where proto = "ext_routes"; };
+${o.bfdMs !== undefined ? "  bfd on;\n" : ""}  ipv4 { import all; export where proto = "ext_routes"; };
 }
 `;
 }
