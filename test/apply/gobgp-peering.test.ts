@@ -131,6 +131,16 @@ test("two gobgpd peer and exchange a path through our client", { skip: gobgpSkip
       assert.deepEqual([ca.callCounts().mutating, ca.callCounts().byRpc["AddPath"]], [1, 1]);
     });
 
+    await t.test("given an established session, when the peer's hold time is changed with UpdatePeer, then gobgpd holds the new value and the session does not flap", async () => {
+      const spec = { address: B, asn: 64512, localAddress: A, connectRetry: 5, holdTime: 30, keepalive: 10, families: ["ipv4", "ipv6"] as const };
+      const before = peerFromWire((await ca.listPeer(B))[0]!);
+      assert.equal(await ca.updatePeer(peerToWire(spec)), false, "no soft reset needed");
+      await new Promise((r) => setTimeout(r, 500));
+      const after = peerFromWire((await ca.listPeer(B))[0]!);
+      assert.deepEqual(after.spec, withGobgpDefaults(spec));
+      assert.deepEqual([after.state, after.flops], ["established", before.flops]);
+    });
+
     await t.test("given a running gobgpd, when a call fails, then the error is one line naming the rpc", async () => {
       await assert.rejects(ca.addPeer(peerToWire({ address: B, asn: 64512 })), (e: Error) => {
         assert.match(e.message, /^gobgp AddPeer: .*10\.99\.71\.2/);
