@@ -1,11 +1,13 @@
 /**
  * The gobgpd supervisor on a real gobgpd (v4.8) in a network namespace of its own: start waits
  * for the API, a stale socket does not block a start, a SIGKILLed gobgpd is restarted within
- * 2 s and the restart is reported (so the caller can replay), stop leaves no process behind, and
- * a gobgpd that cannot start fails start() with one line.
+ * 2 s and the restart is reported (so the caller can replay), stop leaves no process behind,
+ * gobgpd dies with an agent killed by SIGKILL, and a gobgpd that cannot start fails start()
+ * with one line.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { GobgpClient } from "../../src/apply/gobgp/client.ts";
@@ -92,6 +94,31 @@ test("gobgpd supervisor", { skip: gobgpSkip(), timeout: 60_000 }, async (t) => {
         await holder.stop();
         await loser.stop();
         dirs.forEach(rmDir);
+      }
+    });
+
+    await t.test("given an agent process supervising gobgpd, when the agent is killed with SIGKILL, then its gobgpd dies too", async () => {
+      const dir = tempDir("orphan");
+      const script = `
+        import { GobgpDaemon } from ${JSON.stringify(new URL("../../src/apply/gobgp/daemon.ts", import.meta.url).pathname)};
+        const d = new GobgpDaemon({ stateDir: ${JSON.stringify(dir)}, netns: ${JSON.stringify(ns)}, binDir: ${JSON.stringify(gobgpBinDir())} });
+        await d.start();
+        console.log(d.pid());
+        setInterval(() => {}, 1000);`;
+      const agent = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+      let pid = 0;
+      try {
+        pid = await new Promise<number>((resolve, reject) => {
+          agent.stdout.once("data", (b: Buffer) => resolve(Number(b.toString().trim())));
+          agent.once("exit", (c) => reject(new Error(`agent exited ${c}`)));
+        });
+        assert.ok(alive(pid));
+        agent.kill("SIGKILL");
+        await waitFor("gobgpd gone with its parent", () => (alive(pid) ? undefined : true), 2000, 10);
+      } finally {
+        agent.kill("SIGKILL");
+        if (pid > 0 && alive(pid)) process.kill(pid, "SIGKILL"); // the guarantee failed: do not leave it behind
+        rmDir(dir);
       }
     });
 

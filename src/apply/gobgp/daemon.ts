@@ -15,7 +15,9 @@
  *   `stopTimeoutMs`; `stop({ kill: true })` sends SIGKILL at once (no NOTIFICATION, so
  *   graceful-restart peers keep our routes as stale). Either way the child is gone and the
  *   socket removed when it resolves, and no restart follows;
- * - the child never outlives this process: a process `exit` hook SIGKILLs it;
+ * - the child never outlives this process: a process `exit` hook SIGKILLs it, and gobgpd runs
+ *   under `setpriv --pdeathsig KILL` (when util-linux's setpriv is there) so the kernel kills it
+ *   even when this process dies by a signal that skips `exit` hooks;
  * - a stale socket file (left by a killed gobgpd) is removed before each start — gobgpd would
  *   otherwise exit with "address already in use".
  *
@@ -82,6 +84,12 @@ export function resolveGobgpd(o: Pick<GobgpDaemonOptions, "gobgpdPath" | "binDir
   return "gobgpd";
 }
 
+let setprivFound: boolean | undefined;
+function hasSetpriv(): boolean {
+  setprivFound ??= ["/usr/bin/setpriv", "/bin/setpriv"].some((p) => existsSync(p));
+  return setprivFound;
+}
+
 export class GobgpDaemon {
   readonly socketPath: string;
   private child: ChildProcess | undefined;
@@ -111,9 +119,11 @@ export class GobgpDaemon {
     return `unix://${this.socketPath}`;
   }
 
-  /** The admin TCP target (`addr:port`), when an admin port is configured. */
+  /** The admin TCP target (`addr:port`, `[v6]:port`), when an admin port is configured. */
   adminTarget(): string | undefined {
-    return this.o.adminPort ? `${this.o.adminAddress ?? "127.0.0.1"}:${this.o.adminPort}` : undefined;
+    if (!this.o.adminPort) return undefined;
+    const addr = this.o.adminAddress ?? "127.0.0.1";
+    return addr.includes(":") ? `[${addr}]:${this.o.adminPort}` : `${addr}:${this.o.adminPort}`;
   }
 
   /** pid of the running gobgpd (undefined when none). */
@@ -126,13 +136,17 @@ export class GobgpDaemon {
     return this.restarts;
   }
 
-  /** The gobgpd command line (argv, after `ip netns exec NS` when a namespace is given). */
+  /**
+   * The gobgpd command line: `[ip netns exec NS] [setpriv --pdeathsig KILL] gobgpd …`. setpriv
+   * (util-linux) makes the kernel kill gobgpd when this process dies, even by SIGKILL.
+   */
   argv(): string[] {
     const hosts = [`unix://${this.socketPath}`];
     const admin = this.adminTarget();
-    if (admin !== undefined) hosts.push(admin.includes(":") && !admin.startsWith("[") && admin.split(":").length > 2 ? `[${admin.slice(0, admin.lastIndexOf(":"))}]:${this.o.adminPort}` : admin);
+    if (admin !== undefined) hosts.push(admin);
     const args = [resolveGobgpd(this.o), `--api-hosts=${hosts.join(",")}`, "--pprof-disable", "--metrics-path=", `--log-level=${this.o.logLevel ?? "info"}`, "--log-plain"];
-    return this.o.netns !== undefined ? ["ip", "netns", "exec", this.o.netns, ...args] : args;
+    const guarded = hasSetpriv() ? ["setpriv", "--pdeathsig", "KILL", ...args] : args;
+    return this.o.netns !== undefined ? ["ip", "netns", "exec", this.o.netns, ...guarded] : guarded;
   }
 
   /** Starts gobgpd and waits for its API. Rejects (child killed) on failure. */
