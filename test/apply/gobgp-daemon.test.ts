@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { GobgpClient } from "../../src/apply/gobgp/client.ts";
 import { GobgpDaemon, type GobgpRestart } from "../../src/apply/gobgp/daemon.ts";
 import { FAMILY_IPV4, buildPath, parseDestinations } from "../../src/apply/gobgp/paths.ts";
-import { addNs, delNs, gobgpBinDir, gobgpSkip, rmDir, tempDir, waitFor } from "../support/gobgp.ts";
+import { addNs, delNs, gobgpBinDir, gobgpSkip, nsRun, rmDir, tempDir, waitFor } from "../support/gobgp.ts";
 
 function alive(pid: number): boolean {
   try {
@@ -48,6 +48,8 @@ test("gobgpd supervisor", { skip: gobgpSkip(), timeout: 60_000 }, async (t) => {
       t.diagnostic(`spawn → API answering: ${Date.now() - t0} ms`);
       assert.equal((await client.getBgp()).asn, 0);
       assert.ok(daemon.pid() !== undefined);
+      // pprof and the metrics HTTP listener are off, and no TCP API: gobgpd listens on nothing
+      assert.equal(nsRun(ns, "ss", ["-Hltnu"]).trim(), "");
     });
 
     await t.test("given state in gobgpd, when it is killed with SIGKILL, then it is back within 2 s, the restart is reported and the replayed state is there", async () => {
