@@ -8,12 +8,13 @@
  * (listenPort -1): no network, no root needed. Prints one line per measurement; exit 1 when
  * gobgpd cannot be started (e.g. not built: scripts/build-gobgp.sh).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { GobgpClient } from "../src/apply/gobgp/client.ts";
-import { GobgpDaemon } from "../src/apply/gobgp/daemon.ts";
+import { GobgpDaemon, resolveGobgpd } from "../src/apply/gobgp/daemon.ts";
 import { FAMILY_IPV4, type UnicastPath, buildPath, parseDestinations } from "../src/apply/gobgp/paths.ts";
 import { peerToWire } from "../src/apply/gobgp/peers.ts";
 import type { WPath } from "../src/apply/gobgp/wire.ts";
@@ -92,6 +93,12 @@ try {
   await timed(`AddPathStream ×${N} (batches of 1000)`, () => client.addPathStream(c, 1000), N);
   const listed = parseDestinations(await client.listPath(FAMILY_IPV4)).length;
   console.log(`  after AddPathStream: ${listed} paths listed`);
+  const cli = join(dirname(resolveGobgpd()), "gobgp");
+  if (existsSync(cli)) {
+    await timed(`gobgp CLI 'global rib -a ipv4' of ${N} paths (the bare tool, for scale)`, async () => execFileSync(cli, ["--target", daemon.target(), "global", "rib", "-a", "ipv4"], { maxBuffer: 1 << 28 }));
+    await timed(`gobgp CLI 'global rib -a ipv4 -j' of ${N} paths`, async () => execFileSync(cli, ["--target", daemon.target(), "-j", "global", "rib", "-a", "ipv4"], { maxBuffer: 1 << 28 }));
+  }
+  await timed(`ListPath of ${N} paths again (warm)`, () => client.listPath(FAMILY_IPV4));
   const d = vipPaths(N, 3);
   await timed(`AddPathStream ×${N} replacing every path (batches of 1000)`, () => client.addPathStream(d, 1000), N);
   console.log(`  calls: ${JSON.stringify(client.callCounts().byRpc)}`);
