@@ -7,7 +7,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildPath } from "../../src/apply/gobgp/paths.ts";
+import { FAMILY_IPV4, buildPath, parseDestinations, parsePath } from "../../src/apply/gobgp/paths.ts";
 import { peerFromWire, peerToWire } from "../../src/apply/gobgp/peers.ts";
 import type { WStatement } from "../../src/apply/gobgp/wire.ts";
 import { type Bird, birdBgpConfig, birdRoute, birdc, birdEstablished, birdSkip, startBird, stopBird, waitBirdNoRoute, waitBirdRoute } from "../support/bird.ts";
@@ -56,6 +56,26 @@ test("gobgpd peers with BIRD 2", { skip: gobgpSkip() || birdSkip(), timeout: 120
       assert.equal(learned.neighbor, BIRD);
       assert.deepEqual(learned.asPath, [65100]);
       assert.equal(learned.best, true);
+    });
+
+    await t.test("given BIRD's route learned and a best-path watch, when BIRD stops exporting it, then the watch reports the withdraw and ListPath no longer has it", async () => {
+      const events: { prefix: string; withdraw: boolean; nextHop: string }[] = [];
+      const watch = c.watchEvent({ table: { filters: [{ type: "TYPE_BEST", init: true }] } }, (ev) => {
+        for (const p of ev.table?.paths ?? []) {
+          const seen = parsePath(p);
+          if (seen && seen.neighbor !== "") events.push({ prefix: seen.prefix, withdraw: p.isWithdraw === true, nextHop: seen.nextHop });
+        }
+      });
+      try {
+        await waitFor("the learned route in the watch", () => (events.some((e) => e.prefix === "10.99.200.0/24") ? true : undefined), 5000, 5);
+        birdc(bird!, ["disable", "ext_routes"]);
+        await waitFor("the withdraw event", () => (events.some((e) => e.prefix === "10.99.200.0/24" && e.withdraw) ? true : undefined), 5000, 5);
+        assert.deepEqual(events.map((e) => [e.prefix, e.withdraw, e.nextHop]), [["10.99.200.0/24", false, BIRD], ["10.99.200.0/24", true, BIRD]]);
+        assert.equal(parseDestinations(await c.listPath(FAMILY_IPV4)).some((p) => p.prefix === "10.99.200.0/24"), false);
+      } finally {
+        watch.cancel();
+        await watch.done;
+      }
     });
 
     await t.test("given our path in BIRD, when we delete it, then BIRD withdraws it", async () => {
@@ -118,13 +138,24 @@ test("gobgpd and BIRD 2 with BFD", { skip: gobgpSkip() || birdSkip(), timeout: 6
       await waitFor("gobgpd BFD up", async () => (peerFromWire((await c.listPeer(R))[0]!).bfdState === "up" ? true : undefined), 5000, 20);
     });
 
-    await t.test("given BFD up, when BIRD's side silently drops our packets, then gobgpd takes the session down in under 1 s", async () => {
-      nsRun(nsB, "iptables", ["-A", "INPUT", "-s", G, "-j", "DROP"]);
-      const t0 = Date.now();
-      await waitFor("session down", async () => (peerFromWire((await c.listPeer(R))[0]!).state !== "established" ? true : undefined), 5000, 10);
-      const took = Date.now() - t0;
-      t.diagnostic(`link cut → gobgpd session down: ${took} ms`);
-      assert.ok(took < 1000, `took ${took} ms`);
+    await t.test("given BFD up and a peer-event watch, when BIRD's side silently drops our packets, then gobgpd takes the session down in under 1 s and the watch reports it", async () => {
+      const states: string[] = [];
+      const watch = c.watchEvent({ peer: {} }, (ev) => {
+        if (ev.peer?.type === "TYPE_STATE" && ev.peer.peer?.state) states.push(ev.peer.peer.state.sessionState);
+      });
+      try {
+        await new Promise((r) => setTimeout(r, 100));
+        nsRun(nsB, "iptables", ["-A", "INPUT", "-s", G, "-j", "DROP"]);
+        const t0 = Date.now();
+        await waitFor("session down", async () => (peerFromWire((await c.listPeer(R))[0]!).state !== "established" ? true : undefined), 5000, 10);
+        const took = Date.now() - t0;
+        t.diagnostic(`link cut → gobgpd session down: ${took} ms`);
+        assert.ok(took < 1000, `took ${took} ms`);
+        await waitFor("the state event", () => (states.some((s) => s !== "SESSION_STATE_ESTABLISHED") ? true : undefined), 2000, 5);
+      } finally {
+        watch.cancel();
+        await watch.done;
+      }
     });
   } finally {
     await stopBird(bird);
