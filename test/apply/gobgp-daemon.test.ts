@@ -68,13 +68,27 @@ test("gobgpd supervisor", { skip: gobgpSkip(), timeout: 60_000 }, async (t) => {
       assert.deepEqual(parseDestinations(await client.listPath(FAMILY_IPV4)).map((p) => p.prefix), ["10.244.72.0/24"]);
     });
 
+    await t.test("given a gobgpd that keeps dying right after each restart, when killed three more times, then each death is followed by a reported restart (with backoff) and the state is replayed each time", async () => {
+      const t0 = Date.now();
+      for (let i = 2; i <= 4; i++) {
+        const pid = daemon.pid()!;
+        process.kill(pid, "SIGKILL");
+        await waitFor(`restart ${i}`, () => (replayed === i ? true : undefined), 5000, 5);
+        assert.notEqual(daemon.pid(), pid);
+      }
+      t.diagnostic(`three quick deaths → three restarts in ${Date.now() - t0} ms (delays back off: ${restarts.map((r) => r.downMs).join(", ")} ms down)`);
+      assert.deepEqual(restarts.map((r) => r.restarts), [1, 2, 3, 4]);
+      assert.equal(daemon.restartCount(), 4);
+      assert.equal((await client.getBgp()).asn, 64512);
+    });
+
     await t.test("given a running daemon, when stopped, then gobgpd is gone, the socket removed, and no restart follows", async () => {
       const pid = daemon.pid()!;
       await daemon.stop();
       assert.equal(alive(pid), false);
       assert.equal(daemon.pid(), undefined);
       await new Promise((r) => setTimeout(r, 300));
-      assert.equal(restarts.length, 1);
+      assert.equal(restarts.length, 4);
       await assert.rejects(client.getBgp(), /^Error: gobgp GetBgp: |gobgp GetBgp: UNAVAILABLE/);
     });
 
