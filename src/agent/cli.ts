@@ -4,7 +4,6 @@
  * @category agent
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { hostname } from "node:os";
 import { join } from "node:path";
 import { type Exec, realExec } from "../apply/exec.ts";
 import { formatWarning } from "../model/cluster.ts";
@@ -25,15 +24,8 @@ export interface Io {
 }
 const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
-/** The node name: --hostname-override, else NODE_NAME, else the hostname (upstream's order). */
-export function resolveNodeName(cfg: NodeConfig): string {
-  return cfg.hostnameOverride || cfg.nodeNameEnv || hostname();
-}
-
-/** The state directory: --state-dir, else /var/run/kube-router/<node> (per node, never shared). */
-export function resolveStateDir(cfg: NodeConfig, nodeName: string): string {
-  return cfg.stateDir ?? join("/var/run/kube-router", nodeName);
-}
+import { resolveNodeName, resolveStateDir } from "./identity.ts";
+export { resolveNodeName, resolveStateDir };
 
 export { realDrivers } from "./drivers.ts";
 

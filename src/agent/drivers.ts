@@ -7,10 +7,12 @@
  *
  * @category agent
  */
+import { mkdirSync } from "node:fs";
 import type { Driver } from "../apply/driver.ts";
 import { cliRuntime, dsrDriver } from "../apply/dsr-pod/driver.ts";
 import type { Exec } from "../apply/exec.ts";
 import { filesDriver } from "../apply/files/driver.ts";
+import { gobgpDriver } from "../apply/gobgp/driver.ts";
 import { healthCheckDriver } from "../apply/healthcheck/driver.ts";
 import { ipDriver } from "../apply/ip/driver.ts";
 import { ipsetDriver } from "../apply/ipset/driver.ts";
@@ -20,6 +22,8 @@ import { ipvsDriver, ipvsDriverOptions } from "../apply/ipvs/driver.ts";
 import { sysctlDriver } from "../apply/sysctl/driver.ts";
 import type { NodeConfig } from "../model/config.ts";
 import type { DriverFamily } from "../model/registry.ts";
+import { enabledFamilies } from "../render/node-facts.ts";
+import { resolveNodeName, resolveStateDir } from "./identity.ts";
 
 /** What real drivers are built from. */
 export interface DriverCaps {
@@ -38,7 +42,30 @@ export const REAL_DRIVERS: { readonly [F in DriverFamily]: (caps: DriverCaps) =>
   ipvs: ({ config }) => ipvsDriver(ipvsDriverOptions(config)),
   healthcheck: () => healthCheckDriver(),
   dsr: ({ config }) => dsrDriver((exec) => cliRuntime(exec, config.runtimeEndpoint)),
+  gobgp: ({ config }) => gobgpDriverFor(config),
 };
+
+/**
+ * The gobgp driver for a config: gobgpd only with `--run-router` (otherwise a plan-only driver
+ * that starts and reads nothing), its socket in the node's state directory, the admin TCP API
+ * only when `--gobgp-admin-port` is given (on `--gobgp-admin-address`, default 127.0.0.1).
+ */
+export function gobgpDriverFor(config: NodeConfig) {
+  const stateDir = resolveStateDir(config, resolveNodeName(config));
+  // nothing of BGP survives the agent (gobgpd is its child): cleanup has nothing to remove
+  if (!config.runRouter || config.cleanupConfig) return gobgpDriver({ stateDir, planOnly: true, inert: true });
+  if (!config.dryRun) mkdirSync(stateDir, { recursive: true });
+  return gobgpDriver({
+    stateDir,
+    planOnly: config.dryRun,
+    // opt-in: upstream exposing it by default is advisory GHSA-v5mh-h5hx-7v92
+    adminPort: (config.flagsGiven ?? []).includes("gobgp-admin-port") ? config.gobgpAdminPort : 0,
+    adminAddress: config.gobgpAdminAddress,
+    gracefulRestart: config.bgpGracefulRestart,
+    ...(config.peerRouterPasswordsFile ? { passwordsFile: config.peerRouterPasswordsFile } : {}),
+    families: enabledFamilies(config),
+  });
+}
 
 /** Builds every real driver (in family declaration order). Rejects with a one-line Error when a probe fails. */
 export async function realDrivers(exec: Exec, config: NodeConfig): Promise<Driver[]> {

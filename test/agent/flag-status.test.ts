@@ -53,34 +53,33 @@ test("a default-on switch of an unbuilt feature is refused only when given as tr
   // When given as false / Then honoured (we never tunnel)
   assert.deepEqual(lines("--enable-overlay=false"), []);
   // Same rule for the other default-on switches
-  for (const f of ["enable-ibgp", "advertise-pod-cidr", "disable-source-dest-check"]) {
+  for (const f of ["disable-source-dest-check"]) {
     assert.equal(lines(`--${f}=true`).length, 1, f);
     assert.deepEqual(lines(`--${f}=false`), [], f);
   }
+  // And the BGP ones work now (issue 10), whichever way they are given
+  for (const f of ["enable-ibgp", "advertise-pod-cidr"]) assert.deepEqual([...lines(`--${f}=true`), ...lines(`--${f}=false`)], [], f);
 });
 
 test("settings of an unbuilt feature are refused when changed, and only when their feature would matter", () => {
-  // Given BGP flags with non-default values / Then each is refused by name
-  assert.deepEqual(lines("--peer-router-ips=10.0.0.1", "--peer-router-asns=65000").map((l) => l.split(":")[0]), ["--peer-router-asns=65000", "--peer-router-ips=10.0.0.1"]);
-  assert.match(lines("--bgp-port=1179")[0]!, /^--bgp-port=1179: BGP is not built yet \(router controller\)$/);
-  assert.match(lines("--bgp-holdtime=30s")[0]!, /^--bgp-holdtime=30s: /);
+  // Given BFD flags with non-default values / Then each is refused by name
+  assert.deepEqual(lines("--enable-bfd", "--bfd-port=3785").map((l) => l.split(":")[0]), ["--bfd-port=3785", "--enable-bfd=true"]);
+  assert.match(lines("--enable-bfd", "--bfd-port=3785")[0]!, /^--bfd-port=3785: BFD on BGP peers is not verified yet \(bgp controller\)$/);
   // And an explicit default value asks for nothing
-  assert.deepEqual(lines("--bgp-port=179"), []);
+  assert.deepEqual(lines("--enable-bfd", "--bfd-port=3784").map((l) => l.split(":")[0]), ["--enable-bfd=true"]);
   // And with the router off, BGP flags do not matter (upstream ignores them too)
-  assert.deepEqual(lines("--run-router=false", "--peer-router-ips=10.0.0.1", "--peer-router-asns=65000"), []);
-  // And GR / BFD / overlay tunables matter only with their switch on
-  assert.deepEqual(lines("--bgp-graceful-restart-time=30s"), []);
+  assert.deepEqual(lines("--run-router=false", "--enable-bfd", "--bfd-port=3785"), []);
+  // And BFD / overlay tunables matter only with their switch on
+  assert.deepEqual(lines("--bfd-port=3785"), []);
   assert.deepEqual(lines("--enable-overlay=false", "--overlay-encap=fou"), []);
   assert.equal(lines("--overlay-encap=fou").length, 1);
-  // And --nodes-full-mesh is BGP whichever way it is given
-  assert.equal(lines("--nodes-full-mesh=false").length, 1);
-  assert.equal(lines("--nodes-full-mesh=true").length, 1);
+  // And the BGP flags work now (issue 10)
+  assert.deepEqual(lines("--peer-router-ips=10.0.0.1", "--peer-router-asns=65000", "--bgp-port=1179", "--bgp-holdtime=30s", "--nodes-full-mesh=false", "--bgp-graceful-restart-time=30s"), []);
 });
 
 test("refusals never print a secret and name the owner", () => {
-  const r = refusals(cfg("--peer-router-ips=10.0.0.1", "--peer-router-asns=65000", "--peer-router-passwords=c2VjcmV0"));
-  const pw = r.find((x) => x.flag === "peer-router-passwords")!;
-  assert.equal(pw.line, "--peer-router-passwords=<hidden>: BGP is not built yet (router controller)");
+  const r = refusals(cfg("--peer-router-ips=10.0.0.1", "--peer-router-asns=65000", "--peer-router-passwords=c2VjcmV0", "--enable-bfd"));
+  assert.deepEqual(r.map((x) => [x.flag, x.owner]), [["enable-bfd", "bgp"]]);
   assert.doesNotMatch(r.map((x) => x.line).join("\n"), /c2VjcmV0/);
   assert.deepEqual(refusals(cfg("--run-loadbalancer")).map((x) => x.owner), ["loadbalancer"]);
   assert.deepEqual(refusals(cfg("--enable-pprof")).map((x) => x.owner), ["agent"]);
@@ -95,7 +94,9 @@ test("one-shot CLI: the issue's command exits 1 with one line naming every refus
   assert.equal(r.code, 1);
   assert.equal(r.out, "");
   assert.equal(r.err.split("\n").filter((l) => l !== "").length, 1);
-  for (const f of ["--enable-overlay=true", "--run-loadbalancer=true", "--peer-router-ips=10.0.0.1", "--peer-router-asns=65000"]) assert.ok(r.err.includes(f), f);
+  for (const f of ["--enable-overlay=true", "--run-loadbalancer=true"]) assert.ok(r.err.includes(f), f);
+  // (BGP works now: its flags are not refused)
+  assert.ok(!r.err.includes("--peer-router-ips"), r.err);
   // And --cleanup-config is refused the same way
   const c = await cli(["--cleanup-config", "--enable-pprof"]);
   assert.deepEqual([c.code, c.err], [1, "kube-router: --enable-pprof=true: the pprof debug server is not built (Node has no pprof; use node --inspect or --heap-prof) (agent process)\n"]);
@@ -104,18 +105,19 @@ test("one-shot CLI: the issue's command exits 1 with one line naming every refus
 });
 
 test("lanes: a refused controller gets a parked lane that never syncs and is unhealthy with the line", () => {
-  // Given the router asked for BGP and the firewall on
-  const { lanes, refused } = laneSpecs(cfg("--peer-router-ips=10.0.0.1", "--peer-router-asns=65000", "--run-service-proxy=false", "--run-loadbalancer"));
+  // Given BGP asked for BFD, the router asked for overlay tunnels, and the firewall on
+  const { lanes, refused } = laneSpecs(cfg("--enable-bfd", "--enable-overlay=true", "--run-service-proxy=false", "--run-loadbalancer"));
   const s = newSchedule(lanes);
   // When the scheduler decides / Then only the firewall runs
   const d = decide(s, 0);
   assert.equal(d.kind, "run");
   assert.deepEqual(d.kind === "run" ? d.lanes.map((l) => l.spec.name) : [], ["firewall"]);
-  // And health names the router's and the allocator's refusals
+  // And health names the bgp controller's, the router's and the allocator's refusals
   const h = evaluateHealth({ now: 0, source: { synced: true, lastEventMs: {} }, lanes: s.lanes, busySince: undefined, graceMs: 5000, hungAfterMs: 60_000, refused });
-  assert.deepEqual(h.reasons.filter((r) => r.includes("refused")), [
+  assert.deepEqual(h.reasons.filter((r) => r.includes("refused")).sort(), [
+    "controller bgp: refused: --enable-bfd=true: BFD on BGP peers is not verified yet (bgp controller)",
     "controller loadbalancer: refused: --run-loadbalancer=true: the LoadBalancer IP allocator is not built yet (loadbalancer controller)",
-    "controller router: refused: --peer-router-asns=65000: BGP is not built yet (router controller); --peer-router-ips=10.0.0.1: BGP is not built yet (router controller)",
+    "controller router: refused: --enable-overlay=true: overlay tunnels (ipip/fou) are not built yet; with =false pod traffic between subnets must be routed by the network, as upstream (router controller)",
   ]);
 });
 
