@@ -12,7 +12,7 @@ import type { Driver } from "../apply/driver.ts";
 import { cliRuntime, dsrDriver } from "../apply/dsr-pod/driver.ts";
 import type { Exec } from "../apply/exec.ts";
 import { filesDriver } from "../apply/files/driver.ts";
-import { gobgpDriver } from "../apply/gobgp/driver.ts";
+import { type GobgpDriverOptions, gobgpDriver } from "../apply/gobgp/driver.ts";
 import { healthCheckDriver } from "../apply/healthcheck/driver.ts";
 import { ipDriver } from "../apply/ip/driver.ts";
 import { ipsetDriver } from "../apply/ipset/driver.ts";
@@ -46,16 +46,16 @@ export const REAL_DRIVERS: { readonly [F in DriverFamily]: (caps: DriverCaps) =>
 };
 
 /**
- * The gobgp driver for a config: gobgpd only with `--run-router` (otherwise a plan-only driver
- * that starts and reads nothing), its socket in the node's state directory, the admin TCP API
- * only when `--gobgp-admin-port` is given (on `--gobgp-admin-address`, default 127.0.0.1).
+ * The gobgp driver's options for a config: gobgpd only with `--run-router` (otherwise an inert
+ * plan-only driver that starts and reads nothing), its socket in the node's state directory,
+ * the admin TCP API only when `--gobgp-admin-port` is given (on `--gobgp-admin-address`,
+ * default 127.0.0.1). Nothing of BGP survives the agent (gobgpd is its child), so
+ * `--cleanup-config` has nothing to remove there.
  */
-export function gobgpDriverFor(config: NodeConfig) {
+export function gobgpDriverOptionsFor(config: NodeConfig): GobgpDriverOptions {
   const stateDir = resolveStateDir(config, resolveNodeName(config));
-  // nothing of BGP survives the agent (gobgpd is its child): cleanup has nothing to remove
-  if (!config.runRouter || config.cleanupConfig) return gobgpDriver({ stateDir, planOnly: true, inert: true });
-  if (!config.dryRun) mkdirSync(stateDir, { recursive: true });
-  return gobgpDriver({
+  if (!config.runRouter || config.cleanupConfig) return { stateDir, planOnly: true, inert: true };
+  return {
     stateDir,
     planOnly: config.dryRun,
     // opt-in: upstream exposing it by default is advisory GHSA-v5mh-h5hx-7v92
@@ -64,7 +64,14 @@ export function gobgpDriverFor(config: NodeConfig) {
     gracefulRestart: config.bgpGracefulRestart,
     ...(config.peerRouterPasswordsFile ? { passwordsFile: config.peerRouterPasswordsFile } : {}),
     families: enabledFamilies(config),
-  });
+  };
+}
+
+/** The gobgp driver for a config (creates the state directory when it will start gobgpd). */
+export function gobgpDriverFor(config: NodeConfig): ReturnType<typeof gobgpDriver> {
+  const o = gobgpDriverOptionsFor(config);
+  if (!o.planOnly) mkdirSync(o.stateDir, { recursive: true });
+  return gobgpDriver(o);
 }
 
 /** Builds every real driver (in family declaration order). Rejects with a one-line Error when a probe fails. */

@@ -54,7 +54,7 @@ import {
 import { GobgpDaemon, type GobgpRestart } from "./daemon.ts";
 import { FAMILY_IPV4, FAMILY_IPV6, parseDestinations } from "./paths.ts";
 import type {
-  PolicyDirection, TableType, WDefinedSet, WDestination, WFamily, WGlobal, WPath, WPeer, WPolicy, WPolicyAssignment,
+  PolicyDirection, TableType, WDefinedSet, WStatement, WDestination, WFamily, WGlobal, WPath, WPeer, WPolicy, WPolicyAssignment,
   WWatchEventRequest, WWatchEventResponse,
 } from "./wire.ts";
 
@@ -76,6 +76,7 @@ export interface GobgpApi {
   listPolicy(): Promise<WPolicy[]>;
   addPolicy(policy: WPolicy, referExistingStatements?: boolean): Promise<void>;
   deletePolicy(policy: WPolicy, preserveStatements?: boolean, all?: boolean): Promise<void>;
+  deleteStatement(statement: WStatement, all?: boolean): Promise<void>;
   listPolicyAssignment(name?: string, direction?: PolicyDirection): Promise<WPolicyAssignment[]>;
   addPolicyAssignment(a: WPolicyAssignment): Promise<void>;
   setPolicyAssignment(a: WPolicyAssignment): Promise<void>;
@@ -194,6 +195,8 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
   let watch: GobgpWatch | undefined;
   /** BGP started on the current gobgpd (StartBgp done). */
   let bgpUp = false;
+  /** The global config StartBgp got on the current gobgpd (GetBgp omits graceful restart). */
+  let startedWith: BgpGlobal | undefined;
   /** Desired policy statement order (observe normalises GoBGP's order to it). */
   let statementOrder = new Map<string, readonly string[]>();
   const families = o.families ?? ["ipv4", "ipv6"];
@@ -214,6 +217,7 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
 
   const onRestart = (r: GobgpRestart): void => {
     bgpUp = false;
+    startedWith = undefined;
     restartReason = `gobgpd restarted (${r.signal ?? `exit ${r.exitCode}`}, down ${r.downMs} ms): replaying the BGP state`;
     openWatch();
     notify?.({ full: true, reason: restartReason });
@@ -235,17 +239,20 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
     const state = emptyBgpState();
     const g = globalFromWire(await api.getBgp());
     bgpUp = g !== undefined;
-    const [peers, sets, policies, assignments] = await Promise.all([
-      g ? api.listPeer() : Promise.resolve([]),
+    if (g === undefined) { startedWith = undefined; return state; } // a gobgpd without BGP started holds nothing (its policy tables do not even exist yet)
+    const [peers, sets, policies, assignments, paths] = await Promise.all([
+      api.listPeer(),
       Promise.all([api.listDefinedSet("DEFINED_TYPE_PREFIX"), api.listDefinedSet("DEFINED_TYPE_NEIGHBOR")]).then((x) => x.flat()),
       api.listPolicy(),
       Promise.all([api.listPolicyAssignment("global", "POLICY_DIRECTION_IMPORT"), api.listPolicyAssignment("global", "POLICY_DIRECTION_EXPORT")]).then((x) => x.flat()),
+      Promise.all(families.map((f) => api.listPath(f === "ipv6" ? FAMILY_IPV6 : FAMILY_IPV4))).then((x) => x.flat()),
     ]);
-    const paths = g ? (await Promise.all([api.listPath(FAMILY_IPV4), api.listPath(FAMILY_IPV6)])).flat() : [];
+    // GetBgp does not report the global graceful-restart config: it is what this gobgpd was started with
+    const global: BgpGlobal = { ...g, ...(startedWith?.gracefulRestart ? { gracefulRestart: startedWith.gracefulRestart } : {}) };
     const table = <T>(rows: readonly (T | undefined)[], key: (r: T) => string): Table<T> =>
       sortedTable(rows.flatMap((r) => (r === undefined ? [] : [[key(r), r] as const])));
     return {
-      bgpGlobal: table<BgpGlobal>([g], () => "global"),
+      bgpGlobal: table<BgpGlobal>([global], () => "global"),
       bgpPeers: table<BgpPeer>(peers.map(peerModelFromWire), bgpPeerKey),
       bgpPaths: table<BgpPath>(paths.flatMap((d) => d.paths.map(pathModelFromWire)), bgpPathKey),
       bgpDefinedSets: table<BgpDefinedSet>(sets.map(definedSetFromWire), bgpDefinedSetKey),
@@ -272,6 +279,7 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
       const want = (t: BgpTableName) => patchTable(known[t] as Table<unknown>, changes[t] as readonly Change<unknown>[]);
       await step("restart gobgpd for the new global config", () => backend!.restart());
       bgpUp = false;
+      startedWith = undefined;
       const creates = <T>(t: Table<T>): Change<T>[] => [...t].map(([key, after]) => ({ op: "create", key, after }));
       changes = {
         bgpGlobal: creates(want("bgpGlobal") as Table<BgpGlobal>), bgpPeers: creates(want("bgpPeers") as Table<BgpPeer>),
@@ -281,7 +289,7 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
       if (errors.length > 0) return errors;
     }
     const g = changes.bgpGlobal[0];
-    if (g?.op === "create" && !bgpUp) await step("StartBgp", async () => { await api.startBgp(globalToWire(g.after)); bgpUp = true; });
+    if (g?.op === "create" && !bgpUp) await step("StartBgp", async () => { await api.startBgp(globalToWire(g.after)); bgpUp = true; startedWith = g.after; });
 
     // creates and updates, in apply order
     for (const c of changes.bgpDefinedSets) {
@@ -302,7 +310,12 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
         const changed = c.after.statements.filter((s) => old.has(s.name) && !deepEqual(old.get(s.name), s));
         const off = [...c.before.statements.filter((s) => !now.has(s.name)), ...changed];
         const on = [...changed, ...c.after.statements.filter((s) => !old.has(s.name))];
-        if (off.length > 0) await step(`DeletePolicy ${c.key} (statements)`, () => api.deletePolicy(policyToWire(c.after, off), false, false));
+        if (off.length > 0) {
+          // GoBGP 4.8 removes the statements from the policy but keeps them defined (it only
+          // sweeps the policy's remaining ones): delete each, or re-adding one fails
+          await step(`DeletePolicy ${c.key} (statements)`, () => api.deletePolicy(policyToWire(c.after, off), true, false));
+          for (const st of off) await step(`DeleteStatement ${st.name}`, () => api.deleteStatement({ name: st.name }, true));
+        }
         if (on.length > 0) await step(`AddPolicy ${c.key} (statements)`, () => api.addPolicy(policyToWire(c.after, on)));
       }
     }
@@ -348,7 +361,7 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
         }
       }
     }
-    if (g?.op === "delete") await step("StopBgp", async () => { await api.stopBgp(); bgpUp = false; });
+    if (g?.op === "delete") await step("StopBgp", async () => { await api.stopBgp(); bgpUp = false; startedWith = undefined; });
     return errors;
   }
 

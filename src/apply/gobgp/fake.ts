@@ -241,7 +241,13 @@ export class FakeGobgp implements GobgpApi {
     }
     const gone = new Set((policy.statements ?? []).map((s) => s.name));
     this.policies.set(policy.name, sts.filter((s) => !gone.has(s)));
-    if (!preserveStatements) for (const s of gone) this.statements.delete(s);
+    // as GoBGP 4.8: the removed statements stay defined (it sweeps only the remaining ones)
+  }
+  async deleteStatement(statement: WStatement, all = true): Promise<void> {
+    this.call("DeleteStatement");
+    if (!this.statements.has(statement.name)) this.fail("DeleteStatement", `not found statement: ${statement.name}`);
+    if (all && [...this.policies.values()].some((sts) => sts.includes(statement.name))) this.fail("DeleteStatement", `can't delete. statement ${statement.name} is in use`);
+    this.statements.delete(statement.name);
   }
 
   // ---- assignments ----
