@@ -15,9 +15,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { GobgpClient } from "../../src/apply/gobgp/client.ts";
+import { FAMILY_IPV4, parseDestinations } from "../../src/apply/gobgp/paths.ts";
 import { gobgpSkip, waitFor } from "../support/gobgp.ts";
 import { type Bird, birdSkip, birdc, startBird, stopBird, waitBirdNoRoute, waitBirdRoute } from "../support/bird.ts";
 
@@ -36,13 +38,14 @@ function sh(cmd: string, args: readonly string[]): string {
 }
 const nsName = (t: string) => `kbg-${t}-${process.pid}`;
 
-function clusterYaml(): string {
-  const nodes = NODES.map((n) => `apiVersion: v1
+function clusterYaml(o: { nodes?: readonly number[]; service?: boolean } = {}): string {
+  const nodes = (o.nodes ?? NODES).map((n) => `apiVersion: v1
 kind: Node
 metadata: {name: node${n}}
 spec: {podCIDR: 10.244.${n}.0/24}
 status: {addresses: [{type: InternalIP, address: ${ip(n)}}]}
 `);
+  if (o.service === false) return nodes.join("---\n");
   return [...nodes, `apiVersion: v1
 kind: Service
 metadata: {name: web, namespace: default}
@@ -65,7 +68,7 @@ function birdConfig(): string {
   neighbor ${ip(n)} as 64512;
   hold time 9; keepalive time 3;
   connect delay time 1; connect retry time 2; error wait time 1, 5;
-  ipv4 { import all; export where proto = "ext_routes"; };
+  ipv4 { import all; export where proto = "ext_routes" || proto = "bad_routes"; };
 }`).join("\n");
   return `router id ${BIRD_IP};
 log stderr all;
@@ -73,6 +76,12 @@ protocol device { scan time 10; }
 protocol static ext_routes {
   ipv4;
   route ${EXTERNAL} blackhole;
+}
+# what our import policy must reject: a default route and an echo of a cluster VIP
+protocol static bad_routes {
+  ipv4;
+  route 0.0.0.0/0 blackhole;
+  route ${VIP}/32 blackhole;
 }
 ${peers}
 `;
@@ -153,6 +162,45 @@ test("BGP end to end: 3 agents with their own gobgpd in a full mesh, BIRD as ext
       }
       t.diagnostic(`withdrawn from the 3 kernels in ${Date.now() - w0} ms`);
       birdc(bird!, ["enable", "ext_routes"]);
+    });
+
+    await t.test("BIRD's default route and its echo of a cluster VIP are rejected by our import policy (not in GoBGP, not in the kernel)", async () => {
+      const c = new GobgpClient(`unix://${join(dir, "s1", "gobgpd.sock")}`);
+      try {
+        await waitFor("BIRD's prefix in node1's GoBGP", async () => (parseDestinations(await c.listPath(FAMILY_IPV4)).some((p) => p.prefix === EXTERNAL) ? true : undefined), 30_000, 50);
+        const fromBird = parseDestinations(await c.listPath(FAMILY_IPV4)).filter((p) => p.neighbor === BIRD_IP).map((p) => p.prefix);
+        assert.deepEqual(fromBird.sort(), [EXTERNAL]);
+      } finally {
+        c.close();
+      }
+      for (const ns of nodeNs) {
+        assert.equal(sh("ip", ["-n", ns, "route", "show", "default"]).trim(), "");
+        assert.doesNotMatch(sh("ip", ["-n", ns, "route", "show", "proto", "17"]), new RegExp(VIP.replaceAll(".", "\\.")));
+      }
+    });
+
+    await t.test("the Service deleted from the watched file (replaced by rename) ⇒ its VIP leaves BIRD", async () => {
+      const fromNode1 = () => { try { return birdc(bird!, ["show", "route", `${VIP}/32`, "protocol", "node1"]).includes("[node1"); } catch { return false; } };
+      await waitFor("the VIP from node1 in BIRD", () => (fromNode1() ? true : undefined), 15_000, 20);
+      const s0 = Date.now();
+      writeFileSync(`${snapshot}.tmp`, clusterYaml({ service: false }));
+      renameSync(`${snapshot}.tmp`, snapshot);
+      await waitFor(`${VIP}/32 from node1 gone from BIRD`, () => (fromNode1() ? undefined : true), 15_000, 20);
+      t.diagnostic(`VIP withdrawn from BIRD ${Date.now() - s0} ms after the file was replaced`);
+    });
+
+    await t.test("node3 removed from the file ⇒ node1 and node2 drop their peer and route to it", async () => {
+      writeFileSync(`${snapshot}.tmp`, clusterYaml({ service: false, nodes: [1, 2] }));
+      renameSync(`${snapshot}.tmp`, snapshot);
+      for (const n of [1, 2]) {
+        const c = new GobgpClient(`unix://${join(dir, `s${n}`, "gobgpd.sock")}`);
+        try {
+          await waitFor(`node${n} drops peer node3`, async () => ((await c.listPeer()).some((p) => p.conf?.neighborAddress === ip(3)) ? undefined : true), 15_000, 50);
+        } finally {
+          c.close();
+        }
+        await waitFor(`node${n} drops the route to node3's pods`, () => (sh("ip", ["-n", nodeNs[n - 1]!, "route", "show", "10.244.3.0/24"]).trim() === "" ? true : undefined), 15_000, 50);
+      }
     });
 
     await t.test("gobgpd killed on node1 ⇒ restarted and replayed: node1's routes back in BIRD", async () => {
