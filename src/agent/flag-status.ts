@@ -54,8 +54,6 @@ const works = (note?: string): Works => (note === undefined ? { status: "works" 
 const unbuilt = (owner: FlagOwner, asks: Asks, missing: string, more: Partial<Pick<Unbuilt, "onlyWith" | "secret">> = {}): Unbuilt =>
   ({ status: "unbuilt", owner, asks, missing, ...more });
 
-const BFD_MISSING = "BFD on BGP peers is not verified yet";
-const BFD = { flag: "enable-bfd", holds: (c: NodeConfig) => c.enableBfd };
 const OVERLAY_ON = { flag: "enable-overlay", holds: (c: NodeConfig) => c.enableOverlay };
 const OVERLAY = "overlay tunnels (ipip/fou) are not built yet";
 const LB = "the LoadBalancer IP allocator is not built yet";
@@ -122,11 +120,11 @@ export const FLAG_STATUS: Readonly<Record<string, FlagStatus>> = {
   "bgp-graceful-restart": works(),
   "bgp-graceful-restart-time": works(),
   "bgp-graceful-restart-deferral-time": works(),
-  "enable-bfd": unbuilt("bgp", "on", BFD_MISSING),
-  "bfd-port": unbuilt("bgp", "changed", BFD_MISSING, { onlyWith: BFD }),
-  "bfd-detection-multiplier": unbuilt("bgp", "changed", BFD_MISSING, { onlyWith: BFD }),
-  "bfd-desired-min-tx-interval": unbuilt("bgp", "changed", BFD_MISSING, { onlyWith: BFD }),
-  "bfd-required-min-rx-interval": unbuilt("bgp", "changed", BFD_MISSING, { onlyWith: BFD }),
+  "enable-bfd": works("on the external peers from --peer-router-* (the peers annotation has its own bfd block)"),
+  "bfd-port": works(),
+  "bfd-detection-multiplier": works(),
+  "bfd-desired-min-tx-interval": works(),
+  "bfd-required-min-rx-interval": works(),
   "router-id": works(),
   "override-nexthop": works(),
   "advertise-cluster-ip": works(),

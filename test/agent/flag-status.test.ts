@@ -62,24 +62,23 @@ test("a default-on switch of an unbuilt feature is refused only when given as tr
 });
 
 test("settings of an unbuilt feature are refused when changed, and only when their feature would matter", () => {
-  // Given BFD flags with non-default values / Then each is refused by name
-  assert.deepEqual(lines("--enable-bfd", "--bfd-port=3785").map((l) => l.split(":")[0]), ["--bfd-port=3785", "--enable-bfd=true"]);
-  assert.match(lines("--enable-bfd", "--bfd-port=3785")[0]!, /^--bfd-port=3785: BFD on BGP peers is not verified yet \(bgp controller\)$/);
+  // Given overlay flags with non-default values / Then each is refused by name
+  assert.deepEqual(lines("--enable-overlay=true", "--overlay-encap=fou").map((l) => l.split(":")[0]), ["--enable-overlay=true", "--overlay-encap=fou"]);
+  assert.match(lines("--overlay-encap=fou")[0]!, /^--overlay-encap=fou: overlay tunnels \(ipip\/fou\) are not built yet \(router controller\)$/);
   // And an explicit default value asks for nothing
-  assert.deepEqual(lines("--enable-bfd", "--bfd-port=3784").map((l) => l.split(":")[0]), ["--enable-bfd=true"]);
-  // And with the router off, BGP flags do not matter (upstream ignores them too)
-  assert.deepEqual(lines("--run-router=false", "--enable-bfd", "--bfd-port=3785"), []);
-  // And BFD / overlay tunables matter only with their switch on
-  assert.deepEqual(lines("--bfd-port=3785"), []);
+  assert.deepEqual(lines("--overlay-encap=ipip"), []);
+  // And with the router off, they do not matter (upstream ignores them too)
+  assert.deepEqual(lines("--run-router=false", "--overlay-encap=fou"), []);
+  // And overlay tunables matter only with their switch on
   assert.deepEqual(lines("--enable-overlay=false", "--overlay-encap=fou"), []);
   assert.equal(lines("--overlay-encap=fou").length, 1);
   // And the BGP flags work now (issue 10)
-  assert.deepEqual(lines("--peer-router-ips=10.0.0.1", "--peer-router-asns=65000", "--bgp-port=1179", "--bgp-holdtime=30s", "--nodes-full-mesh=false", "--bgp-graceful-restart-time=30s"), []);
+  assert.deepEqual(lines("--peer-router-ips=10.0.0.1", "--peer-router-asns=65000", "--bgp-port=1179", "--bgp-holdtime=30s", "--nodes-full-mesh=false", "--bgp-graceful-restart-time=30s", "--enable-bfd", "--bfd-port=3785"), []);
 });
 
 test("refusals never print a secret and name the owner", () => {
-  const r = refusals(cfg("--peer-router-ips=10.0.0.1", "--peer-router-asns=65000", "--peer-router-passwords=c2VjcmV0", "--enable-bfd"));
-  assert.deepEqual(r.map((x) => [x.flag, x.owner]), [["enable-bfd", "bgp"]]);
+  const r = refusals(cfg("--peer-router-ips=10.0.0.1", "--peer-router-asns=65000", "--peer-router-passwords=c2VjcmV0", "--enable-overlay=true"));
+  assert.deepEqual(r.map((x) => [x.flag, x.owner]), [["enable-overlay", "router"]]);
   assert.doesNotMatch(r.map((x) => x.line).join("\n"), /c2VjcmV0/);
   assert.deepEqual(refusals(cfg("--run-loadbalancer")).map((x) => x.owner), ["loadbalancer"]);
   assert.deepEqual(refusals(cfg("--enable-pprof")).map((x) => x.owner), ["agent"]);
@@ -105,17 +104,16 @@ test("one-shot CLI: the issue's command exits 1 with one line naming every refus
 });
 
 test("lanes: a refused controller gets a parked lane that never syncs and is unhealthy with the line", () => {
-  // Given BGP asked for BFD, the router asked for overlay tunnels, and the firewall on
+  // Given the router asked for overlay tunnels (BGP with BFD is fine), and the firewall on
   const { lanes, refused } = laneSpecs(cfg("--enable-bfd", "--enable-overlay=true", "--run-service-proxy=false", "--run-loadbalancer"));
   const s = newSchedule(lanes);
-  // When the scheduler decides / Then only the firewall runs
+  // When the scheduler decides / Then the firewall and the bgp controller run, not the parked router
   const d = decide(s, 0);
   assert.equal(d.kind, "run");
-  assert.deepEqual(d.kind === "run" ? d.lanes.map((l) => l.spec.name) : [], ["firewall"]);
-  // And health names the bgp controller's, the router's and the allocator's refusals
+  assert.deepEqual(d.kind === "run" ? d.lanes.map((l) => l.spec.name) : [], ["firewall", "bgp"]);
+  // And health names the router's and the allocator's refusals
   const h = evaluateHealth({ now: 0, source: { synced: true, lastEventMs: {} }, lanes: s.lanes, busySince: undefined, graceMs: 5000, hungAfterMs: 60_000, refused });
   assert.deepEqual(h.reasons.filter((r) => r.includes("refused")).sort(), [
-    "controller bgp: refused: --enable-bfd=true: BFD on BGP peers is not verified yet (bgp controller)",
     "controller loadbalancer: refused: --run-loadbalancer=true: the LoadBalancer IP allocator is not built yet (loadbalancer controller)",
     "controller router: refused: --enable-overlay=true: overlay tunnels (ipip/fou) are not built yet; with =false pod traffic between subnets must be routed by the network, as upstream (router controller)",
   ]);
