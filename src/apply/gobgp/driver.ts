@@ -184,6 +184,10 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
   /** The API in use (tests read callCounts). */
   readonly api: GobgpApi;
   readonly backend: GobgpBackend | undefined;
+  /** Best-path updates from peers seen on GoBGP's event stream (metrics). */
+  receivedUpdates(): number;
+  /** How long the last apply took, ms (metrics). */
+  lastApplyMs(): number | undefined;
 } {
   const backend = o.backend ?? (o.planOnly ? undefined : daemonBackend(o));
   // plan-only: read the running agent's gobgpd if there is one (never started here)
@@ -200,6 +204,8 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
   /** Desired policy statement order (observe normalises GoBGP's order to it). */
   let statementOrder = new Map<string, readonly string[]>();
   const families = o.families ?? ["ipv4", "ipv6"];
+  let received = 0;
+  let applyMs: number | undefined;
 
   const openWatch = (): void => {
     watch?.cancel();
@@ -207,8 +213,9 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
     if (backend?.api.watchEvent === undefined) return;
     try {
       const w = backend.api.watchEvent({ table: { filters: [{ type: "TYPE_BEST" }] } }, (ev) => {
-        const learned = (ev.table?.paths ?? []).some((p) => p.neighborIp !== undefined && p.neighborIp !== "" && p.neighborIp !== "<nil>");
-        if (learned) notify?.({ full: false, reason: "GoBGP best paths from peers changed" });
+        const learned = (ev.table?.paths ?? []).filter((p) => p.neighborIp !== undefined && p.neighborIp !== "" && p.neighborIp !== "<nil>").length;
+        received += learned;
+        if (learned > 0) notify?.({ full: false, reason: "GoBGP best paths from peers changed" });
       });
       w.done.catch(() => undefined);
       watch = w;
@@ -404,7 +411,9 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
           if (!started) await tryStart();
           if (!started) throw new Error(startError ?? "gobgpd not running");
           const before = known;
+          const t0 = Date.now();
           const errors = await apply(plan, before);
+          applyMs = Date.now() - t0;
           known = Object.fromEntries(BGP_TABLE_NAMES.map((t) => [t, patchTable(before[t] as Table<unknown>, plan[t] as readonly Change<unknown>[])])) as unknown as BgpState;
           if (errors.length > 0) throw new Error(`gobgp: ${errors[0]}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ""}`);
         },
@@ -412,6 +421,8 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
     },
 
     wantsFullSync: () => restartReason,
+    receivedUpdates: () => received,
+    lastApplyMs: () => applyMs,
 
     subscribe(cb) {
       notify = cb;
