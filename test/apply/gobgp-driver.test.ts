@@ -298,3 +298,26 @@ test("real gobgpd: apply a rendered state, re-observe ⇒ empty plan, no-op sync
     rmDir(dir);
   }
 });
+
+test("fake: a partial sync with no best-path event since the last read reads no RIB; an event makes the next one read it", async () => {
+  const backend = new FakeGobgpBackend();
+  const driver = gobgpDriver({ stateDir: "/run/x", planOnly: false, backend });
+  await driver.start?.();
+  const deps = depsWith(driver);
+  const config = cfg(...BASE);
+  await sync(deps, config);
+  // the full sync read the RIB once for host facts and reused it for observe
+  const listPaths = () => backend.api.callCounts().byRpc["ListPath"] ?? 0;
+  await driver.hostFacts!();
+  const n0 = listPaths();
+  // When host facts are read again with nothing learned or withdrawn since
+  await driver.hostFacts!();
+  // Then no ListPath was made
+  assert.equal(listPaths(), n0);
+  // When a peer sends a path
+  backend.api.learn(buildPath({ prefix: "192.0.2.0/24", nextHop: "10.99.81.9" }), "10.99.81.9");
+  // Then the next read lists the RIB again and sees it
+  const facts = await driver.hostFacts!();
+  assert.ok(listPaths() > n0);
+  assert.deepEqual(facts.learnedPaths?.map((p) => p.prefix), ["192.0.2.0/24"]);
+});

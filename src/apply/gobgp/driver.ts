@@ -206,6 +206,14 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
   const families = o.families ?? ["ipv4", "ipv6"];
   let received = 0;
   let applyMs: number | undefined;
+  /**
+   * Learned best paths as last read, valid while the best-path event stream is open and has
+   * told nothing since (any event clears it): a partial sync then reads no RIB at all.
+   */
+  let learnedCache: LearnedPath[] | undefined;
+  let eventGen = 0;
+  /** The global RIB as hostFacts last read it, reused by the observe of the same sync (no apply in between). */
+  let ribCache: { at: number; dests: WDestination[] } | undefined;
 
   const openWatch = (): void => {
     watch?.cancel();
@@ -213,17 +221,23 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
     if (backend?.api.watchEvent === undefined) return;
     try {
       const w = backend.api.watchEvent({ table: { filters: [{ type: "TYPE_BEST" }] } }, (ev) => {
-        const learned = (ev.table?.paths ?? []).filter((p) => p.neighborIp !== undefined && p.neighborIp !== "" && p.neighborIp !== "<nil>").length;
+        const paths = ev.table?.paths ?? [];
+        if (paths.length > 0) { learnedCache = undefined; eventGen++; }
+        const learned = paths.filter((p) => p.neighborIp !== undefined && p.neighborIp !== "" && p.neighborIp !== "<nil>").length;
         received += learned;
         if (learned > 0) notify?.({ full: false, reason: "GoBGP best paths from peers changed" });
       });
-      w.done.catch(() => undefined);
+      // a stream that ends (gobgpd gone) leaves the cache unusable until a new one is open
+      w.done.then(() => undefined, () => undefined).then(() => { if (watch === w) { watch = undefined; learnedCache = undefined; } });
       watch = w;
+      learnedCache = undefined;
     } catch { /* no watch: learned routes follow at each sync */ }
   };
 
   const onRestart = (r: GobgpRestart): void => {
     bgpUp = false;
+    learnedCache = undefined;
+    ribCache = undefined;
     startedWith = undefined;
     restartReason = `gobgpd restarted (${r.signal ?? `exit ${r.exitCode}`}, down ${r.downMs} ms): replaying the BGP state`;
     openWatch();
@@ -242,6 +256,8 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
     }
   };
 
+  const fresh = (c: { at: number } | undefined): boolean => c !== undefined && Date.now() - c.at < 2000;
+
   async function readState(api: GobgpApi): Promise<BgpState> {
     const state = emptyBgpState();
     const g = globalFromWire(await api.getBgp());
@@ -252,8 +268,9 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
       Promise.all([api.listDefinedSet("DEFINED_TYPE_PREFIX"), api.listDefinedSet("DEFINED_TYPE_NEIGHBOR")]).then((x) => x.flat()),
       api.listPolicy(),
       Promise.all([api.listPolicyAssignment("global", "POLICY_DIRECTION_IMPORT"), api.listPolicyAssignment("global", "POLICY_DIRECTION_EXPORT")]).then((x) => x.flat()),
-      Promise.all(families.map((f) => api.listPath(f === "ipv6" ? FAMILY_IPV6 : FAMILY_IPV4))).then((x) => x.flat()),
+      fresh(ribCache) ? Promise.resolve(ribCache!.dests) : Promise.all(families.map((f) => api.listPath(f === "ipv6" ? FAMILY_IPV6 : FAMILY_IPV4))).then((x) => x.flat()),
     ]);
+    ribCache = undefined;
     // GetBgp does not report the global graceful-restart config: it is what this gobgpd was started with
     const global: BgpGlobal = { ...g, ...(startedWith?.gracefulRestart ? { gracefulRestart: startedWith.gracefulRestart } : {}) };
     const table = <T>(rows: readonly (T | undefined)[], key: (r: T) => string): Table<T> =>
@@ -411,6 +428,7 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
           if (!started) await tryStart();
           if (!started) throw new Error(startError ?? "gobgpd not running");
           const before = known;
+          ribCache = undefined;
           const t0 = Date.now();
           const errors = await apply(plan, before);
           applyMs = Date.now() - t0;
@@ -437,12 +455,20 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
       }
       const api = backend?.api ?? reader;
       if ((backend !== undefined && !started) || o.inert) return out;
+      if (backend !== undefined && watch === undefined) openWatch();
+      if (watch !== undefined && learnedCache !== undefined) { out.learnedPaths = learnedCache; return out; }
       try {
         const g = await api.getBgp({ deadlineMs: 2000 });
         if (!g.asn) { out.learnedPaths = []; return out; }
         const fams = families.map((f) => (f === "ipv6" ? FAMILY_IPV6 : FAMILY_IPV4));
+        const at = Date.now();
+        const w = watch;
+        const gen = eventGen;
         const dests = (await Promise.all(fams.map((f) => api.listPath(f)))).flat();
+        ribCache = { at, dests };
         out.learnedPaths = learnedFrom(dests);
+        // cache only when no event came in while reading (an event clears learnedCache; the stream is the same)
+        if (w !== undefined && watch === w && eventGen === gen) learnedCache = out.learnedPaths;
       } catch { /* unknown: render installs no learned route */ }
       return out;
     },
