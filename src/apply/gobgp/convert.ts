@@ -42,15 +42,16 @@ export function globalToWire(g: BgpGlobal): WGlobal {
   };
 }
 
-/** undefined while BGP is not started (`asn === 0`). */
+/** undefined while BGP is not started (`asn === 0`). GoBGP reports no listen address as its default pair `0.0.0.0`, `::`. */
 export function globalFromWire(w: WGlobal): BgpGlobal | undefined {
   if (!w.asn) return undefined;
   const gr = w.gracefulRestart;
+  const listen = (w.listenAddresses ?? []).map(ipOrSame).sort(byText);
   return {
     asn: w.asn,
     routerId: ipOrSame(w.routerId),
     listenPort: w.listenPort ?? 179,
-    listenAddresses: (w.listenAddresses ?? []).map(ipOrSame).sort(byText),
+    listenAddresses: listen.length === 2 && listen[0] === "0.0.0.0" && listen[1] === "::" ? [] : listen,
     ...(gr?.enabled ? { gracefulRestart: { restartTime: gr.restartTime ?? 0, deferralTime: gr.deferralTime ?? 0, localRestarting: true } } : {}),
   };
 }
