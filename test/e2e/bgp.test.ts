@@ -179,7 +179,7 @@ test("BGP end to end: 3 agents with their own gobgpd in a full mesh, BIRD as ext
       }
     });
 
-    await t.test("the Service deleted from the watched file (replaced by rename) ⇒ its VIP leaves BIRD", async () => {
+    await t.test("the Service deleted from the watched file (replaced by rename) ⇒ its VIP leaves BIRD; added back ⇒ back in BIRD", async () => {
       const fromNode1 = () => { try { return birdc(bird!, ["show", "route", `${VIP}/32`, "protocol", "node1"]).includes("[node1"); } catch { return false; } };
       await waitFor("the VIP from node1 in BIRD", () => (fromNode1() ? true : undefined), 15_000, 20);
       const s0 = Date.now();
@@ -187,10 +187,16 @@ test("BGP end to end: 3 agents with their own gobgpd in a full mesh, BIRD as ext
       renameSync(`${snapshot}.tmp`, snapshot);
       await waitFor(`${VIP}/32 from node1 gone from BIRD`, () => (fromNode1() ? undefined : true), 15_000, 20);
       t.diagnostic(`VIP withdrawn from BIRD ${Date.now() - s0} ms after the file was replaced`);
+      // and when the Service is added back, its VIP is in BIRD again soon
+      const a0 = Date.now();
+      writeFileSync(`${snapshot}.tmp`, clusterYaml());
+      renameSync(`${snapshot}.tmp`, snapshot);
+      await waitFor(`${VIP}/32 from node1 back in BIRD`, () => (fromNode1() ? true : undefined), 15_000, 10);
+      t.diagnostic(`Service added → its VIP in BIRD in ${Date.now() - a0} ms (file watch, debounce, render, AddPathStream, BGP UPDATE)`);
     });
 
     await t.test("node3 removed from the file ⇒ node1 and node2 drop their peer and route to it", async () => {
-      writeFileSync(`${snapshot}.tmp`, clusterYaml({ service: false, nodes: [1, 2] }));
+      writeFileSync(`${snapshot}.tmp`, clusterYaml({ nodes: [1, 2] }));
       renameSync(`${snapshot}.tmp`, snapshot);
       for (const n of [1, 2]) {
         const c = new GobgpClient(`unix://${join(dir, `s${n}`, "gobgpd.sock")}`);
