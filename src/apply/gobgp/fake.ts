@@ -142,7 +142,9 @@ export class FakeGobgp implements GobgpApi {
     for (const p of [...this.paths.values(), ...this.learned.values()]) {
       if (fam(p.family) !== f) continue;
       const k = prefixOf(p);
-      byPrefix.set(k, [...(byPrefix.get(k) ?? []), { ...clone(p), best: (byPrefix.get(k) ?? []).length === 0 }]);
+      const list = byPrefix.get(k) ?? [];
+      list.push({ ...p, best: list.length === 0 });
+      byPrefix.set(k, list);
     }
     return [...byPrefix].sort(([a], [b]) => a.localeCompare(b)).map(([prefix, paths]) => ({ prefix, paths }));
   }
