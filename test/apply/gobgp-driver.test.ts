@@ -321,3 +321,17 @@ test("fake: a partial sync with no best-path event since the last read reads no 
   assert.ok(listPaths() > n0);
   assert.deepEqual(facts.learnedPaths?.map((p) => p.prefix), ["192.0.2.0/24"]);
 });
+
+test("stop: gobgpd is stopped with SIGTERM (Cease to peers) without graceful restart, killed with it (peers keep our routes as stale)", async () => {
+  for (const gracefulRestart of [false, true]) {
+    const backend = new FakeGobgpBackend();
+    const kills: boolean[] = [];
+    const stop = backend.stop.bind(backend);
+    backend.stop = async (kill: boolean) => { kills.push(kill); await stop(kill); };
+    const driver = gobgpDriver({ stateDir: "/run/x", planOnly: false, backend, gracefulRestart });
+    await driver.start?.();
+    await driver.stop?.();
+    assert.deepEqual(kills, [gracefulRestart]);
+    assert.equal(backend.running, false);
+  }
+});
