@@ -335,3 +335,23 @@ test("stop: gobgpd is stopped with SIGTERM (Cease to peers) without graceful res
     assert.equal(backend.running, false);
   }
 });
+
+test("fake: a changed global config (--bgp-port) restarts gobgpd and replays the whole state, then converges", async () => {
+  const backend = new FakeGobgpBackend();
+  let restarts = 0;
+  const restart = backend.restart.bind(backend);
+  backend.restart = async () => { restarts++; await restart(); };
+  const driver = gobgpDriver({ stateDir: "/run/x", planOnly: false, backend });
+  await driver.start?.();
+  const deps = depsWith(driver);
+  await sync(deps, cfg(...BASE));
+  // When the BGP port changes
+  const out = await sync(deps, cfg(...BASE, "--bgp-port=1179"));
+  // Then the plan says so in gobgp syntax, gobgpd was replaced once, everything is back and converged
+  assert.deepEqual(out.errors.map(String), []);
+  assert.deepEqual(out.plan.bgpGlobal.map((c) => c.op), ["update"]);
+  assert.match(out.scripts[0]!.text, /^gobgp global del all\ngobgp global as 64512 router-id 10\.99\.81\.1 listen-port 1179/);
+  assert.equal(restarts, 1);
+  assert.equal((await backend.api.listPeer()).length, 2);
+  assert.ok(isEmptyPlan((await sync(deps, cfg(...BASE, "--bgp-port=1179"), "plan")).plan));
+});

@@ -304,6 +304,9 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
       await step("restart gobgpd for the new global config", () => backend!.restart());
       bgpUp = false;
       startedWith = undefined;
+      learnedCache = undefined;
+      ribCache = undefined;
+      openWatch();
       const creates = <T>(t: Table<T>): Change<T>[] => [...t].map(([key, after]) => ({ op: "create", key, after }));
       changes = {
         bgpGlobal: creates(want("bgpGlobal") as Table<BgpGlobal>), bgpPeers: creates(want("bgpPeers") as Table<BgpPeer>),

@@ -316,7 +316,7 @@ export class FakeGobgpBackend implements GobgpBackend {
   async restart(): Promise<void> {
     this.api.reset();
   }
-  async stop(): Promise<void> {
+  async stop(_kill: boolean): Promise<void> {
     this.running = false;
     this.api.reset();
     this.api.closed = true;
