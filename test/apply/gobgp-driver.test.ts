@@ -291,6 +291,15 @@ test("real gobgpd: apply a rendered state, re-observe ⇒ empty plan, no-op sync
     const c1 = driver.api.callCounts().byRpc;
     assert.deepEqual([(c1["UpdatePeer"] ?? 0) - (c0["UpdatePeer"] ?? 0), (c1["DeletePeer"] ?? 0) - (c0["DeletePeer"] ?? 0), (c1["AddPeer"] ?? 0) - (c0["AddPeer"] ?? 0)], [1, 0, 0]);
     assert.ok(isEmptyPlan((await sync(deps, config2, "plan", changed)).plan));
+    // When the BGP port changes (a global config GoBGP cannot change while running)
+    const config3 = cfg(...BASE, "--bgp-graceful-restart", "--bgp-holdtime=30s", "--bgp-port=1179");
+    const g0 = Date.now();
+    const glob = await sync(deps, config3, "apply", changed);
+    // Then gobgpd is replaced and the whole state replayed, converged
+    assert.deepEqual(glob.errors.map(String), []);
+    t.diagnostic(`global change (new gobgpd + replay) in ${Date.now() - g0} ms`);
+    assert.equal((await driver.api.getBgp()).listenPort, 1179);
+    assert.ok(isEmptyPlan((await sync(deps, config3, "plan", changed)).plan));
   } finally {
     await driver.stop?.();
     delNs(ns);
