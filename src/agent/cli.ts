@@ -90,6 +90,7 @@ async function oneShot(cfg: NodeConfig, nodeName: string, deps: EngineDeps, io: 
     return 1;
   }
   for (const w of loaded.warnings) io.err(`warning: ${formatWarning(w)}\n`);
+  if (cfg.runRouter) io.err("warning: bgp: --once leaves BGP alone (gobgpd lives only as long as the agent); run without --once to peer and advertise\n");
   const once = async () => {
     const outcome = await syncNode(deps, { mode: cfg.dryRun ? "plan" : "apply", config: cfg, nodeName, snapshot: loaded.snapshot, verify: true });
     if (!cfg.dryRun && outcome.ran > 0) saveLastSync(resolveStateDir(cfg, nodeName), outcome);

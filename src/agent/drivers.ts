@@ -46,15 +46,16 @@ export const REAL_DRIVERS: { readonly [F in DriverFamily]: (caps: DriverCaps) =>
 };
 
 /**
- * The gobgp driver's options for a config: gobgpd only with `--run-router` (otherwise an inert
- * plan-only driver that starts and reads nothing), its socket in the node's state directory,
+ * The gobgp driver's options for a config: gobgpd only for the long-running agent with
+ * `--run-router` (otherwise — router off, `--once`, `--cleanup-config` — an inert plan-only
+ * driver that starts and reads nothing: the bgp controller does not run then), its socket in the node's state directory,
  * the admin TCP API only when `--gobgp-admin-port` is given (on `--gobgp-admin-address`,
  * default 127.0.0.1). Nothing of BGP survives the agent (gobgpd is its child), so
  * `--cleanup-config` has nothing to remove there.
  */
 export function gobgpDriverOptionsFor(config: NodeConfig): GobgpDriverOptions {
   const stateDir = resolveStateDir(config, resolveNodeName(config));
-  if (!config.runRouter || config.cleanupConfig) return { stateDir, planOnly: true, inert: true };
+  if (!config.runRouter || config.cleanupConfig || config.once) return { stateDir, planOnly: true, inert: true };
   return {
     stateDir,
     planOnly: config.dryRun,

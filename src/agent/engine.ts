@@ -163,7 +163,8 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
     failed = fresh.failed;
   }
   errors.push(...observeErrors(failed));
-  const { desired, conflicts } = assemble(rendered, observed, ownershipContext(req.snapshot));
+  const bgpOn = CONTROLLERS.some((c) => c.name === "bgp" && c.enabled(req.config));
+  const { desired, conflicts } = assemble(rendered, observed, ownershipContext(req.snapshot, bgpOn));
   warnings.push(...conflicts);
   const plan = withoutTables(diffNode(desired, observed), tablesOf(failed.keys()));
   const scripts = compilePlan(deps.drivers, plan);

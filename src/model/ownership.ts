@@ -20,15 +20,17 @@ export const CONTROLLER_NAMES = ["firewall", "proxy", "router", "bgp"] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
 /**
- * Cluster facts an ownership predicate may need besides the row (derived from the snapshot by
- * the engine, render/assemble.ts `ownershipContext`): the canonical pod CIDRs of every node,
- * which separate the router's pod routes from the routes BGP learned.
+ * Cluster facts an ownership predicate may need besides the row (derived from the snapshot and
+ * config by the engine, render/assemble.ts `ownershipContext`): whether the bgp controller runs
+ * (it owns learned routes only then), and the canonical pod CIDRs of every node, which separate
+ * the router's pod routes from the routes BGP learned.
  */
 export interface OwnershipContext {
+  readonly bgp: boolean;
   readonly podCidrs: ReadonlySet<string>;
 }
 /** No cluster facts (cleanup: nothing is kept, so nothing needs them). */
-export const NO_CONTEXT: OwnershipContext = { podCidrs: new Set() };
+export const NO_CONTEXT: OwnershipContext = { bgp: false, podCidrs: new Set() };
 
 /** A named ownership predicate over one table's rows. */
 export interface Owner<T> {
@@ -79,12 +81,14 @@ export const routerLinks = owner<Link>(`${KUBE_BRIDGE} and tun-*`, (l) => l.name
 /** Our protocol outside the proxy's VIP routes (table local, the DSR table, kube-dummy-if). */
 const ourNonProxyRoute = (r: Route): boolean => r.proto === ROUTE_PROTO && r.table !== "local" && r.table !== DSR_TABLE && r.dev !== KUBE_DUMMY_IF;
 /**
- * A route BGP learned: ours, in the main table, to a prefix that is no node's pod CIDR (the
- * router renders every route to a node's pod CIDR from the snapshot; BGP installs only what the
- * snapshot does not route — render/bgp/learned.ts). A stale route to the pod CIDR of a node that
- * left the cluster therefore counts as learned and is removed by the bgp controller's next sync.
+ * A route BGP learned, while the bgp controller runs: ours, in the main table, to a prefix that
+ * is no node's pod CIDR (the router renders every route to a node's pod CIDR from the snapshot;
+ * BGP installs only what the snapshot does not route — render/bgp/learned.ts). A stale route to
+ * the pod CIDR of a node that left the cluster therefore counts as learned and is removed by the
+ * bgp controller's next sync (its lane is dirtied by node changes too). Without the bgp
+ * controller (`--once`, router off) the router owns every route of ours, as before BGP.
  */
-const isLearnedRoute = (r: Route, ctx: OwnershipContext): boolean => ourNonProxyRoute(r) && r.table === "main" && !ctx.podCidrs.has(r.dst);
+const isLearnedRoute = (r: Route, ctx: OwnershipContext): boolean => ctx.bgp && ourNonProxyRoute(r) && r.table === "main" && !ctx.podCidrs.has(r.dst);
 export const routerRoutes = owner<Route>(`proto ${ROUTE_PROTO} routes outside the proxy's, except learned ones (main table, not a node's pod CIDR)`, (r, ctx) => ourNonProxyRoute(r) && !isLearnedRoute(r, ctx));
 export const routerRules = owner<PolicyRule>("rules to the overlay table", (r) => r.table === OVERLAY_TABLE);
 export const routerSets = owner<Ipset>("kube-router-pod-subnets, kube-router-node-ips", (s) => ROUTER_SETS.has(s.name));

@@ -30,17 +30,21 @@ export interface Assembled {
   readonly conflicts: readonly string[];
 }
 
-const contexts = new WeakMap<ClusterSnapshot, OwnershipContext>();
-/** The cluster facts ownership predicates need (every node's canonical pod CIDRs), memoised per snapshot. */
-export function ownershipContext(snapshot: ClusterSnapshot | undefined): OwnershipContext {
+const contexts = new WeakMap<ClusterSnapshot, ReadonlySet<string>>();
+/**
+ * The cluster facts ownership predicates need: whether the bgp controller runs (`bgp`, from the
+ * config) and every node's canonical pod CIDRs (memoised per snapshot).
+ */
+export function ownershipContext(snapshot: ClusterSnapshot | undefined, bgp: boolean): OwnershipContext {
   if (snapshot === undefined) return NO_CONTEXT;
-  const hit = contexts.get(snapshot);
-  if (hit) return hit;
-  const podCidrs = new Set<string>();
-  for (const n of snapshot.nodes.values()) for (const c of nodePodCidrs(n).cidrs) { const v = canonicalCidr(c); if (v !== undefined) podCidrs.add(v); }
-  const ctx = { podCidrs };
-  contexts.set(snapshot, ctx);
-  return ctx;
+  let podCidrs = contexts.get(snapshot);
+  if (podCidrs === undefined) {
+    const set = new Set<string>();
+    for (const n of snapshot.nodes.values()) for (const c of nodePodCidrs(n).cidrs) { const v = canonicalCidr(c); if (v !== undefined) set.add(v); }
+    podCidrs = set;
+    contexts.set(snapshot, podCidrs);
+  }
+  return { bgp, podCidrs };
 }
 
 /**

@@ -30,9 +30,14 @@ function renderBgpController(input: RenderInput): ControllerResult {
   };
 }
 
-/** The bgp controller. */
+/**
+ * The bgp controller: on with `--run-router`, except in one-shot runs (`--once`): BGP lives in
+ * the agent's own gobgpd, which lives only as long as the agent, so a one-shot sync leaves BGP
+ * (and learned routes) alone, and `--once --dry-run` shows exactly that. The long-running
+ * agent, `--dry-run` included, plans and applies BGP.
+ */
 export const bgpController: Controller = {
   name: "bgp",
-  enabled: (cfg) => cfg.runRouter,
+  enabled: (cfg) => cfg.runRouter && !cfg.once,
   render: renderBgpController,
 };
