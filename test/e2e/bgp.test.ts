@@ -41,7 +41,7 @@ const nsName = (t: string) => `kbg-${t}-${process.pid}`;
 function clusterYaml(o: { nodes?: readonly number[]; service?: boolean } = {}): string {
   const nodes = (o.nodes ?? NODES).map((n) => `apiVersion: v1
 kind: Node
-metadata: {name: node${n}}
+metadata: {name: node${n}${n === 1 ? ", annotations: {kube-router.io/node.bgp.communities: \"64512:100\"}" : ""}}
 spec: {podCIDR: 10.244.${n}.0/24}
 status: {addresses: [{type: InternalIP, address: ${ip(n)}}]}
 `);
@@ -87,6 +87,10 @@ ${peers}
 `;
 }
 
+/** BIRD's `show route <prefix> all`. */
+const birdRouteAll = (prefix: string): string => execFileSync("birdc", ["-s", currentBird!.socket, "show", "route", prefix, "all"], { encoding: "utf8" });
+let currentBird: Bird | undefined;
+
 interface Agent { readonly proc: ChildProcess; readonly out: string[]; readonly exited: Promise<number | null> }
 
 test("BGP end to end: 3 agents with their own gobgpd in a full mesh, BIRD as external peer", { skip, timeout: 180_000 }, async (t) => {
@@ -116,6 +120,7 @@ test("BGP end to end: 3 agents with their own gobgpd in a full mesh, BIRD as ext
     attach(birdNs, 9, BIRD_IP);
 
     bird = await startBird(birdNs, birdConfig());
+    currentBird = bird;
     const snapshot = join(dir, "cluster.yaml");
     writeFileSync(snapshot, clusterYaml());
 
@@ -137,6 +142,9 @@ test("BGP end to end: 3 agents with their own gobgpd in a full mesh, BIRD as ext
         const block = await waitBirdRoute(bird!, `10.244.${n}.0/24`, (b) => b.includes(`via ${ip(n)}`), 60_000);
         assert.match(block, new RegExp(`BGP.next_hop: ${ip(n).replaceAll(".", "\\.")}`));
       }
+      // node1's communities ride on what it exports (pod CIDR included)
+      assert.match(birdRouteAll("10.244.1.0/24"), /BGP\.community: \(64512,100\)/);
+      assert.doesNotMatch(birdRouteAll("10.244.2.0/24"), /BGP\.community/);
       t.diagnostic(`BIRD learned the 3 pod CIDRs ${Date.now() - t0} ms after the agents started`);
       const vip = await waitBirdRoute(bird!, `${VIP}/32`, () => true, 30_000);
       for (const n of NODES) assert.ok(vip.includes(`via ${ip(n)}`) || birdc(bird!, ["show", "route", "all", `${VIP}/32`]).includes(ip(n)), `VIP via node${n}`);
