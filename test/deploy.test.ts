@@ -125,9 +125,13 @@ test("deploy: the agent and its dry-run variant can run side by side (different 
 test("Dockerfile: Node 20 runtime with the kernel tools, running node on the built CLI", () => {
   const text = readFileSync(join(ROOT, "Dockerfile"), "utf8");
   const froms = [...text.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]!);
-  assert.ok(froms.length >= 1 && froms.every((f) => /^node:20[-.]/.test(f)), froms.join(", "));
+  // Node 20 stages, plus one Go builder stage for GoBGP v4 (built from its Go module)
+  assert.ok(froms.length >= 1 && /^node:20[-.]/.test(froms.at(-1)!), froms.join(", "));
+  assert.ok(froms.every((f) => /^node:20[-.]/.test(f) || /^golang:/.test(f)), froms.join(", "));
   const install = /apt-get install[^\n]*(?:\\\n[^\n]*)*/.exec(text)?.[0] ?? "";
-  for (const pkg of ["iptables", "ipset", "ipvsadm", "iproute2", "conntrack", "gobgpd"]) assert.match(install, new RegExp(`\\b${pkg}\\b`), pkg);
+  for (const pkg of ["iptables", "ipset", "ipvsadm", "iproute2", "conntrack"]) assert.match(install, new RegExp(`\\b${pkg}\\b`), pkg);
+  assert.match(text, /go install .*github\.com\/osrg\/gobgp\/v4\/cmd\/gobgpd@v4\.8\.0/s);
+  assert.match(text, /^COPY --from=gobgp \/out\/gobgpd \/out\/gobgp \/usr\/local\/bin\/$/m);
   assert.match(text, /^ENTRYPOINT \["node", "\/app\/dist\/agent\/main\.js"\]$/m);
   const ds = byKind(load("deploy/kube-router-daemonset.yaml"), "DaemonSet");
   assert.deepEqual(ds["spec"]["template"]["spec"]["containers"][0]["command"], ["node", "/app/dist/agent/main.js"], "the manifest runs what the image holds");

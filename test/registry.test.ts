@@ -33,6 +33,12 @@ const SAMPLE: { readonly [K in TableName]: Row<K> } = {
   ipvsTimeouts: { tcp: 900, tcpfin: 120, udp: 300 },
   healthChecks: { namespace: "default", name: "web", port: 32000, localEndpoints: 1 },
   dsrTunnels: { pod: "default/web-1", podIp: "10.244.1.5", vip: "198.51.100.30", family: "ipv4", containerId: "containerd://abc" },
+  bgpGlobal: { asn: 64512, routerId: "10.250.0.11", listenPort: 179, listenAddresses: ["10.250.0.11"] },
+  bgpDefinedSets: { type: "prefix", name: "podcidrdefinedset", list: [], prefixes: [{ prefix: "10.244.1.0/24", maskLengthMin: 24, maskLengthMax: 24 }] },
+  bgpPolicies: { name: "kube_router_export", statements: [{ name: "s1", conditions: { prefixSet: { name: "podcidrdefinedset", match: "any" } }, actions: { route: "accept" } }] },
+  bgpAssignments: { direction: "export", policies: ["kube_router_export"], defaultAction: "reject" },
+  bgpPaths: { family: "ipv4", prefix: "10.244.1.0/24", nextHop: "10.250.0.11", communities: [] },
+  bgpPeers: { kind: "ibgp", neighborAddress: "10.250.0.12", peerAsn: 64512, port: 179, holdTime: 90, keepaliveInterval: 30, connectRetry: 5, families: ["ipv4-unicast"] },
 };
 
 const planWith = <K extends TableName>(table: K): NodePlan => {

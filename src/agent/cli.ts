@@ -4,7 +4,6 @@
  * @category agent
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { hostname } from "node:os";
 import { join } from "node:path";
 import { type Exec, realExec } from "../apply/exec.ts";
 import { formatWarning } from "../model/cluster.ts";
@@ -25,15 +24,8 @@ export interface Io {
 }
 const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
-/** The node name: --hostname-override, else NODE_NAME, else the hostname (upstream's order). */
-export function resolveNodeName(cfg: NodeConfig): string {
-  return cfg.hostnameOverride || cfg.nodeNameEnv || hostname();
-}
-
-/** The state directory: --state-dir, else /var/run/kube-router/<node> (per node, never shared). */
-export function resolveStateDir(cfg: NodeConfig, nodeName: string): string {
-  return cfg.stateDir ?? join("/var/run/kube-router", nodeName);
-}
+import { resolveNodeName, resolveStateDir } from "./identity.ts";
+export { resolveNodeName, resolveStateDir };
 
 export { realDrivers } from "./drivers.ts";
 
@@ -98,6 +90,7 @@ async function oneShot(cfg: NodeConfig, nodeName: string, deps: EngineDeps, io: 
     return 1;
   }
   for (const w of loaded.warnings) io.err(`warning: ${formatWarning(w)}\n`);
+  if (cfg.runRouter) io.err("warning: bgp: --once leaves BGP alone (gobgpd lives only as long as the agent); run without --once to peer and advertise\n");
   const once = async () => {
     const outcome = await syncNode(deps, { mode: cfg.dryRun ? "plan" : "apply", config: cfg, nodeName, snapshot: loaded.snapshot, verify: true });
     if (!cfg.dryRun && outcome.ran > 0) saveLastSync(resolveStateDir(cfg, nodeName), outcome);

@@ -8,10 +8,12 @@
  * @category agent
  */
 import { bridgeDriver } from "../apply/bridge/driver.ts";
+import { mkdirSync } from "node:fs";
 import type { Driver } from "../apply/driver.ts";
 import { cliRuntime, dsrDriver } from "../apply/dsr-pod/driver.ts";
 import type { Exec } from "../apply/exec.ts";
 import { filesDriver } from "../apply/files/driver.ts";
+import { type GobgpDriverOptions, gobgpDriver } from "../apply/gobgp/driver.ts";
 import { healthCheckDriver } from "../apply/healthcheck/driver.ts";
 import { ipDriver } from "../apply/ip/driver.ts";
 import { ipsetDriver } from "../apply/ipset/driver.ts";
@@ -21,6 +23,8 @@ import { ipvsDriver, ipvsDriverOptions } from "../apply/ipvs/driver.ts";
 import { sysctlDriver } from "../apply/sysctl/driver.ts";
 import type { NodeConfig } from "../model/config.ts";
 import type { DriverFamily } from "../model/registry.ts";
+import { enabledFamilies } from "../render/node-facts.ts";
+import { resolveNodeName, resolveStateDir } from "./identity.ts";
 
 /** What real drivers are built from. */
 export interface DriverCaps {
@@ -40,7 +44,38 @@ export const REAL_DRIVERS: { readonly [F in DriverFamily]: (caps: DriverCaps) =>
   ipvs: ({ config }) => ipvsDriver(ipvsDriverOptions(config)),
   healthcheck: () => healthCheckDriver(),
   dsr: ({ config }) => dsrDriver((exec) => cliRuntime(exec, config.runtimeEndpoint)),
+  gobgp: ({ config }) => gobgpDriverFor(config),
 };
+
+/**
+ * The gobgp driver's options for a config: gobgpd only for the long-running agent with
+ * `--run-router` (otherwise — router off, `--once`, `--cleanup-config` — an inert plan-only
+ * driver that starts and reads nothing: the bgp controller does not run then), its socket in the node's state directory,
+ * the admin TCP API only when `--gobgp-admin-port` is given (on `--gobgp-admin-address`,
+ * default 127.0.0.1). Nothing of BGP survives the agent (gobgpd is its child), so
+ * `--cleanup-config` has nothing to remove there.
+ */
+export function gobgpDriverOptionsFor(config: NodeConfig): GobgpDriverOptions {
+  const stateDir = resolveStateDir(config, resolveNodeName(config));
+  if (!config.runRouter || config.cleanupConfig || config.once) return { stateDir, planOnly: true, inert: true };
+  return {
+    stateDir,
+    planOnly: config.dryRun,
+    // opt-in: upstream exposing it by default is advisory GHSA-v5mh-h5hx-7v92
+    adminPort: (config.flagsGiven ?? []).includes("gobgp-admin-port") ? config.gobgpAdminPort : 0,
+    adminAddress: config.gobgpAdminAddress,
+    gracefulRestart: config.bgpGracefulRestart,
+    ...(config.peerRouterPasswordsFile ? { passwordsFile: config.peerRouterPasswordsFile } : {}),
+    families: enabledFamilies(config),
+  };
+}
+
+/** The gobgp driver for a config (creates the state directory when it will start gobgpd). */
+export function gobgpDriverFor(config: NodeConfig): ReturnType<typeof gobgpDriver> {
+  const o = gobgpDriverOptionsFor(config);
+  if (!o.planOnly) mkdirSync(o.stateDir, { recursive: true });
+  return gobgpDriver(o);
+}
 
 /** Builds every real driver (in family declaration order). Rejects with a one-line Error when a probe fails. */
 export async function realDrivers(exec: Exec, config: NodeConfig): Promise<Driver[]> {

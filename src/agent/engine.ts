@@ -14,7 +14,7 @@ import type { HostFacts } from "../model/host.ts";
 import { type NodePlan, diffNode, isEmptyPlan, planSummary, withoutTables } from "../model/plan.ts";
 import { type DriverFamily, TABLES, type TableName } from "../model/registry.ts";
 import { type NodeState, TABLE_NAMES, buildNodeState, emptyNodeState, tableOf } from "../model/state.ts";
-import { type Rendered, assemble } from "../render/assemble.ts";
+import { type Rendered, assemble, ownershipContext } from "../render/assemble.ts";
 import type { ControllerName } from "../render/controller.ts";
 import { CONTROLLERS } from "../render/controllers.ts";
 import { renderNode } from "../render/index.ts";
@@ -64,6 +64,12 @@ export interface SyncOutcome {
   readonly controllerWarnings?: Readonly<Record<string, number>>;
   /** The host facts this sync rendered with (absent for cleanup), so callers need not read them again. */
   readonly host?: HostFacts;
+}
+
+/** HostFacts from `readHost`, plus what drivers read for render (Driver.hostFacts; never rejects). */
+export async function readHostWithDrivers(deps: EngineDeps): Promise<HostFacts> {
+  const [base, ...extra] = await Promise.all([deps.readHost(), ...deps.drivers.map((d) => (d.hostFacts ? d.hostFacts().catch(() => ({})) : Promise.resolve({})))]);
+  return extra.some((e) => Object.keys(e).length > 0) ? Object.assign({}, base, ...extra) as HostFacts : base as HostFacts;
 }
 
 /** Reads every driver's owned state; `scope` bounds reads of path-addressed tables. Rejects when any driver fails. */
@@ -130,7 +136,7 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
   let host: HostFacts | undefined;
   if (!cleanup) {
     if (req.snapshot === undefined) throw new Error("syncNode: snapshot required");
-    host = await deps.readHost();
+    host = await readHostWithDrivers(deps);
     const only = req.controllers;
     const renders = new Map(renderNode({ snapshot: req.snapshot, config: req.config, host, nodeName: req.nodeName }, only ? CONTROLLERS.filter((c) => only.includes(c.name)) : CONTROLLERS).map((r) => [r.controller, r]));
     for (const controller of CONTROLLERS) {
@@ -159,7 +165,8 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
     failed = fresh.failed;
   }
   errors.push(...observeErrors(failed));
-  const { desired, conflicts } = assemble(rendered, observed);
+  const bgpOn = CONTROLLERS.some((c) => c.name === "bgp" && c.enabled(req.config));
+  const { desired, conflicts } = assemble(rendered, observed, ownershipContext(req.snapshot, bgpOn));
   warnings.push(...conflicts);
   const plan = withoutTables(diffNode(desired, observed), tablesOf(failed.keys()));
   const scripts = compilePlan(deps.drivers, plan);

@@ -25,7 +25,7 @@ import { deepEqual } from "../model/table.ts";
 import { FLAGS, type FlagSpec } from "./flags.ts";
 
 /** The controller a flag belongs to: /healthz reports a refusal under this name. */
-export type FlagOwner = "router" | "proxy" | "firewall" | "loadbalancer" | "agent";
+export type FlagOwner = "router" | "bgp" | "proxy" | "firewall" | "loadbalancer" | "agent";
 
 /** Which values ask for the unbuilt feature (see the module comment). */
 export type Asks = "on" | "changed" | "explicit-on" | "given";
@@ -54,9 +54,6 @@ const works = (note?: string): Works => (note === undefined ? { status: "works" 
 const unbuilt = (owner: FlagOwner, asks: Asks, missing: string, more: Partial<Pick<Unbuilt, "onlyWith" | "secret">> = {}): Unbuilt =>
   ({ status: "unbuilt", owner, asks, missing, ...more });
 
-const BGP = "BGP is not built yet";
-const GR = { flag: "bgp-graceful-restart", holds: (c: NodeConfig) => c.bgpGracefulRestart };
-const BFD = { flag: "enable-bfd", holds: (c: NodeConfig) => c.enableBfd };
 const LB = "the LoadBalancer IP allocator is not built yet";
 
 /** Every upstream flag's status. Flip one line to `works(…)` when its feature lands. */
@@ -106,34 +103,34 @@ export const FLAG_STATUS: Readonly<Record<string, FlagStatus>> = {
   "use-nftables-for-netpol": unbuilt("firewall", "on", "the nftables NetworkPolicy backend is not built (the iptables one is)"),
   // §1.4 routing / BGP / overlay / CNI
   "routes-sync-period": works(),
-  "injected-routes-sync-period": unbuilt("router", "changed", `${BGP}, so there are no learned routes to re-inject`),
-  "cluster-asn": unbuilt("router", "changed", BGP),
-  "nodes-full-mesh": unbuilt("router", "given", BGP),
-  "enable-ibgp": unbuilt("router", "explicit-on", BGP),
-  "peer-router-ips": unbuilt("router", "changed", BGP),
-  "peer-router-asns": unbuilt("router", "changed", BGP),
-  "peer-router-ports": unbuilt("router", "changed", BGP),
-  "peer-router-passwords": unbuilt("router", "changed", BGP, { secret: true }),
-  "peer-router-passwords-file": unbuilt("router", "changed", BGP),
-  "peer-router-multihop-ttl": unbuilt("router", "changed", BGP),
-  "bgp-port": unbuilt("router", "changed", BGP),
-  "bgp-holdtime": unbuilt("router", "changed", BGP),
-  "bgp-graceful-restart": unbuilt("router", "on", BGP),
-  "bgp-graceful-restart-time": unbuilt("router", "changed", BGP, { onlyWith: GR }),
-  "bgp-graceful-restart-deferral-time": unbuilt("router", "changed", BGP, { onlyWith: GR }),
-  "enable-bfd": unbuilt("router", "on", `BFD needs BGP; ${BGP}`),
-  "bfd-port": unbuilt("router", "changed", BGP, { onlyWith: BFD }),
-  "bfd-detection-multiplier": unbuilt("router", "changed", BGP, { onlyWith: BFD }),
-  "bfd-desired-min-tx-interval": unbuilt("router", "changed", BGP, { onlyWith: BFD }),
-  "bfd-required-min-rx-interval": unbuilt("router", "changed", BGP, { onlyWith: BFD }),
-  "router-id": unbuilt("router", "changed", BGP),
-  "override-nexthop": unbuilt("router", "on", BGP),
-  "advertise-cluster-ip": unbuilt("router", "on", BGP),
-  "advertise-external-ip": unbuilt("router", "on", BGP),
-  "advertise-loadbalancer-ip": unbuilt("router", "on", BGP),
-  "advertise-pod-cidr": unbuilt("router", "explicit-on", BGP),
-  "gobgp-admin-address": unbuilt("router", "changed", `${BGP}, so there is no GoBGP admin API`),
-  "gobgp-admin-port": unbuilt("router", "changed", `${BGP}, so there is no GoBGP admin API`),
+  "injected-routes-sync-period": works("the bgp controller's full resync period is the smaller of this and --routes-sync-period; learned-route changes apply at once"),
+  "cluster-asn": works(),
+  "nodes-full-mesh": works(),
+  "enable-ibgp": works(),
+  "peer-router-ips": works(),
+  "peer-router-asns": works(),
+  "peer-router-ports": works(),
+  "peer-router-passwords": works(),
+  "peer-router-passwords-file": works(),
+  "peer-router-multihop-ttl": works(),
+  "bgp-port": works(),
+  "bgp-holdtime": works(),
+  "bgp-graceful-restart": works(),
+  "bgp-graceful-restart-time": works(),
+  "bgp-graceful-restart-deferral-time": works(),
+  "enable-bfd": works("on the external peers from --peer-router-* (the peers annotation has its own bfd block)"),
+  "bfd-port": works(),
+  "bfd-detection-multiplier": works(),
+  "bfd-desired-min-tx-interval": works(),
+  "bfd-required-min-rx-interval": works(),
+  "router-id": works(),
+  "override-nexthop": works(),
+  "advertise-cluster-ip": works(),
+  "advertise-external-ip": works(),
+  "advertise-loadbalancer-ip": works(),
+  "advertise-pod-cidr": works(),
+  "gobgp-admin-address": works(),
+  "gobgp-admin-port": works("opt-in: the admin API listens only when this flag is given"),
   "enable-overlay": works("with =false a peer on another subnet gets no route (a warning names it): the network must route pod CIDRs, as upstream"),
   "overlay-type": works(),
   "overlay-encap": works("ipip, fou, and vxlan (ours); ipip/fou checked on fakes only (no such modules on the CI kernel)"),
@@ -158,6 +155,7 @@ export interface Refusal {
 export function ownerOn(owner: FlagOwner, c: NodeConfig): boolean {
   switch (owner) {
     case "router": return c.runRouter;
+    case "bgp": return c.runRouter;
     case "proxy": return c.runServiceProxy;
     case "firewall": return c.runFirewall;
     case "loadbalancer": return c.runLoadbalancer;

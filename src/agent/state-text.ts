@@ -8,7 +8,9 @@
 import { fdbAddLine } from "../apply/bridge/compile.ts";
 import { dsrTunnelText } from "../apply/dsr-pod/driver.ts";
 import { healthCheckLine } from "../apply/healthcheck/driver.ts";
+import { BGP_TABLE_NAMES } from "../model/bgp.ts";
 import type { TableName } from "../model/registry.ts";
+import { bgpChangeText } from "../model/bgp-text.ts";
 import type { NodeState } from "../model/state.ts";
 import { ipvsText } from "../render/proxy/ipvsadm-text.ts";
 
@@ -84,6 +86,12 @@ export function dsrTunnelsText(s: NodeState): string {
   return [...s.dsrTunnels.values()].map((t) => `${dsrTunnelText(t)}\n`).join("");
 }
 
+/** The BGP tables as the `gobgp` commands that create them, in apply order (passwords never shown). */
+export function bgpText(s: NodeState): string {
+  const lines = BGP_TABLE_NAMES.flatMap((t) => [...(s[t] as ReadonlyMap<string, unknown>)].flatMap(([key, after]) => bgpChangeText(t, { op: "create", key, after })));
+  return lines.length > 0 ? `${lines.join("\n")}\n` : "";
+}
+
 /** One golden file of the desired state: its name, the tables it holds, its text. */
 export interface StateText {
   readonly file: string;
@@ -104,4 +112,5 @@ export const STATE_TEXTS: readonly StateText[] = [
   { file: "desired.ipvs.txt", tables: ["ipvsServices", "ipvsReals", "ipvsTimeouts"], text: ipvsText, optional: true },
   { file: "desired.healthchecks.txt", tables: ["healthChecks"], text: healthChecksText, optional: true },
   { file: "desired.dsr-tunnels.txt", tables: ["dsrTunnels"], text: dsrTunnelsText, optional: true },
+  { file: "desired.bgp.txt", tables: [...BGP_TABLE_NAMES], text: bgpText, optional: true },
 ];

@@ -15,6 +15,7 @@
  *
  * @category apply
  */
+import type { HostFacts } from "../model/host.ts";
 import type { NodePlan } from "../model/plan.ts";
 import type { DriverFamily } from "../model/registry.ts";
 import type { NodeState, TableName } from "../model/state.ts";
@@ -34,6 +35,7 @@ export const ORDER = {
   iptables: 50, // iptables-restore --noflush, per family and table
   ipsetDestroy: 60, // ipset restore: destroy
   files: 70,
+  gobgp: 75, // GoBGP over gRPC (one script), once routes, rules and the bridge exist
   inProcess: 80, // healthCheckNodePort listeners, once the VIPs and rules exist
   inPod: 90, // DSR tunnels inside pods, once IPVS sends to them
 } as const;
@@ -74,6 +76,24 @@ export interface Driver {
    * state last applied), or undefined. Polled after every sync.
    */
   wantsFullSync?(): string | undefined;
+  /**
+   * Registers the runtime's callback, called between syncs when something only this driver
+   * sees changed (a daemon restarted: full; a peer's routes changed: partial), so the lanes
+   * owning its tables sync now rather than at their next period.
+   */
+  subscribe?(notify: (n: SyncNotice) => void): void;
+  /**
+   * Facts this driver reads for render (e.g. BGP-learned paths), merged into HostFacts before
+   * each render so render stays pure. Never rejects: what it cannot read is left out.
+   */
+  hostFacts?(): Promise<Partial<HostFacts>>;
+}
+
+/** What a driver tells the runtime between syncs (see Driver.subscribe). */
+export interface SyncNotice {
+  /** True: the tables' real state is unknown (a daemon restarted): sync fully. False: something read before render changed: sync soon. */
+  readonly full: boolean;
+  readonly reason: string;
 }
 
 /** A script as the engine runs it: tagged with the driver family that compiled it. */

@@ -5,6 +5,8 @@
  *
  * @category models
  */
+import type { BgpHostFacts } from "./bgp.ts";
+
 export interface HostInterface {
   readonly name: string;
   readonly mtu: number;
@@ -12,7 +14,8 @@ export interface HostInterface {
   readonly addrs: readonly string[];
 }
 
-export interface HostFacts {
+/** Also the BGP facts (learned paths, the passwords file), gathered by the gobgp driver. */
+export interface HostFacts extends BgpHostFacts {
   readonly interfaces: readonly HostInterface[];
   /** Path and current content of the CNI config; content undefined when the file is missing. */
   readonly cniConf: { readonly path: string; readonly content?: string };

@@ -17,15 +17,28 @@ import type { FdbEntry, Neighbor } from "./overlay.ts";
 import type { Address, Chain, Ipset, Jump, Link, PolicyRule, Route, Sysctl } from "./rows.ts";
 
 /** The controllers, in jump-placement order (firewall jumps first). */
-export const CONTROLLER_NAMES = ["firewall", "proxy", "router"] as const;
+export const CONTROLLER_NAMES = ["firewall", "proxy", "router", "bgp"] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
+
+/**
+ * Cluster facts an ownership predicate may need besides the row (derived from the snapshot and
+ * config by the engine, render/assemble.ts `ownershipContext`): whether the bgp controller runs
+ * (it owns learned routes only then), and the canonical pod CIDRs of every node, which separate
+ * the router's pod routes from the routes BGP learned.
+ */
+export interface OwnershipContext {
+  readonly bgp: boolean;
+  readonly podCidrs: ReadonlySet<string>;
+}
+/** No cluster facts (cleanup: nothing is kept, so nothing needs them). */
+export const NO_CONTEXT: OwnershipContext = { bgp: false, podCidrs: new Set() };
 
 /** A named ownership predicate over one table's rows. */
 export interface Owner<T> {
   readonly name: string;
-  readonly owns: (row: T) => boolean;
+  readonly owns: (row: T, ctx: OwnershipContext) => boolean;
 }
-const owner = <T>(name: string, owns: (row: T) => boolean): Owner<T> => ({ name, owns });
+const owner = <T>(name: string, owns: (row: T, ctx: OwnershipContext) => boolean): Owner<T> => ({ name, owns });
 const always = <T>(name: string): Owner<T> => owner<T>(name, () => true);
 
 const baseSetName = (n: string) => (n.startsWith("inet6:") ? n.slice(6) : n);
@@ -72,8 +85,24 @@ export const routerLinks = owner<Link>(`${KUBE_BRIDGE}, ${KUBE_VXLAN}, ${KUBE_VX
 export const routerAddresses = owner<Address>(`addresses of ${KUBE_VXLAN}, ${KUBE_VXLAN6} (VTEP)`, (a) => ROUTER_VXLAN.has(a.dev));
 export const routerFdb = owner<FdbEntry>(`FDB entries on ${KUBE_VXLAN}, ${KUBE_VXLAN6}`, (f) => ROUTER_VXLAN.has(f.dev));
 export const routerNeighbors = owner<Neighbor>(`neighbour entries on ${KUBE_VXLAN}, ${KUBE_VXLAN6}`, (n) => ROUTER_VXLAN.has(n.dev));
-/** Our protocol, but not the proxy's VIP routes (table local, the DSR table, kube-dummy-if). */
-export const routerRoutes = owner<Route>(`proto ${ROUTE_PROTO} routes outside the proxy's`, (r) => r.proto === ROUTE_PROTO && r.table !== "local" && r.table !== DSR_TABLE && r.dev !== KUBE_DUMMY_IF);
+/** Our protocol outside the proxy's VIP routes (table local, the DSR table, kube-dummy-if). */
+const ourNonProxyRoute = (r: Route): boolean => r.proto === ROUTE_PROTO && r.table !== "local" && r.table !== DSR_TABLE && r.dev !== KUBE_DUMMY_IF;
+/**
+ * A route BGP learned, while the bgp controller runs: ours, in the main table, to a prefix that
+ * is no node's pod CIDR (the router renders every route to a node's pod CIDR from the snapshot;
+ * BGP installs only what the snapshot does not route — render/bgp/learned.ts). A stale route to
+ * the pod CIDR of a node that left the cluster therefore counts as learned and is removed by the
+ * bgp controller's next sync (its lane is dirtied by node changes too). Without the bgp
+ * controller (`--once`, router off) the router owns every route of ours, as before BGP.
+ */
+const isLearnedRoute = (r: Route, ctx: OwnershipContext): boolean => ctx.bgp && ourNonProxyRoute(r) && r.table === "main" && !ctx.podCidrs.has(r.dst);
+export const routerRoutes = owner<Route>(`proto ${ROUTE_PROTO} routes outside the proxy's, except learned ones (main table, not a node's pod CIDR)`, (r, ctx) => ourNonProxyRoute(r) && !isLearnedRoute(r, ctx));
 export const routerRules = owner<PolicyRule>("rules to the overlay table", (r) => r.table === OVERLAY_TABLE);
 export const routerSets = owner<Ipset>("kube-router-pod-subnets, kube-router-node-ips", (s) => ROUTER_SETS.has(s.name));
 export const routerJumps = owner<Jump>("the router's commented FORWARD and POSTROUTING rules", (j) => ROUTER_COMMENTS.has(j.comment));
+
+// bgp -----------------------------------------------------------------------------------------
+/** Learned routes: see isLearnedRoute. Disjoint from routerRoutes and proxyRoutes by construction. */
+export const bgpLearnedRoutes = owner<Route>(`proto ${ROUTE_PROTO} routes in the main table to prefixes that are no node's pod CIDR (learned through BGP)`, isLearnedRoute);
+/** Everything the gobgp driver observes: the gobgpd instance is the agent's own child, so all its state is ours. */
+export const bgpEverything = always<unknown>("everything in our own gobgpd");

@@ -11,7 +11,11 @@
  * @category models
  */
 import {
-  type ControllerName, type Owner, firewallChains, firewallJumps, firewallSets, proxyAddresses, proxyChains,
+  type BgpDefinedSet, type BgpGlobal, type BgpPath, type BgpPeer, type BgpPolicy, type BgpPolicyAssignment,
+  bgpAssignmentKey, bgpDefinedSetKey, bgpGlobalKey, bgpPathKey, bgpPeerKey, bgpPolicyKey,
+} from "./bgp.ts";
+import {
+  type ControllerName, NO_CONTEXT, type Owner, type OwnershipContext, bgpEverything, bgpLearnedRoutes, firewallChains, firewallJumps, firewallSets, proxyAddresses, proxyChains,
   proxyEverything, proxyJumps, proxyLinks, proxyRoutes, proxyRules, proxySets, proxySysctls, routerAddresses, routerFdb,
   routerJumps, routerLinks, routerNeighbors, routerRoutes, routerRules, routerSets,
 } from "./ownership.ts";
@@ -34,7 +38,7 @@ import {
 export type DiffPolicy = "keyed" | "never-delete" | "members";
 
 /** The driver families; one real driver (and one fake) per family applies its tables. */
-export type DriverFamily = "sysctl" | "files" | "ip" | "bridge" | "ipset" | "iptables" | "ipvs" | "healthcheck" | "dsr";
+export type DriverFamily = "sysctl" | "files" | "ip" | "bridge" | "ipset" | "iptables" | "ipvs" | "healthcheck" | "dsr" | "gobgp";
 
 export interface TableSpec<T> {
   readonly key: (row: T) => string;
@@ -54,7 +58,7 @@ export const TABLES = {
   files: spec<ManagedFile>({ key: fileKey, diff: "never-delete", driver: "files", owners: {} }),
   links: spec<Link>({ key: linkKey, diff: "keyed", driver: "ip", owners: { proxy: proxyLinks, router: routerLinks } }),
   addresses: spec<Address>({ key: addressKey, diff: "keyed", driver: "ip", owners: { proxy: proxyAddresses, router: routerAddresses } }),
-  routes: spec<Route>({ key: routeKey, diff: "keyed", driver: "ip", owners: { proxy: proxyRoutes, router: routerRoutes } }),
+  routes: spec<Route>({ key: routeKey, diff: "keyed", driver: "ip", owners: { proxy: proxyRoutes, router: routerRoutes, bgp: bgpLearnedRoutes } }),
   rules: spec<PolicyRule>({ key: policyRuleKey, diff: "keyed", driver: "ip", owners: { proxy: proxyRules, router: routerRules } }),
   neighbors: spec<Neighbor>({ key: neighborKey, diff: "keyed", driver: "ip", owners: { router: routerNeighbors } }),
   fouPorts: spec<FouPort>({ key: fouPortKey, diff: "never-delete", driver: "ip", owners: {} }),
@@ -70,6 +74,13 @@ export const TABLES = {
   ipvsTimeouts: spec<IpvsTimeouts>({ key: () => IPVS_TIMEOUTS_KEY, diff: "never-delete", driver: "ipvs", owners: {} }),
   healthChecks: spec<HealthCheck>({ key: healthCheckKey, diff: "keyed", driver: "healthcheck", owners: { proxy: proxyEverything } }),
   dsrTunnels: spec<DsrTunnel>({ key: dsrTunnelKey, diff: "keyed", driver: "dsr", owners: { proxy: proxyEverything } }),
+  // GoBGP (model/bgp.ts), in BGP_TABLE_NAMES apply order; the gobgpd instance is ours entirely
+  bgpGlobal: spec<BgpGlobal>({ key: bgpGlobalKey, diff: "keyed", driver: "gobgp", owners: { bgp: bgpEverything } }),
+  bgpDefinedSets: spec<BgpDefinedSet>({ key: bgpDefinedSetKey, diff: "keyed", driver: "gobgp", owners: { bgp: bgpEverything } }),
+  bgpPolicies: spec<BgpPolicy>({ key: bgpPolicyKey, diff: "keyed", driver: "gobgp", owners: { bgp: bgpEverything } }),
+  bgpAssignments: spec<BgpPolicyAssignment>({ key: bgpAssignmentKey, diff: "keyed", driver: "gobgp", owners: { bgp: bgpEverything } }),
+  bgpPaths: spec<BgpPath>({ key: bgpPathKey, diff: "keyed", driver: "gobgp", owners: { bgp: bgpEverything } }),
+  bgpPeers: spec<BgpPeer>({ key: bgpPeerKey, diff: "keyed", driver: "gobgp", owners: { bgp: bgpEverything } }),
 } as const;
 
 export type TableName = keyof typeof TABLES;
@@ -89,9 +100,12 @@ export function tablesOfDriver(family: DriverFamily): TableName[] {
   return TABLE_NAMES.filter((t) => TABLES[t].driver === family);
 }
 
-/** True when `controller` owns `row` of `table` (ownership.ts); false for tables it owns nothing in. */
-export function ownedBy<K extends TableName>(controller: ControllerName, table: K, row: Row<K>): boolean {
-  return tableSpec(table).owners[controller]?.owns(row) ?? false;
+/**
+ * True when `controller` owns `row` of `table` (ownership.ts); false for tables it owns nothing
+ * in. `ctx` carries the cluster facts some predicates need (the router's vs BGP's routes).
+ */
+export function ownedBy<K extends TableName>(controller: ControllerName, table: K, row: Row<K>, ctx: OwnershipContext = NO_CONTEXT): boolean {
+  return tableSpec(table).owners[controller]?.owns(row, ctx) ?? false;
 }
 
 /** The tables in which `controller` owns rows. */

@@ -11,7 +11,11 @@
  */
 import { type Jump, type NodeState, type TableName, TABLE_NAMES, buildNodeState, jumpKey, tableOf } from "../model/state.ts";
 import { ChunkedTable } from "../model/chunked-table.ts";
+import type { ClusterSnapshot } from "../model/cluster.ts";
+import { canonicalCidr } from "../model/ip.ts";
+import { NO_CONTEXT, type OwnershipContext } from "../model/ownership.ts";
 import { type Row, ownedBy } from "../model/registry.ts";
+import { nodePodCidrs } from "./node-facts.ts";
 import { type Table, deepEqual, sortedTable } from "../model/table.ts";
 import type { Controller, ControllerOutput } from "./controller.ts";
 
@@ -26,13 +30,34 @@ export interface Assembled {
   readonly conflicts: readonly string[];
 }
 
-/** Builds the desired state; see the module comment for the rules. */
-export function assemble(rendered: readonly Rendered[], observed: NodeState): Assembled {
+const contexts = new WeakMap<ClusterSnapshot, ReadonlySet<string>>();
+/**
+ * The cluster facts ownership predicates need: whether the bgp controller runs (`bgp`, from the
+ * config) and every node's canonical pod CIDRs (memoised per snapshot).
+ */
+export function ownershipContext(snapshot: ClusterSnapshot | undefined, bgp: boolean): OwnershipContext {
+  if (snapshot === undefined) return NO_CONTEXT;
+  let podCidrs = contexts.get(snapshot);
+  if (podCidrs === undefined) {
+    const set = new Set<string>();
+    for (const n of snapshot.nodes.values()) for (const c of nodePodCidrs(n).cidrs) { const v = canonicalCidr(c); if (v !== undefined) set.add(v); }
+    podCidrs = set;
+    contexts.set(snapshot, podCidrs);
+  }
+  return { bgp, podCidrs };
+}
+
+/**
+ * Builds the desired state; see the module comment for the rules. `ctx` (ownershipContext of
+ * the snapshot rendered) lets the kept objects of a controller that did not render be told
+ * apart from another's in a shared table (the router's pod routes vs BGP's learned routes).
+ */
+export function assemble(rendered: readonly Rendered[], observed: NodeState, ctx: OwnershipContext = NO_CONTEXT): Assembled {
   const conflicts: string[] = [];
   const tables = new Map<TableName, Map<string, unknown>>(TABLE_NAMES.map((t) => [t, new Map()]));
   const jumpGroups: Jump[][] = [];
   const sources = rendered.map(({ controller, output }) =>
-    TABLE_NAMES.map((t) => (output ? output.state[t] : keepClaimed(controller, t, tableOf(observed, t))) as Table<unknown> | undefined));
+    TABLE_NAMES.map((t) => (output ? output.state[t] : keepClaimed(controller, t, tableOf(observed, t), ctx)) as Table<unknown> | undefined));
   // A chunked table that is the only non-empty contribution to its table is used as it is
   // (same entries, already iterated in key order): no copy, its chunks keep their identity.
   const whole = new Map<TableName, ChunkedTable<unknown>>();
@@ -61,8 +86,8 @@ export function assemble(rendered: readonly Rendered[], observed: NodeState): As
 }
 
 /** The observed rows of `table` the controller owns (registry ownership predicates). */
-function keepClaimed<K extends TableName>(controller: Controller, table: K, observed: Table<Row<K>>): Table<Row<K>> {
-  return new Map([...observed].filter(([, v]) => ownedBy(controller.name, table, v)));
+function keepClaimed<K extends TableName>(controller: Controller, table: K, observed: Table<Row<K>>, ctx: OwnershipContext): Table<Row<K>> {
+  return new Map([...observed].filter(([, v]) => ownedBy(controller.name, table, v, ctx)));
 }
 
 /** Renumbers jumps 1..n per (family, table, chain), groups in order, first occurrence of a key wins. */

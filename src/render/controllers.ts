@@ -1,7 +1,7 @@
 /**
  * The controllers in the order their builtin-chain jumps are placed (firewall jumps first,
  * so policy sees traffic before the router's FORWARD accepts). The firewall lives in
- * ./firewall/, the service proxy in ./proxy/.
+ * ./firewall/, the service proxy in ./proxy/, BGP in ./bgp/ (its own lane, enabled with the router).
  *
  * @category render
  */
@@ -9,8 +9,9 @@ import type { Controller } from "./controller.ts";
 import { firewallController } from "./firewall/index.ts";
 import { proxyController } from "./proxy/index.ts";
 import { routerController } from "./router.ts";
+import { bgpController } from "./bgp/controller.ts";
 
 export { firewallController };
 
 /** Every controller, in jump-placement order. */
-export const CONTROLLERS: readonly Controller[] = [firewallController, proxyController, routerController];
+export const CONTROLLERS: readonly Controller[] = [firewallController, proxyController, routerController, bgpController];

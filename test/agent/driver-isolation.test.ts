@@ -109,3 +109,26 @@ test("given a driver whose observe fails, when the node is planned, then its tab
   assert.equal(out.plan.ipsets.length + out.plan.ipsetMembers.length, 0, "nothing of the ipsets is changed blind");
   assert.ok(out.plan.routes.length > 0, "the routes are still planned");
 });
+
+test("given no gobgpd (its start failed), when all lanes sync, then only the bgp lane fails; kube-bridge, pod routes and the firewall sync", async () => {
+  // Given a node whose gobgpd cannot start
+  const node = fakeNode(seed);
+  node.gobgp.startError = "spawn gobgpd ENOENT";
+  const { snapshot } = parseSnapshotText(CLUSTER, "c.yaml");
+  const env = { deps: node.deps, config, nodeName: "node1", dryRun: false, log: makeLogger({ node: "node1", v: 0, dest: memoryDestination() }), now: Date.now };
+  for (const d of node.deps.drivers) await d.start?.();
+  const mem = newStepMemory();
+  // When every lane runs a full sync
+  const out = await runStep(env, mem, snapshot, ["firewall", "proxy", "router", "bgp"], "full");
+  // Then only bgp failed, with the reason, and the router's objects are in the kernel
+  assert.deepEqual(out.lanes.map((l) => [l.lane, l.ok]), [["firewall", true], ["proxy", true], ["router", true], ["bgp", false]]);
+  assert.match(out.lanes.find((l) => l.lane === "bgp")?.error ?? "", /gobgpd not running: spawn gobgpd ENOENT/);
+  assert.deepEqual(out.outcome?.failedDrivers, ["gobgp"]);
+  assert.ok(mem.confirmed?.routes.has("ipv4/main/10.244.2.0/24"));
+  assert.ok(mem.confirmed?.links.has("kube-bridge"));
+  // When gobgpd becomes available, the bgp lane's next sync starts it and applies the BGP state
+  node.gobgp.startError = undefined;
+  const again = await runStep(env, mem, snapshot, ["bgp"], "full");
+  assert.deepEqual(again.lanes.map((l) => [l.lane, l.ok]), [["bgp", true]]);
+  assert.equal(node.gobgp.api.callCounts().byRpc["StartBgp"], 1);
+});

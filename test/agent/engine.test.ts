@@ -20,19 +20,21 @@ const snapshotOf = (...ns: number[]) => parseSnapshotText(ns.map((n) => nodeYaml
 const config: NodeConfig = { ...DEFAULT_CONFIG, hostnameOverride: "node1", runFirewall: false, runServiceProxy: false };
 const seed = { interfaces: [{ name: "eth0", mtu: 1500, addrs: ["10.250.0.11/24"] }], cniConf: { path: "/cni/10-kuberouter.conf" } };
 
-test("engine: a node joining changes only its route and its set members", async () => {
+test("engine: a node joining changes only its route, its set members and its BGP peer", async () => {
   // Given a converged two-node cluster
   const node = fakeNode(seed);
   await syncNode(node.deps, { mode: "apply", config, nodeName: "node1", snapshot: snapshotOf(1, 2) });
   // When node3 joins
   const out = await syncNode(node.deps, { mode: "plan", config, nodeName: "node1", snapshot: snapshotOf(1, 2, 3) });
-  // Then the plan holds exactly one route and two set members
+  // Then the plan holds exactly one route, two set members, one BGP peer and its two neighbour-set members
   assert.deepEqual(out.plan.routes.map((c) => `${c.op} ${c.key}`), ["create ipv4/main/10.244.3.0/24"]);
+  assert.deepEqual(out.plan.bgpPeers.map((c) => `${c.op} ${c.key}`), ["create 10.250.0.13"]);
+  assert.deepEqual(out.plan.bgpDefinedSets.map((c) => `${c.op} ${c.key}`), ["update neighbor/allpeerset", "update neighbor/iBGPpeerset"]);
   assert.deepEqual(out.plan.ipsetMembers.map((m) => [m.set, m.add, m.del]), [
     ["kube-router-node-ips", ["10.250.0.13"], []],
     ["kube-router-pod-subnets", ["10.244.3.0/24"], []],
   ]);
-  assert.deepEqual(planCounts(out.plan), { add: 3, change: 0, destroy: 0 });
+  assert.deepEqual(planCounts(out.plan), { add: 4, change: 2, destroy: 0 });
 });
 
 test("engine: a converged node plans nothing and runs no write command", async () => {

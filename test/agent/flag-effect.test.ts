@@ -74,6 +74,8 @@ type Evidence =
   | { readonly covered: string; readonly marker: string; readonly argv: readonly string[] };
 
 const ROUTER_ONLY = ["--run-firewall=false", "--run-service-proxy=false"];
+const PEERS = ["--peer-router-ips=10.0.0.1", "--peer-router-asns=65000"];
+const GR = ["--bgp-graceful-restart"];
 
 /** Flags that work: the non-default value and where its effect shows. */
 const WORKS: Readonly<Record<string, Evidence>> = {
@@ -111,6 +113,35 @@ const WORKS: Readonly<Record<string, Evidence>> = {
   "ipvs-sync-period": { lanes: ["--ipvs-sync-period=7s"] },
   "iptables-sync-period": { lanes: ["--iptables-sync-period=7s"] },
   "routes-sync-period": { lanes: ["--routes-sync-period=7s"] },
+  // BGP (issue 10): the bgp controller's plan in gobgp syntax
+  "cluster-asn": { plan: ["--cluster-asn=65001"] },
+  "nodes-full-mesh": { plan: ["--nodes-full-mesh=false"] },
+  "enable-ibgp": { plan: ["--enable-ibgp=false"] },
+  "peer-router-ips": { plan: PEERS },
+  "peer-router-asns": { plan: ["--peer-router-ips=10.0.0.1", "--peer-router-asns=65001"], baseline: PEERS },
+  "peer-router-ports": { plan: [...PEERS, "--peer-router-ports=1179"], baseline: PEERS },
+  "peer-router-passwords": { plan: [...PEERS, "--peer-router-passwords=c2VjcmV0"], baseline: PEERS },
+  "peer-router-passwords-file": { covered: "test/apply/gobgp-driver.test.ts", marker: "passwordsFile", argv: [...PEERS, "--peer-router-passwords-file=/etc/bgp-pw"] },
+  "peer-router-multihop-ttl": { plan: [...PEERS, "--peer-router-multihop-ttl=3"], baseline: PEERS },
+  "bgp-port": { plan: ["--bgp-port=1179"] },
+  "bgp-holdtime": { plan: [...PEERS, "--bgp-holdtime=30s"], baseline: PEERS },
+  "bgp-graceful-restart": { plan: GR },
+  "bgp-graceful-restart-time": { plan: [...GR, "--bgp-graceful-restart-time=30s"], baseline: GR },
+  "bgp-graceful-restart-deferral-time": { plan: [...GR, "--bgp-graceful-restart-deferral-time=1m"], baseline: GR },
+  "router-id": { plan: ["--router-id=10.0.0.9"] },
+  "override-nexthop": { plan: [...PEERS, "--override-nexthop"], baseline: PEERS },
+  "advertise-cluster-ip": { plan: ["--advertise-cluster-ip"] },
+  "advertise-external-ip": { plan: ["--advertise-external-ip", "--service-external-ip-range=192.168.50.0/24"], baseline: ["--service-external-ip-range=192.168.50.0/24"] },
+  "advertise-loadbalancer-ip": { plan: ["--advertise-loadbalancer-ip", "--loadbalancer-ip-range=192.168.60.0/24"], baseline: ["--loadbalancer-ip-range=192.168.60.0/24"] },
+  "advertise-pod-cidr": { plan: [...PEERS, "--advertise-pod-cidr=false"], baseline: PEERS },
+  "gobgp-admin-address": { covered: "test/apply/gobgp-driver.test.ts", marker: "gobgp-admin-address", argv: ["--gobgp-admin-address=10.0.0.1"] },
+  "gobgp-admin-port": { covered: "test/apply/gobgp-driver.test.ts", marker: "gobgp-admin-port", argv: ["--gobgp-admin-port=50052"] },
+  "injected-routes-sync-period": { lanes: ["--injected-routes-sync-period=7s"] },
+  "enable-bfd": { plan: [...PEERS, "--enable-bfd"], baseline: PEERS },
+  "bfd-port": { plan: [...PEERS, "--enable-bfd", "--bfd-port=3785"], baseline: [...PEERS, "--enable-bfd"] },
+  "bfd-detection-multiplier": { plan: [...PEERS, "--enable-bfd", "--bfd-detection-multiplier=5"], baseline: [...PEERS, "--enable-bfd"] },
+  "bfd-desired-min-tx-interval": { plan: [...PEERS, "--enable-bfd", "--bfd-desired-min-tx-interval=300"], baseline: [...PEERS, "--enable-bfd"] },
+  "bfd-required-min-rx-interval": { plan: [...PEERS, "--enable-bfd", "--bfd-required-min-rx-interval=300"], baseline: [...PEERS, "--enable-bfd"] },
   kubeconfig: { covered: "test/sources/kube-source.test.ts", marker: "kubeconfig", argv: ["--kubeconfig=/x"] },
   master: { covered: "test/sources/kube-source.test.ts", marker: "master", argv: ["--master=https://10.0.0.1:6443"] },
   "cache-sync-timeout": { covered: "test/agent/health.test.ts", marker: "cacheSyncTimeout", argv: ["--cache-sync-timeout=5s"] },
@@ -128,45 +159,16 @@ const WORKS: Readonly<Record<string, Evidence>> = {
 
 /** Default-on switches of unbuilt features given `=false`: honoured as is (we never do what they turn off). */
 const MOOT: Readonly<Record<string, string>> = {
-  "enable-ibgp": "--enable-ibgp=false", "advertise-pod-cidr": "--advertise-pod-cidr=false", "disable-source-dest-check": "--disable-source-dest-check=false",
+  "disable-source-dest-check": "--disable-source-dest-check=false",
 };
 
 /** A non-default value for each refused flag (with what its validation or gate needs). */
-const PEERS = ["--peer-router-ips=10.0.0.1", "--peer-router-asns=65000"];
 const REFUSED: Readonly<Record<string, readonly string[]>> = {
   "run-loadbalancer": ["--run-loadbalancer"],
   "loadbalancer-default-class": ["--run-loadbalancer", "--loadbalancer-default-class=false"],
   "loadbalancer-sync-period": ["--run-loadbalancer", "--loadbalancer-sync-period=7s"],
   "enable-pprof": ["--enable-pprof"],
   "use-nftables-for-netpol": ["--use-nftables-for-netpol"],
-  "injected-routes-sync-period": ["--injected-routes-sync-period=7s"],
-  "cluster-asn": ["--cluster-asn=65001"],
-  "nodes-full-mesh": ["--nodes-full-mesh=false"],
-  "enable-ibgp": ["--enable-ibgp=true"],
-  "peer-router-ips": PEERS,
-  "peer-router-asns": PEERS,
-  "peer-router-ports": [...PEERS, "--peer-router-ports=1179"],
-  "peer-router-passwords": [...PEERS, "--peer-router-passwords=c2VjcmV0"],
-  "peer-router-passwords-file": [...PEERS, "--peer-router-passwords-file=/etc/bgp-pw"],
-  "peer-router-multihop-ttl": [...PEERS, "--peer-router-multihop-ttl=3"],
-  "bgp-port": ["--bgp-port=1179"],
-  "bgp-holdtime": ["--bgp-holdtime=30s"],
-  "bgp-graceful-restart": ["--bgp-graceful-restart"],
-  "bgp-graceful-restart-time": ["--bgp-graceful-restart", "--bgp-graceful-restart-time=30s"],
-  "bgp-graceful-restart-deferral-time": ["--bgp-graceful-restart", "--bgp-graceful-restart-deferral-time=1m"],
-  "enable-bfd": ["--enable-bfd"],
-  "bfd-port": ["--enable-bfd", "--bfd-port=3785"],
-  "bfd-detection-multiplier": ["--enable-bfd", "--bfd-detection-multiplier=5"],
-  "bfd-desired-min-tx-interval": ["--enable-bfd", "--bfd-desired-min-tx-interval=300"],
-  "bfd-required-min-rx-interval": ["--enable-bfd", "--bfd-required-min-rx-interval=300"],
-  "router-id": ["--router-id=10.0.0.9"],
-  "override-nexthop": ["--override-nexthop"],
-  "advertise-cluster-ip": ["--advertise-cluster-ip"],
-  "advertise-external-ip": ["--advertise-external-ip"],
-  "advertise-loadbalancer-ip": ["--advertise-loadbalancer-ip"],
-  "advertise-pod-cidr": ["--advertise-pod-cidr=true"],
-  "gobgp-admin-address": ["--gobgp-admin-address=10.0.0.1"],
-  "gobgp-admin-port": ["--gobgp-admin-port=50052"],
   "disable-source-dest-check": ["--disable-source-dest-check=true"],
 };
 

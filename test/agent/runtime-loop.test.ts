@@ -27,7 +27,7 @@ test("loop: nothing is synced before the source's initial list; then one full sy
     await until(async () => (await h.routes()).includes("10.244.2.0/24 via 10.250.0.12"), 2000, "route to node2");
     const first = syncLogs(h.logLines())[0];
     assert.equal(first?.["mode"], "full");
-    assert.deepEqual(first?.["controllers"], ["router"]);
+    assert.deepEqual(first?.["controllers"], ["router", "bgp"]);
   } finally {
     assert.equal(await h.stop(), 0);
   }
@@ -46,7 +46,8 @@ test("loop: a change is applied by a partial sync, within the debounce", async (
     assert.deepEqual(await h.members("kube-router-node-ips"), ["10.250.0.11", "10.250.0.12", "10.250.0.13"]);
     const last = syncLogs(h.logLines()).at(-1)!;
     assert.equal(last["mode"], "partial");
-    assert.equal(last["summary"], "Plan: 3 to add, 0 to change, 0 to destroy.");
+    // (route, two set members; and BGP: the peer, two neighbour sets updated)
+    assert.equal(last["summary"], "Plan: 4 to add, 2 to change, 0 to destroy.");
     // And when node2 changes its pod CIDR and node3 leaves, the kernel follows
     h.source.put("nodes", "node2", nodeRecord(2, "10.244.22.0/24"));
     h.source.delete("nodes", "node3");

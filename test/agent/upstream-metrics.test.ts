@@ -2,8 +2,8 @@
  * Upstream's metric names over real HTTP (features §6.3): every non-BGP name is served with
  * upstream's type and labels; the per-Service IPVS metrics come from one ipvsadm read per
  * scrape, mapped to Services through the proxy's render; the per-tool timings count the
- * tools the sync ran. The four BGP names are pending the BGP issue (its flags are refused,
- * see the README's flag table).
+ * tools the sync ran; the BGP names read the node's gobgpd (here the in-memory fake) and the
+ * applied plans.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -31,8 +31,8 @@ const UPSTREAM: Readonly<Record<string, "counter" | "gauge" | "histogram">> = {
   controller_ipvs_services_sync_time: "histogram", controller_ipvs_services: "gauge", controller_ipvs_metrics_export_time: "histogram",
   service_total_connections: "counter", service_packets_in: "counter", service_packets_out: "counter", service_bytes_in: "counter", service_bytes_out: "counter",
   service_pps_in: "gauge", service_pps_out: "gauge", service_cps: "gauge", service_bps_in: "gauge", service_bps_out: "gauge",
+  bgp_peer_info: "gauge", controller_bgp_advertisements_received: "counter", controller_bgp_advertisements_sent: "counter", controller_bgp_internal_peers_sync_time: "histogram",
 };
-const BGP_PENDING = ["bgp_peer_info", "controller_bgp_advertisements_received", "controller_bgp_advertisements_sent", "controller_bgp_internal_peers_sync_time"];
 
 const web: ServiceInfo = {
   namespace: "default", name: "web", labels: {}, annotations: {}, type: "NodePort", clusterIPs: ["10.96.0.10"], externalIPs: [],
@@ -55,7 +55,7 @@ function withStats(inner: Exec, counter: { reads: number }): Exec {
   };
 }
 
-test("upstream metrics over HTTP: every non-BGP name with its type and labels; per-Service stats from one read per scrape", async () => {
+test("upstream metrics over HTTP: every name with its type and labels; per-Service stats from one read per scrape; BGP peers from gobgpd", async () => {
   // Given an agent with the proxy, firewall and router, a NodePort Service web, metrics on, and the upstream wiring cli-agent.ts uses
   const mp = await freePort();
   const source = new MemorySource(snapshotOf(1, 2));
@@ -68,7 +68,7 @@ test("upstream metrics over HTTP: every non-BGP name with its type and labels; p
     source, config,
     wrapExec: (e) => um.wrapExec(withStats(e, counter)),
     onSynced: (outcome) => um.sawSync(outcome),
-    onStart: (handle) => um.register(handle.metrics.registry),
+    onStart: (handle, drivers) => um.register(handle.metrics.registry, drivers),
   });
   try {
     await until(() => h.handle.health().ok, 3000, "healthy");
@@ -76,9 +76,12 @@ test("upstream metrics over HTTP: every non-BGP name with its type and labels; p
     const body = await (await fetch(`http://127.0.0.1:${mp}/metrics`)).text();
     // Then every upstream name is there with upstream's type
     for (const [name, type] of Object.entries(UPSTREAM)) assert.match(body, new RegExp(`^# TYPE kube_router_${name} ${type}$`, "m"), name);
-    // And the BGP names are not (pending the BGP issue)
-    for (const name of BGP_PENDING) assert.doesNotMatch(body, new RegExp(`kube_router_${name}\\b`), name);
-    assert.equal(Object.keys(UPSTREAM).length + BGP_PENDING.length, 33);
+    assert.equal(Object.keys(UPSTREAM).length, 33);
+    // And the BGP peer (node2) is reported from gobgpd, with session state and prefix counts; the pod route was advertised
+    assert.match(body, /^kube_router_bgp_peer_info\{address="10\.250\.0\.12",type="internal",asn="64512",state="active"\} 1$/m);
+    assert.match(body, /^kube_router_bgp_peer_session_state\{address="10\.250\.0\.12"\} 3$/m);
+    assert.match(body, /^# TYPE kube_router_bgp_peer_prefixes_sent gauge$/m);
+    assert.match(body, /^kube_router_controller_bgp_advertisements_sent\{type="pod-route"\} 1$/m);
     // And web's ClusterIP and NodePort services carry upstream's labels and the kernel's numbers
     const cluster = 'svc_namespace="default",service_name="web",service_vip="10.96.0.10",protocol="tcp",port="80"';
     const nodePort = 'svc_namespace="default",service_name="web",service_vip="10.250.0.11",protocol="tcp",port="80"';

@@ -3,6 +3,7 @@
  * logs captured in memory, exec failures and delays on demand, and a stop handle.
  */
 import { createServer } from "node:net";
+import type { EngineDeps } from "../../src/agent/engine.ts";
 import { type AgentHandle, type AgentOptions, runAgent } from "../../src/agent/runtime/agent.ts";
 import { makeLogger, memoryDestination } from "../../src/agent/runtime/log.ts";
 import type { Timing } from "../../src/agent/runtime/schedule.ts";
@@ -73,7 +74,7 @@ export async function startAgent(o: {
   /** Wraps the Exec the drivers use (e.g. timing it, answering extra commands). */
   wrapExec?: (e: Exec) => Exec;
   /** Called with the handle before the first sync (e.g. registering more metrics, as cli-agent.ts does). */
-  onStart?: (h: AgentHandle) => void;
+  onStart?: (h: AgentHandle, drivers: EngineDeps["drivers"]) => void;
   onSynced?: AgentOptions["onSynced"];
 } = {}): Promise<Harness> {
   const fresh = fakeNode(seed);
@@ -99,7 +100,7 @@ export async function startAgent(o: {
   };
   let ready!: () => void;
   const started = new Promise<void>((r) => { ready = r; });
-  const done = runAgent(opts, (h) => { handle = h; o.onStart?.(h); ready(); });
+  const done = runAgent(opts, (h) => { handle = h; o.onStart?.(h, opts.deps.drivers); ready(); });
   await Promise.race([started, done.then((c) => { throw new Error(`agent exited early with ${c}: ${logs.text.join("")}`); })]);
   return {
     node, exec, source, logs, handle, ports,

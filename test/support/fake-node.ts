@@ -27,6 +27,8 @@ import { FakeNsenter, fakeRuntime } from "../../src/apply/dsr-pod/fake.ts";
 import { healthCheckDriver } from "../../src/apply/healthcheck/driver.ts";
 import { FakeHealthCheckServers } from "../../src/apply/healthcheck/fake.ts";
 import type { DriverFamily } from "../../src/model/registry.ts";
+import { gobgpDriver } from "../../src/apply/gobgp/driver.ts";
+import { FakeGobgpBackend } from "../../src/apply/gobgp/fake.ts";
 import type { HostFacts, HostInterface } from "../../src/model/host.ts";
 import { DEFAULT_CONFIG } from "../../src/model/config.ts";
 
@@ -71,6 +73,8 @@ export interface FakeNode {
   readonly ipvs: FakeIpvsadm;
   readonly healthChecks: FakeHealthCheckServers;
   readonly pods: FakeNsenter;
+  /** The in-memory gobgpd (its `api` counts calls; `crash()` restarts it empty). */
+  readonly gobgp: FakeGobgpBackend;
 }
 
 /** Builds a fake node from a seed; throws if the seed is something the kernel would refuse. */
@@ -95,6 +99,7 @@ export function fakeNode(seed: FakeNodeSeed): FakeNode {
   const bridge = new FakeBridge(ip.kernel);
   const exec = fakeExec(iptables, ipset, ip, bridge, sysctl, ipvs, pods);
   const healthChecks = new FakeHealthCheckServers();
+  const gobgp = new FakeGobgpBackend();
   const readHost = async (): Promise<HostFacts> => {
     const file = fs.read(seed.cniConf.path);
     return { interfaces: seed.interfaces, cniConf: { path: seed.cniConf.path, ...(file ? { content: file.content } : {}) }, ...(seed.ipvs ? { ipvs: seed.ipvs } : {}) };
@@ -109,7 +114,8 @@ export function fakeNode(seed: FakeNodeSeed): FakeNode {
     ipvs: () => ipvsDriver(ipvsDriverOptions(DEFAULT_CONFIG)),
     healthcheck: () => healthCheckDriver(healthChecks),
     dsr: () => dsrDriver(() => fakeRuntime()),
+    gobgp: () => gobgpDriver({ stateDir: "/run/fake-node", planOnly: false, backend: gobgp }),
   };
   const drivers = Object.values(fakes).map((make) => make());
-  return { deps: { exec, drivers, readHost }, exec, fs, iptables, ipset, ip, bridge, ipvs, healthChecks, pods };
+  return { deps: { exec, drivers, readHost }, exec, fs, iptables, ipset, ip, bridge, ipvs, healthChecks, pods, gobgp };
 }

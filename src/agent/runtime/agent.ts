@@ -19,7 +19,9 @@ import { laneSpecs } from "./lanes.ts";
 import type { Logger } from "./log.ts";
 import { type LoopStatus, subscribe, syncLoop, waitForSource } from "./loop.ts";
 import { type AgentMetrics, makeMetrics } from "./metrics.ts";
-import { DEFAULT_TIMING, type Schedule, type Timing, newSchedule } from "./schedule.ts";
+import { DEFAULT_TIMING, type Schedule, type Timing, markLanes, newSchedule } from "./schedule.ts";
+import { TABLES, tablesOwnedBy } from "../../model/registry.ts";
+import type { ControllerName } from "../../render/controller.ts";
 import { type StepEnv, newStepMemory, runStep } from "./step.ts";
 import { familiesWantingFullSync, startDrivers, stopDrivers } from "../drivers.ts";
 
@@ -83,6 +85,16 @@ export function runAgent(o: AgentOptions, onStart?: (h: AgentHandle) => void): P
       );
       const { wake, unsubscribe } = yield* subscribe({ schedule, source: o.source, now });
       yield* Effect.addFinalizer(() => Effect.sync(unsubscribe));
+      // a driver that sees a change between syncs (gobgpd restarted, learned routes changed)
+      // wakes the lanes owning its tables
+      for (const d of o.deps.drivers) {
+        d.subscribe?.((n) => {
+          const owns = (name: ControllerName) => tablesOwnedBy(name).some((t) => TABLES[t].driver === d.name);
+          if (n.full) log.warn({ driver: d.name, reason: n.reason }, `driver ${d.name}: ${n.reason}`);
+          else log.debug({ driver: d.name, reason: n.reason }, `driver ${d.name}: ${n.reason}`);
+          if (markLanes(schedule, owns, now(), n.full) > 0) wake.unsafeOffer(undefined);
+        });
+      }
       yield* Effect.acquireRelease(
         Effect.promise(() => o.source.start()),
         () => Effect.promise(() => o.source.stop()).pipe(Effect.tap(() => Effect.sync(() => log.info("cluster source stopped")))),

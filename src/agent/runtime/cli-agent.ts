@@ -95,7 +95,7 @@ export async function runAgentCli(
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
   try {
-    return await runAgent({ config: cfg, nodeName, deps, source, log, stop, timing, onSynced: (outcome) => upstream.sawSync(outcome) }, (h: AgentHandle) => upstream.register(h.metrics.registry));
+    return await runAgent({ config: cfg, nodeName, deps, source, log, stop, timing, onSynced: (outcome) => upstream.sawSync(outcome) }, (h: AgentHandle) => upstream.register(h.metrics.registry, deps.drivers));
   } finally {
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);

@@ -20,6 +20,7 @@ import type { LaneSpec } from "./schedule.ts";
 
 const KINDS: Readonly<Record<ControllerName, readonly SourceKind[]>> = {
   router: ["nodes", "services", "endpointSlices"],
+  bgp: ["nodes", "services", "endpointSlices"],
   proxy: ["nodes", "services", "endpointSlices", "pods"],
   firewall: ["nodes", "namespaces", "pods", "networkPolicies"],
 };
@@ -28,6 +29,8 @@ const KINDS: Readonly<Record<ControllerName, readonly SourceKind[]>> = {
 export function periodOf(name: ControllerName, cfg: NodeConfig): number {
   switch (name) {
     case "router": return cfg.routesSyncPeriod;
+    // learned routes are re-injected at least every --injected-routes-sync-period (upstream's two periods)
+    case "bgp": return Math.min(cfg.routesSyncPeriod, cfg.injectedRoutesSyncPeriod);
     case "proxy": return cfg.ipvsSyncPeriod;
     case "firewall": return cfg.iptablesSyncPeriod;
   }

@@ -114,6 +114,27 @@ export function markDirty(s: Schedule, kind: SourceKind | undefined, now: number
   return n;
 }
 
+/**
+ * Marks the lanes `owns` selects as needing a sync now: `full` makes the next one full and due
+ * at once (a driver lost its state, e.g. gobgpd restarted); otherwise they are dirty like a
+ * source change (debounced). Returns how many lanes were marked.
+ */
+export function markLanes(s: Schedule, owns: (name: ControllerName) => boolean, now: number, full: boolean): number {
+  let n = 0;
+  for (const l of s.lanes) {
+    if (!owns(l.spec.name) || l.spec.refused !== undefined) continue;
+    if (full) {
+      l.needFull = true;
+      l.nextFullAt = Math.min(l.nextFullAt, now);
+    } else {
+      l.dirtySince ??= now;
+      l.lastChangeAt = now;
+    }
+    n++;
+  }
+  return n;
+}
+
 /** When a lane may next sync (ms epoch), with the kind of sync; undefined = nothing to do until a change. */
 export function laneDue(s: Schedule, l: LaneState): { at: number; kind: SyncKind } | undefined {
   if (l.running || l.spec.refused !== undefined) return undefined;

@@ -58,15 +58,21 @@ export function learnedRoutes(input: LearnedRoutesInput, paths: readonly Learned
   const connected = input.host.interfaces.filter((i) => i.name !== "lo" && i.name !== KUBE_BRIDGE).flatMap((i) => i.addrs);
 
   const best = new Map<string, { route: Route; peer: string }>();
+  // next hops repeat (one per peer): canonical form and "on a connected subnet" computed once each
+  const viaOf = new Map<string, string | undefined>();
+  const reachable = new Map<string, boolean>();
   for (const p of paths) {
     const prefix = canonicalCidr(p.prefix);
-    const via = canonicalIp(p.nextHop);
+    let via = viaOf.get(p.nextHop);
+    if (!viaOf.has(p.nextHop)) { via = canonicalIp(p.nextHop); viaOf.set(p.nextHop, via); }
     const family = prefix === undefined ? undefined : ipFamily(prefix.split("/")[0] ?? "");
     if (prefix === undefined || family === undefined) { warnings.push(`bgp: learned path from ${p.peer}: ${JSON.stringify(p.prefix)} is not a CIDR; not installed`); continue; }
     if (via === undefined || ipFamily(via) !== family) { warnings.push(`bgp: learned path ${prefix} from ${p.peer}: next hop ${JSON.stringify(p.nextHop)} is not an ${family} address; not installed`); continue; }
     if (!families.includes(family)) continue;
     if (prefix.endsWith("/0") || routed.has(prefix) || ownIps.has(via)) continue;
-    if (!connected.some((a) => cidrContains(a, via))) continue;
+    let onLink = reachable.get(via);
+    if (onLink === undefined) { onLink = connected.some((a) => cidrContains(a, via)); reachable.set(via, onLink); }
+    if (!onLink) continue;
     const route: Route = { family, table: "main", dst: prefix, via, proto: ROUTE_PROTO };
     const key = routeKey(route);
     const prev = best.get(key);
