@@ -88,7 +88,7 @@ export const FLAG_STATUS: Readonly<Record<string, FlagStatus>> = {
   "ipvs-sync-period": works(),
   "ipvs-permit-all": works(),
   "ipvs-graceful-termination": works(),
-  "ipvs-graceful-period": works(),
+  "ipvs-graceful-period": works("per real server, its pod's terminationGracePeriodSeconds wins when set and non-zero, as upstream"),
   "masquerade-all": works(),
   "nodeport-bindon-all-ip": works(),
   "hairpin-mode": works(),

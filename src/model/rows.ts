@@ -188,6 +188,14 @@ export interface IpvsReal {
   readonly port: number;
   readonly weight: number;
   readonly forward: "masq" | "tunnel" | "route";
+  /**
+   * With `--ipvs-graceful-termination` only: the target pod's `spec.terminationGracePeriodSeconds`,
+   * the drain period of this real server once it goes (upstream: the pod's grace period when set,
+   * else `--ipvs-graceful-period`). Not kernel state: the IPVS driver copies it from the rendered
+   * row onto the observed one, and its drain tracker remembers it for when the real is no longer
+   * rendered (src/apply/ipvs/graceful.ts).
+   */
+  readonly graceSeconds?: number;
 }
 export const ipvsRealKey = (r: Pick<IpvsReal, "service" | "address" | "port">): string =>
   `${r.service}>${r.address.includes(":") ? `[${r.address}]` : r.address}:${r.port}`;

@@ -195,3 +195,60 @@ test("fake ipvsadm: restore semantics measured on the real tool", () => {
   assert.deepEqual(f.getTimeouts(), { tcp: 900, tcpfin: 120, udp: 60 });
   void sortedTable;
 });
+
+test("graceful termination: each real server drains for its pod's terminationGracePeriodSeconds when rendered with one, else --ipvs-graceful-period", async () => {
+  // Given --ipvs-graceful-period 30 s, and reals rendered with a pod grace of 5 s (r1), 120 s (r2) and none (r3)
+  let t = 0;
+  const ipvs = new FakeIpvsadm();
+  const drv = ipvsDriver({ ...opts, graceful: { periodMs: 30_000, now: () => t } });
+  const A = svc("10.96.0.10", 80);
+  const r1 = real(A, "10.244.0.11", 8080, { graceSeconds: 5 }); const r2 = real(A, "10.244.0.12", 8080, { graceSeconds: 120 }); const r3 = real(A, "10.244.0.13", 8080);
+  const all = nodeWith(stateOf([A], [r1, r2, r3]));
+  await syncWith([drv], fakeExec(ipvs), all);
+  // And a resync plans nothing: graceSeconds is not kernel state, yet no diff arises over it
+  assert.ok(isEmptyPlan(await syncWith([drv], fakeExec(ipvs), all)));
+  // When all three go while each still has a connection
+  for (const r of [r1, r2, r3]) ipvs.setConns("tcp/10.96.0.10/80", r.address, 8080, 1);
+  const none = nodeWith(stateOf([A], []));
+  await syncWith([drv], fakeExec(ipvs), none);
+  assert.equal(drv.pendingDrains(), 3);
+  // Then at 5 s only r1 (its pod's 5 s) is deleted
+  t = 5_000;
+  const e1 = fakeExec(ipvs);
+  await syncWith([drv], e1, none);
+  assert.deepEqual(writesOf(e1.calls), ["-d -t 10.96.0.10:80 -r 10.244.0.11:8080\n"]);
+  // And at 30 s r3 (no pod grace: the flag's 30 s), while r2 keeps draining
+  t = 30_000;
+  const e2 = fakeExec(ipvs);
+  await syncWith([drv], e2, none);
+  assert.deepEqual(writesOf(e2.calls), ["-d -t 10.96.0.10:80 -r 10.244.0.13:8080\n"]);
+  // And r2 goes only at 120 s, its pod's period beyond the flag's
+  t = 119_000;
+  assert.deepEqual(writesOf((await (async () => { const e = fakeExec(ipvs); await syncWith([drv], e, none); return e; })()).calls), []);
+  t = 120_000;
+  const e3 = fakeExec(ipvs);
+  await syncWith([drv], e3, none);
+  assert.deepEqual(writesOf(e3.calls), ["-d -t 10.96.0.10:80 -r 10.244.0.12:8080\n"]);
+  assert.equal(drv.pendingDrains(), 0);
+});
+
+test("graceful termination: a partial-sync deletion drains for the period the real was rendered with", async () => {
+  // Given r1 rendered with a pod grace of 5 s (flag: 30 s) and applied by a partial sync (no observe)
+  let t = 0;
+  const ipvs = new FakeIpvsadm();
+  const drv = ipvsDriver({ ...opts, graceful: { periodMs: 30_000, now: () => t } });
+  const A = svc("10.96.0.10", 80);
+  const r1 = real(A, "10.244.0.11", 8080, { graceSeconds: 5 });
+  const empty = nodeWith(stateOf([A], [])); const withR1 = nodeWith(stateOf([A], [r1]));
+  await syncWith([drv], fakeExec(ipvs), empty);
+  for (const s of compilePlan([drv], diffNode(withR1, empty))) await s.run(fakeExec(ipvs));
+  ipvs.setConns("tcp/10.96.0.10/80", "10.244.0.11", 8080, 1);
+  // When it goes by another partial sync: weight 0
+  for (const s of compilePlan([drv], diffNode(empty, withR1))) await s.run(fakeExec(ipvs));
+  assert.match(ipvs.dump(), /-r 10\.244\.0\.11:8080 -m -w 0/);
+  // Then the full sync at 5 s deletes it though it is still busy (its own period is over)
+  t = 5_000;
+  const e = fakeExec(ipvs);
+  await syncWith([drv], e, empty);
+  assert.deepEqual(writesOf(e.calls), ["-d -t 10.96.0.10:80 -r 10.244.0.11:8080\n"]);
+});

@@ -23,7 +23,7 @@ function render(nodes: readonly NodeInfo[], c: Partial<OverlayConfig> = {}, self
 }
 const keys = <T>(m: ReadonlyMap<string, T>): string[] => [...m.keys()];
 
-test("tunnel names follow upstream's recipe (pkg/tunnels/linux_tunnels_test.go vectors) and fit IFNAMSIZ", () => {
+test("§8.5 linux_tunnels_test.go: tunnel names follow upstream's recipe (10.0.0.1 ⇒ tun-e443169117a, 100.200.300.400 ⇒ tun-9033d7906c7, 2001:db8:42:2::/64 ⇒ tun-ba56986ef05) and fit IFNAMSIZ", () => {
   assert.equal(tunnelName("10.0.0.1"), "tun-e443169117a");
   assert.equal(tunnelName("100.200.300.400"), "tun-9033d7906c7");
   assert.equal(tunnelName("2001:db8:42:2::/64"), "tun-ba56986ef05");

@@ -133,7 +133,12 @@ export function ipvsDriver(opts: IpvsDriverOptions = {}): IpvsDriver {
       const services = new Map<string, IpvsService>();
       for (const [k, s] of all.services) if (ownsIpvsService(s, ownership)) services.set(k, s);
       let reals = new Map<string, IpvsReal>();
-      for (const [k, r] of all.reals) if (services.has(r.service)) reals.set(k, r);
+      for (const [k, r] of all.reals) {
+        if (!services.has(r.service)) continue;
+        // graceSeconds is not kernel state: an observed real has the rendered one (no diff over it)
+        const grace = scope.ipvsReals.get(k)?.graceSeconds;
+        reals.set(k, grace === undefined ? r : { ...r, graceSeconds: grace });
+      }
       if (tracker) {
         const conns = DrainTracker.candidates(reals, scope).length > 0
           ? parseIpvsConns((await exec.run("ipvsadm", ["-Ln"])).stdout)
@@ -149,6 +154,8 @@ export function ipvsDriver(opts: IpvsDriverOptions = {}): IpvsDriver {
         ...(tracker ? { graceful: true, idle: lastIdle, draining: tracker.draining() } : {}),
       });
       const readded = tracker ? plan.ipvsReals.filter((ch) => ch.op !== "delete" && tracker.draining().has(ch.key)).map((ch) => ch.key) : [];
+      // a partial sync has no observation: the plan's rows tell the tracker each real's period
+      tracker?.remember(plan.ipvsReals.filter((ch) => ch.op !== "delete" || ch.before.graceSeconds !== undefined).map((ch) => [ch.key, ch.op === "delete" ? ch.before : ch.after] as const));
       const out: Script[] = ipvsTimeoutScripts(plan);
       if (c.restore !== "") {
         out.push({

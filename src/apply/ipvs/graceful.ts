@@ -24,8 +24,13 @@
  *   kernel at weight 0 is written with `-e` (compile's `draining`), since `-a` would fail.
  *
  * The grace period starts when the real server is first set to weight 0 (or first seen as a
- * candidate). It is kept in memory only, like upstream's: after an agent restart a draining
- * real server gets a fresh period. `pending()` tells the sync loop that a full sync is due
+ * candidate). Its length is, as upstream's, per real server: the target pod's
+ * `terminationGracePeriodSeconds` when the render gave one (`IpvsReal.graceSeconds`, rendered
+ * with `--ipvs-graceful-termination` only), else `--ipvs-graceful-period`. A candidate is no
+ * longer rendered, so the tracker remembers each rendered real's period (from the scope of
+ * every full observation and from the plan of every apply) until the real leaves the kernel.
+ * All of it is kept in memory only, like upstream's: after an agent restart a draining
+ * real server gets a fresh period, of `--ipvs-graceful-period` unless rendered again. `pending()` tells the sync loop that a full sync is due
  * (upstream checks every 5 s) so a drained real server does not wait for `--ipvs-sync-period`.
  *
  * @category apply
@@ -51,6 +56,8 @@ export interface Settled {
 export class DrainTracker {
   /** real key → when its grace period started (ms). */
   private readonly since = new Map<string, number>();
+  /** real key → its own grace period (ms), remembered from rendered rows carrying one. */
+  private readonly periods = new Map<string, number>();
   private readonly now: () => number;
 
   constructor(private readonly opts: GracefulOptions) {
@@ -68,6 +75,7 @@ export class DrainTracker {
    */
   settle(reals: Table<IpvsReal>, scope: Pick<NodeState, "ipvsServices" | "ipvsReals">, conns: ReadonlyMap<string, number>): Settled {
     const t = this.now();
+    this.remember(scope.ipvsReals);
     const candidates = new Set(DrainTracker.candidates(reals, scope));
     const out = new Map<string, IpvsReal>();
     const idle = new Set<string>();
@@ -76,7 +84,7 @@ export class DrainTracker {
       const busy = (conns.get(k) ?? 0) > 0;
       const start = this.since.get(k) ?? t;
       if (!this.since.has(k)) this.since.set(k, start);
-      const expired = t - start >= this.opts.periodMs;
+      const expired = t - start >= this.periodOf(k);
       if (!busy || expired) {
         this.since.delete(k);
         idle.add(k);
@@ -85,7 +93,21 @@ export class DrainTracker {
       // else: draining at weight 0 — not reported
     }
     for (const k of [...this.since.keys()]) if (!reals.has(k)) this.since.delete(k);
+    for (const k of [...this.periods.keys()]) if (!reals.has(k) && !scope.ipvsReals.has(k)) this.periods.delete(k);
     return { reals: out, idle };
+  }
+
+  /** Records the grace period of rendered reals (a row without one forgets a remembered one). */
+  remember(rows: Iterable<readonly [string, IpvsReal]>): void {
+    for (const [k, r] of rows) {
+      if (r.graceSeconds !== undefined) this.periods.set(k, r.graceSeconds * 1000);
+      else this.periods.delete(k);
+    }
+  }
+
+  /** The grace period of one real server (ms): its pod's when remembered, else the flag's. */
+  periodOf(key: string): number {
+    return this.periods.get(key) ?? this.opts.periodMs;
   }
 
   /** Records reals just set to weight 0 (their grace period starts now unless running). */

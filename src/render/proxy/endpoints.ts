@@ -23,6 +23,8 @@ export interface Endpoint {
   readonly terminating: boolean;
   /** `namespace/name` of the target pod, when the slice names it. */
   readonly pod?: string;
+  /** The target pod's `spec.terminationGracePeriodSeconds` (looked up only when `Locality.grace`). */
+  readonly graceSeconds?: number;
 }
 
 let indexMemo: { slices: ClusterSnapshot["endpointSlices"]; index: ReadonlyMap<string, readonly EndpointSliceInfo[]> } | undefined;
@@ -101,6 +103,8 @@ export interface Locality {
   readonly nodeName: string;
   readonly nodeAddrs: ReadonlySet<string>;
   readonly pod: (ref: string) => PodInfo | undefined;
+  /** Look up each target pod's termination grace period (`--ipvs-graceful-termination`). */
+  readonly grace?: boolean;
 }
 
 /**
@@ -129,7 +133,11 @@ export function portEndpoints(slices: readonly EndpointSliceInfo[], portName: st
       const prev = seen.get(key);
       // The same endpoint in two slices (during a slice handover): ready wins, then local.
       if (prev && (prev.ready || !e.ready)) continue;
-      seen.set(key, { address, port: port.port, family, local, ready: e.ready, terminating: e.terminating, ...(podRef !== undefined ? { pod: podRef } : {}) });
+      const grace = loc.grace && podRef !== undefined ? loc.pod(podRef)?.terminationGracePeriodSeconds : undefined;
+      seen.set(key, {
+        address, port: port.port, family, local, ready: e.ready, terminating: e.terminating,
+        ...(podRef !== undefined ? { pod: podRef } : {}), ...(grace !== undefined ? { graceSeconds: grace } : {}),
+      });
     }
   }
   return [...seen.values()].sort((a, b) =>

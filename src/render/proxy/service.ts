@@ -99,7 +99,7 @@ function computeService(ctx: ProxyContext, s: ServiceInfo, slices: readonly Endp
   const external = externalVips(ctx, s, warn);
   const lb = loadBalancerVips(ctx, s, opt.skipLbIps, warn);
   const nodePorts = s.ports.some((p) => p.nodePort) ? nodePortVips(ctx, s) : [];
-  const loc = { nodeName: ctx.nodeName, nodeAddrs: ctx.nodeAddrs, pod };
+  const loc = { nodeName: ctx.nodeName, nodeAddrs: ctx.nodeAddrs, pod, grace: ctx.config.ipvsGracefulTermination };
   const virtuals: Virtual[] = [];
   const hairpin: { family: Family; rule: string }[] = [];
   const dsrPods: DsrPod[] = [];
@@ -152,7 +152,11 @@ function virtual(ctx: ProxyContext, ref: string, opt: ServiceOptions, s: Service
     : { family: v.family, protocol, address: v.ip, port, scheduler: opt.scheduler, flags: opt.flags, ...persistent };
   const graceful = ctx.config.ipvsGracefulTermination;
   const vipKey = ipvsServiceKey({ family: v.family, protocol, address: v.ip, port });
-  const reals = eps.map((e): Omit<IpvsReal, "service"> => ({ address: e.address, port: e.port, weight: graceful && e.terminating ? 0 : 1, forward: dsr ? "tunnel" : "masq" }));
+  const reals = eps.map((e): Omit<IpvsReal, "service"> => ({
+    address: e.address, port: e.port, weight: graceful && e.terminating ? 0 : 1, forward: dsr ? "tunnel" : "masq",
+    // upstream: a pod grace period of 0 (or none) means --ipvs-graceful-period
+    ...(graceful && e.graceSeconds !== undefined && e.graceSeconds > 0 ? { graceSeconds: e.graceSeconds } : {}),
+  }));
   const member = vipPortMember(v.family, v.ip, protocol, port);
   if (dsr) return { ref, kind, vip: v.ip, family: v.family, protocol, port, dsr, service, vipKey, reals };
   const withKey = reals.map((r) => { const full: IpvsReal = { service: vipKey, ...r }; return [ipvsRealKey(full), full] as const; });

@@ -90,6 +90,29 @@ test("given graceful termination, then serving-but-terminating endpoints get wei
   assert.equal(w(false), 1);
 });
 
+test("given graceful termination, then each real server carries its target pod's terminationGracePeriodSeconds (none for 0, unset or no pod); without it none", () => {
+  // Given endpoints whose pods have a grace period of 45 s, 0 s, none, and an endpoint without targetRef
+  const ref = (name: string) => ({ targetRef: { namespace: "default", name } });
+  const svc = service("svc", "10.96.0.1");
+  const sl = slice("svc", [["10.244.1.5", "node1", ref("p45")], ["10.244.1.6", "node1", ref("p0")], ["10.244.1.7", "node1", ref("pnone")], ["10.244.2.8", "node2"]]);
+  const nodes = [node("node1", "10.250.0.11", "10.244.1.0/24"), node("node2", "10.250.0.12", "10.244.2.0/24")];
+  const snap = (grace45: number) => snapshot({
+    nodes, services: [svc], slices: [sl],
+    pods: [pod("default", "p45", { nodeName: "node1", terminationGracePeriodSeconds: grace45 }), pod("default", "p0", { nodeName: "node1", terminationGracePeriodSeconds: 0 }), pod("default", "pnone", { nodeName: "node1" })],
+  });
+  const on = input(snap(45), { ipvsGracefulTermination: true }).config; const off = input(snap(45)).config;
+  const graces = (graceful: boolean, s = snap(45)) =>
+    [...ok(renderProxy({ ...input(s), config: graceful ? on : off })).state.ipvsReals!.values()].map((r) => `${r.address} ${r.graceSeconds ?? "-"}`);
+  // When rendered with --ipvs-graceful-termination
+  // Then only the 45 s pod's real carries it (0 and unset mean --ipvs-graceful-period, as upstream)
+  assert.deepEqual(graces(true), ["10.244.1.5 45", "10.244.1.6 -", "10.244.1.7 -", "10.244.2.8 -"]);
+  // And without the flag no real carries one (rows stay as they were)
+  assert.deepEqual(graces(false), ["10.244.1.5 -", "10.244.1.6 -", "10.244.1.7 -", "10.244.2.8 -"]);
+  // And when only that pod's grace period changes (same Service and slice objects), the Service re-renders (the pod is a memo dependency)
+  assert.deepEqual(graces(true)[0], "10.244.1.5 45");
+  assert.deepEqual(graces(true, snap(90))[0], "10.244.1.5 90");
+});
+
 test("given a DSR Service, then its external IP is a fwmark service with tunnel reals and a pod tunnel is wanted for the local endpoint", () => {
   const s = service("d", "10.96.0.1", { externalIPs: ["198.51.100.7"], annotations: { "kube-router.io/service.dsr": "tunnel" } });
   const sl = slice("d", [["10.244.1.5", "node1", { targetRef: { namespace: "default", name: "p" } }], ["10.244.2.5", "node2"]]);
