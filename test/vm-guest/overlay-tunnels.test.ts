@@ -197,87 +197,96 @@ after(() => {
   }
 });
 
-test("ipip and fou overlays, dual-stack, on the kernel: ipip → fou → cleanup", { skip }, async (t) => {
-  let podMtu = 0;
+// Three stories in order, each building on the previous one's kernel state (top-level tests
+// of one file run one after another), so the host's report (test/vm/ipvs-vm.test.ts) names
+// each one.
+let podMtu = 0;
+/** Stories that passed so far: a later one fails fast, naming the earlier failure, instead of running on broken state. */
+let passed = 0;
+const requirePassed = (n: number): void => assert.equal(passed, n, `an earlier overlay story failed (${passed} of ${n} passed)`);
 
-  await t.test("given 4 nodes on 2 subnets, when each syncs --overlay-encap ipip, then tunnels named after the other subnet's node IPs carry every pod's pings (v4 and v6, DF at the pod MTU) and a re-sync writes nothing", async (s) => {
-    const first = await syncAll("ipip");
-    for (const n of N) assert.ok(first[n]!.changes > 0 && first[n]!.writes > 0, `node ${n} applied something`);
-    podMtu = first[1]!.podMtu!;
-    assert.equal(podMtu, 1452, "pod MTU = 1500 − 48 (ip6tnl: outer IPv6 + its encapsulation limit option)");
-    plumbPods(podMtu);
-    // The router has no route to any pod CIDR: only the tunnels can carry cross-subnet traffic.
-    assert.doesNotMatch(sh(RT, "ip route; ip -6 route"), /10\.244\.|fd00:244:/);
-    for (const n of N) {
-      const k = kernelTunnels(n);
-      assert.deepEqual(k.raw.map((e) => e.ifname).sort(), expectedTunnels(n), `node ${n}: tunnels to the other subnet only, named tunnelName(peer IP)`);
-      assert.deepEqual(k.raw.map((e) => e.linkinfo?.info_kind).sort(), ["ip6tnl", "ip6tnl", "ipip", "ipip"]);
-      for (const e of k.raw) assert.equal(e.linkinfo?.info_data?.["encap"], undefined, `${e.ifname}: no encap`);
-      assert.deepEqual(k.parsed, first[n]!.tunnels, `node ${n}: the kernel's tunnels parse back to what was rendered`);
-    }
-    const udp = udpIn(3);
-    const m = pingMatrix();
-    assert.deepEqual(m.failed, [], "every pod reaches every pod");
-    assert.equal(m.ok, 24, "24 pings: 12 ordered pod pairs × 2 families");
-    assert.ok(udpIn(3) - udp < 3, "ipip carries no UDP");
-    for (const v6 of [false, true]) {
-      assert.ok(dfPing(1, 3, v6, podMtu), `${v6 ? "v6" : "v4"} ping of ${podMtu} bytes with DF, 1 → 3`);
-      assert.ok(dfPing(4, 2, v6, podMtu), `${v6 ? "v6" : "v4"} ping of ${podMtu} bytes with DF, 4 → 2`);
-    }
-    const again = await syncAll("ipip");
-    for (const n of N) assert.deepEqual([again[n]!.changes, again[n]!.writes, again[n]!.fullSync], [0, 0, undefined], `node ${n}: no-op sync`);
-    s.diagnostic(`ipip: ${m.ok}/24 pod pings ok, 4 DF pings at MTU ${podMtu} ok`);
-  });
+test("ipip overlay: given 4 nodes on 2 subnets, when each syncs --overlay-encap ipip, then tunnels named after the other subnet's node IPs carry every pod's pings (v4 and v6, DF at the pod MTU) and a re-sync writes nothing", { skip }, async (s) => {
+  requirePassed(0);
+  const first = await syncAll("ipip");
+  for (const n of N) assert.ok(first[n]!.changes > 0 && first[n]!.writes > 0, `node ${n} applied something`);
+  podMtu = first[1]!.podMtu!;
+  assert.equal(podMtu, 1452, "pod MTU = 1500 − 48 (ip6tnl: outer IPv6 + its encapsulation limit option)");
+  plumbPods(podMtu);
+  // The router has no route to any pod CIDR: only the tunnels can carry cross-subnet traffic.
+  assert.doesNotMatch(sh(RT, "ip route; ip -6 route"), /10\.244\.|fd00:244:/);
+  for (const n of N) {
+    const k = kernelTunnels(n);
+    assert.deepEqual(k.raw.map((e) => e.ifname).sort(), expectedTunnels(n), `node ${n}: tunnels to the other subnet only, named tunnelName(peer IP)`);
+    assert.deepEqual(k.raw.map((e) => e.linkinfo?.info_kind).sort(), ["ip6tnl", "ip6tnl", "ipip", "ipip"]);
+    for (const e of k.raw) assert.equal(e.linkinfo?.info_data?.["encap"], undefined, `${e.ifname}: no encap`);
+    assert.deepEqual(k.parsed, first[n]!.tunnels, `node ${n}: the kernel's tunnels parse back to what was rendered`);
+  }
+  const udp = udpIn(3);
+  const m = pingMatrix();
+  assert.deepEqual(m.failed, [], "every pod reaches every pod");
+  assert.equal(m.ok, 24, "24 pings: 12 ordered pod pairs × 2 families");
+  assert.ok(udpIn(3) - udp < 3, "ipip carries no UDP");
+  for (const v6 of [false, true]) {
+    assert.ok(dfPing(1, 3, v6, podMtu), `${v6 ? "v6" : "v4"} ping of ${podMtu} bytes with DF, 1 → 3`);
+    assert.ok(dfPing(4, 2, v6, podMtu), `${v6 ? "v6" : "v4"} ping of ${podMtu} bytes with DF, 4 → 2`);
+  }
+  const again = await syncAll("ipip");
+  for (const n of N) assert.deepEqual([again[n]!.changes, again[n]!.writes, again[n]!.fullSync], [0, 0, undefined], `node ${n}: no-op sync`);
+  passed = 1;
+  s.diagnostic(`ipip: ${m.ok}/24 pod pings ok, 4 DF pings at MTU ${podMtu} ok`);
+});
 
-  await t.test("given the ipip overlay, when the encap switches to fou, then the tunnels are re-created with GUE, the ip driver asks for the full sync that re-adds their routes, and pods reach every pod over UDP", async (s) => {
-    const sw = await syncAll("fou");
-    for (const n of N) {
-      assert.ok(sw[n]!.changes > 0, `node ${n} changed`);
-      assert.match(sw[n]!.fullSync ?? "", /^links re-created/, `node ${n}: the ip driver asks for a full sync`);
-      for (const name of expectedTunnels(n)) assert.ok(sw[n]!.fullSync!.includes(name), `node ${n}: ${name} named in the request`);
+test("ipip → fou: given the ipip overlay, when the encap switches to fou, then the tunnels are re-created with GUE, the ip driver asks for the full sync that re-adds their routes, and pods reach every pod over UDP", { skip }, async (s) => {
+  requirePassed(1);
+  const sw = await syncAll("fou");
+  for (const n of N) {
+    assert.ok(sw[n]!.changes > 0, `node ${n} changed`);
+    assert.match(sw[n]!.fullSync ?? "", /^links re-created/, `node ${n}: the ip driver asks for a full sync`);
+    for (const name of expectedTunnels(n)) assert.ok(sw[n]!.fullSync!.includes(name), `node ${n}: ${name} named in the request`);
+  }
+  // The requested full sync: it observes (clearing the request) and re-adds what the kernel
+  // dropped with the old links (the routes via the tunnels).
+  const full = await syncAll("fou");
+  for (const n of N) {
+    assert.ok(full[n]!.changes > 0 && full[n]!.writes > 0, `node ${n}: the full sync repairs`);
+    assert.equal(full[n]!.fullSync, undefined, `node ${n}: nothing more to ask`);
+    assert.match(sh(nodeNs(n), "ip route show proto 17; ip -6 route show proto 17"), new RegExp(`dev ${expectedTunnels(n)[0]}`));
+  }
+  podMtu = full[1]!.podMtu!;
+  assert.equal(podMtu, 1440, "pod MTU = 1500 − 60 (ip6tnl 48 + UDP 8 + GUE 4)");
+  setPodMtu(podMtu);
+  for (const n of N) {
+    const k = kernelTunnels(n);
+    assert.deepEqual(k.raw.map((e) => e.ifname).sort(), expectedTunnels(n), `node ${n}: same tunnel names`);
+    for (const e of k.raw) {
+      const d = e.linkinfo?.info_data ?? {};
+      assert.deepEqual([d["ttl"], (d["encap"] as { type?: string; dport?: number } | undefined)?.type, (d["encap"] as { dport?: number } | undefined)?.dport], [225, "gue", 5555], `${e.ifname}: ttl 225, GUE to 5555`);
     }
-    // The requested full sync: it observes (clearing the request) and re-adds what the kernel
-    // dropped with the old links (the routes via the tunnels).
-    const full = await syncAll("fou");
-    for (const n of N) {
-      assert.ok(full[n]!.changes > 0 && full[n]!.writes > 0, `node ${n}: the full sync repairs`);
-      assert.equal(full[n]!.fullSync, undefined, `node ${n}: nothing more to ask`);
-      assert.match(sh(nodeNs(n), "ip route show proto 17; ip -6 route show proto 17"), new RegExp(`dev ${expectedTunnels(n)[0]}`));
-    }
-    podMtu = full[1]!.podMtu!;
-    assert.equal(podMtu, 1440, "pod MTU = 1500 − 60 (ip6tnl 48 + UDP 8 + GUE 4)");
-    setPodMtu(podMtu);
-    for (const n of N) {
-      const k = kernelTunnels(n);
-      assert.deepEqual(k.raw.map((e) => e.ifname).sort(), expectedTunnels(n), `node ${n}: same tunnel names`);
-      for (const e of k.raw) {
-        const d = e.linkinfo?.info_data ?? {};
-        assert.deepEqual([d["ttl"], (d["encap"] as { type?: string; dport?: number } | undefined)?.type, (d["encap"] as { dport?: number } | undefined)?.dport], [225, "gue", 5555], `${e.ifname}: ttl 225, GUE to 5555`);
-      }
-      assert.deepEqual(k.parsed, full[n]!.tunnels, `node ${n}: the kernel's GUE tunnels parse back to what was rendered`);
-      const fou4 = sh(nodeNs(n), "ip -j fou show");
-      assert.deepEqual([...parseFouPorts(fou4, "ipv4"), ...parseFouPorts(sh(nodeNs(n), "ip -6 -j fou show"), "ipv6")], [{ family: "ipv4", port: 5555 }, { family: "ipv6", port: 5555 }], `node ${n}: GUE receive ports`);
-    }
-    const udp = udpIn(3);
-    const m = pingMatrix();
-    assert.deepEqual(m.failed, [], "every pod reaches every pod");
-    assert.equal(m.ok, 24);
-    assert.ok(udpIn(3) - udp >= 8, `node 3 received its cross-subnet pings as UDP (GUE): ${udpIn(3) - udp}`);
-    for (const v6 of [false, true]) {
-      assert.ok(dfPing(1, 3, v6, podMtu), `${v6 ? "v6" : "v4"} ping of ${podMtu} bytes with DF, 1 → 3`);
-      assert.ok(dfPing(4, 2, v6, podMtu), `${v6 ? "v6" : "v4"} ping of ${podMtu} bytes with DF, 4 → 2`);
-    }
-    const again = await syncAll("fou");
-    for (const n of N) assert.deepEqual([again[n]!.changes, again[n]!.writes, again[n]!.fullSync], [0, 0, undefined], `node ${n}: no-op sync`);
-    s.diagnostic(`fou: ${m.ok}/24 pod pings ok, 4 DF pings at MTU ${podMtu} ok, ${udpIn(3) - udp} UDP datagrams into node 3`);
-  });
+    assert.deepEqual(k.parsed, full[n]!.tunnels, `node ${n}: the kernel's GUE tunnels parse back to what was rendered`);
+    const fou4 = sh(nodeNs(n), "ip -j fou show");
+    assert.deepEqual([...parseFouPorts(fou4, "ipv4"), ...parseFouPorts(sh(nodeNs(n), "ip -6 -j fou show"), "ipv6")], [{ family: "ipv4", port: 5555 }, { family: "ipv6", port: 5555 }], `node ${n}: GUE receive ports`);
+  }
+  const udp = udpIn(3);
+  const m = pingMatrix();
+  assert.deepEqual(m.failed, [], "every pod reaches every pod");
+  assert.equal(m.ok, 24);
+  assert.ok(udpIn(3) - udp >= 8, `node 3 received its cross-subnet pings as UDP (GUE): ${udpIn(3) - udp}`);
+  for (const v6 of [false, true]) {
+    assert.ok(dfPing(1, 3, v6, podMtu), `${v6 ? "v6" : "v4"} ping of ${podMtu} bytes with DF, 1 → 3`);
+    assert.ok(dfPing(4, 2, v6, podMtu), `${v6 ? "v6" : "v4"} ping of ${podMtu} bytes with DF, 4 → 2`);
+  }
+  const again = await syncAll("fou");
+  for (const n of N) assert.deepEqual([again[n]!.changes, again[n]!.writes, again[n]!.fullSync], [0, 0, undefined], `node ${n}: no-op sync`);
+  passed = 2;
+  s.diagnostic(`fou: ${m.ok}/24 pod pings ok, 4 DF pings at MTU ${podMtu} ok, ${udpIn(3) - udp} UDP datagrams into node 3`);
+});
 
-  await t.test("given the fou overlay, when every node runs the engine's cleanup (what --cleanup-config removes), then our tunnels, routes and rules are gone", async () => {
-    for (const n of N) await syncOverlay(agent(n).node, snapshot, config("fou"), `node${n}`, "cleanup");
-    for (const n of N) {
-      assert.doesNotMatch(sh(nodeNs(n), "ip -o link show"), /tun-|kube-bridge/);
-      assert.doesNotMatch(sh(nodeNs(n), "ip route show table all proto 17; ip -6 route show table all proto 17"), /\S/);
-      assert.doesNotMatch(sh(nodeNs(n), "ip rule; ip -6 rule"), /lookup 77/);
-    }
-  });
+test("fou cleanup: given the fou overlay, when every node runs the engine's cleanup (what --cleanup-config removes), then our tunnels, routes and rules are gone", { skip }, async () => {
+  requirePassed(2);
+  for (const n of N) await syncOverlay(agent(n).node, snapshot, config("fou"), `node${n}`, "cleanup");
+  for (const n of N) {
+    assert.doesNotMatch(sh(nodeNs(n), "ip -o link show"), /tun-|kube-bridge/);
+    assert.doesNotMatch(sh(nodeNs(n), "ip route show table all proto 17; ip -6 route show table all proto 17"), /\S/);
+    assert.doesNotMatch(sh(nodeNs(n), "ip rule; ip -6 rule"), /lookup 77/);
+  }
 });
