@@ -12,6 +12,7 @@ import { canonicalPrefix, cidrContains, formatIp, hasHostBits, parseIp, parsePre
 import { canonicalSelector } from "../../src/apply/ip/selector.ts";
 import { canonicalAddress, canonicalLink, canonicalRoute } from "../../src/apply/ip/canon.ts";
 import { alignLinks, alignRoutes } from "../../src/apply/ip/driver.ts";
+import { tunnelPeer } from "../../src/render/overlay-tunnels.ts";
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/ip/${name}`, import.meta.url), "utf8");
 
@@ -178,4 +179,25 @@ test("alignment: unmanaged mtu and resolved route dev are dropped only where des
   assert.equal(l.get("tun-a")?.mtu, 1450);
   assert.equal(r.get("ipv4/main/10.1.0.0/24")?.dev, undefined);
   assert.equal(r.get("ipv4/main/10.2.0.0/24")?.dev, "eth0");
+});
+
+test("addr show on Debian's 6.1 kernel (qemu VM tier): ipip and ip6tnl tunnels, plain and with GUE, parse to what the overlay renders", () => {
+  // Given `ip -d -j addr show` captured in the VM (iproute2 6.1, kernel 6.1): the kernel's own
+  // tunl0 / ip6tnl0 and our four kinds of tunnel (ipip, ipip + GUE, ip6tnl, ip6tnl + GUE), whose
+  // info_data prints ttl 0 (inherit) for ipip, ttl 64 (hoplimit) for ip6tnl, and
+  // "encap":{"type":"gue","sport":0,"dport":5555,…} for FoU
+  const { links } = parseAddrShow(fixture("addr-show-tunnels-6.1.json"));
+  // When each is compared with the link the overlay renders for the same endpoints
+  const rendered = (family: "ipv4" | "ipv6", encap: "ipip" | "fou", localIp: string, peerIp: string, mtu: number) =>
+    canonicalLink(tunnelPeer({ family, encap, port: 5555, localIp, peerIp, peerCidrs: [], mtu }).link);
+  // Then the kernel's default devices are not ours, and each tunnel equals its rendered twin
+  // (default ttls omitted, GUE encap kept), so a converged overlay diffs empty
+  assert.deepEqual([...links.keys()], ["tun-fou", "tun-fou6", "tun-ip6", "tun-ipip"]);
+  const same = (name: string, r: ReturnType<typeof rendered>) => assert.deepEqual(links.get(name), { ...r, name }, name);
+  same("tun-ipip", rendered("ipv4", "ipip", "10.9.0.1", "10.9.0.2", 1480));
+  same("tun-fou", rendered("ipv4", "fou", "10.9.0.11", "10.9.0.12", 1468));
+  same("tun-ip6", rendered("ipv6", "ipip", "fd00:9::1", "fd00:9::2", 1452));
+  same("tun-fou6", rendered("ipv6", "fou", "fd00:9::11", "fd00:9::12", 1440));
+  assert.deepEqual(links.get("tun-fou6")?.tunnel, { local: "fd00:9::11", remote: "fd00:9::12", ttl: 225, encap: { type: "gue", dport: 5555 } });
+  assert.deepEqual(links.get("tun-ip6")?.tunnel, { local: "fd00:9::1", remote: "fd00:9::2" });
 });

@@ -90,7 +90,7 @@ test("given a converged vxlan overlay, when the encap switches to ipip and then 
   const conf = cfg({ enableIpv6: true, overlayEncap: "fou" });
   const { plan: fou } = await syncOverlay(f.node, snapshot(fourNodes(true)), conf, "node1");
   assert.deepEqual(fou.links.map((c) => `${c.key.startsWith("tun-") ? "tun" : c.key} ${c.op}`),
-    ["kube-bridge update", "tun update", "tun update", "tun update", "tun update"], "every tunnel re-created for GUE; kube-bridge MTU 1460 → 1448");
+    ["kube-bridge update", "tun update", "tun update", "tun update", "tun update"], "every tunnel re-created for GUE; kube-bridge MTU 1452 → 1440");
   assert.match(f.node.ip.wantsFullSync?.() ?? "", /^links re-created .*tun-/);
   // the runtime's requested full sync: observes (which clears the request), re-adds the routes
   const repaired = await sync(f, fourNodes(true), { overlayEncap: "fou" });

@@ -13,8 +13,9 @@
  * Each node syncs through the real engine (agent/engine.ts syncNode: router render with the
  * overlay folded in, observe, diff, apply) with the real ip and bridge drivers
  * (test/support/overlay-sync.ts), host facts read from its own namespace.
- * ipip and fou are not tested here: this kernel has no ipip/fou modules (they are covered by
- * the fakes, test/apply/overlay-fake.test.ts).
+ * ipip and fou are not tested here: this kernel has no ipip/fou modules. The same topology
+ * runs them in the qemu VM tier (test/vm-guest/overlay-tunnels.test.ts, booted by
+ * test/vm/ipvs-vm.test.ts) and on the fakes (test/apply/overlay-fake.test.ts).
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";

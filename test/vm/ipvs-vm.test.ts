@@ -1,5 +1,7 @@
 /**
- * The IPVS tier: boots the qemu VM ONCE (scripts/vm/run-guest-tests.mjs) and runs every
+ * The IPVS tier (and every other real-kernel test this host's kernel cannot run: the overlay's
+ * ipip / ip6tnl / fou tunnels, test/vm-guest/overlay-tunnels.test.ts): boots the qemu VM ONCE
+ * (scripts/vm/run-guest-tests.mjs) and runs every
  * test/vm-guest/*.test.ts inside it with node's test runner, then reports each guest test as
  * a test of this file, so guest tests count in the CI summary and a guest failure fails here
  * with the guest's message. Skipped with the reason when qemu or the guest kernel is missing

@@ -9,8 +9,9 @@
  * - delete: `ip [-6] fou del port P`;
  * - observe: `ip -j fou show` / `ip -6 -j fou show`, entries like
  *   `{"port":5555,"gue":null,"family":"inet"}` (iproute2 6.1 ipfou.c print_fou_mapping).
- * Unverified on a kernel: this host's kernel has no fou (reference/kernel-testbed.md); the
- * qemu VM tier must check the dump shape before the lead relies on it.
+ *   Verified on Debian's 6.1 kernel in the qemu VM tier (test/fixtures/ip/fou-show*-6.1.json,
+ *   test/vm-guest/overlay-tunnels.test.ts): either dump lists the ports of BOTH families, so
+ *   the entry's `family` decides, never the dump's flag.
  *
  * @category apply
  */
