@@ -8,7 +8,8 @@
  *   last resourceVersion, so nothing is missed, and relists when that is too old;
  * - a watchdog restarts a watch that has been silent (no event, no bookmark; or no answer to
  *   the connection attempt) for `silenceMs` — the stalled-watch problem of client-node
- *   (#364, #596);
+ *   (#364, #596); each watch asks the server to end it (`timeoutSeconds`) after 50–90 % of
+ *   that, so a healthy watch on a quiet kind is renewed, not taken for a stalled one;
  * - lists are paged and projected page by page (list.ts), watch events on arrival
  *   (managed-watch.ts): the library's cache holds small entries only;
  * - every applied object change goes to `sink` as an `InformerEvent`; `fromList` marks the ones
@@ -56,6 +57,8 @@ export interface InformerStatus {
   readonly restarts: number;
   readonly watchdogRestarts: number;
   readonly lists: number;
+  /** BOOKMARK events received (the server's sign a quiet watch is alive). */
+  readonly bookmarks: number;
 }
 
 export interface InformerCallbacks {
@@ -91,6 +94,7 @@ export class KindInformer {
   private restarts = 0;
   private watchdogRestarts = 0;
   private lists = 0;
+  private bookmarks = 0;
 
   constructor(
     readonly spec: KindSpec,
@@ -106,9 +110,15 @@ export class KindInformer {
         this.lastActivityMs = opts.now();
         this.succeeded();
       },
+      // kube-apiserver sends a quiet kind no bookmark until its resourceVersion moves (etcd's
+      // progress notifications come every 10 min by default), and ends a watch without
+      // timeoutSeconds only after 30–60 min: ask it to end each watch after 50–90 % of the
+      // watchdog's silence, so only a stalled watch is ever silent that long.
+      timeoutSeconds: () => (opts.silenceMs >= 2000 ? (opts.silenceMs / 1000) * (0.5 + 0.4 * Math.random()) : undefined),
       onActivity: (type) => {
         this.lastActivityMs = opts.now();
-        if (type !== "BOOKMARK" && type !== "ERROR") this.lastEventMs = this.lastActivityMs;
+        if (type === "BOOKMARK") this.bookmarks++;
+        else if (type !== "ERROR") this.lastEventMs = this.lastActivityMs;
         if (type !== "ERROR") this.backoff.reset();
       },
     });
@@ -154,6 +164,7 @@ export class KindInformer {
       restarts: this.restarts,
       watchdogRestarts: this.watchdogRestarts,
       lists: this.lists,
+      bookmarks: this.bookmarks,
     };
   }
 

@@ -4,6 +4,8 @@
  *
  * - events are projected on arrival (`toCached`), so the informer cache never holds full objects;
  * - `allowWatchBookmarks=true` is requested, so a healthy quiet watch still shows activity;
+ * - `timeoutSeconds` is requested when the informer asks for one (`hooks.timeoutSeconds`), so the
+ *   server ends a healthy watch cleanly before the watchdog would take it for a stalled one;
  * - aborts we cause (stop, watchdog) never reach the informer as errors — in 1.4 an abort
  *   surfaces as an `AbortError` through `done`, which the informer reports as a failure;
  * - a connection attempt can be cut even before the server answers: each attempt gets its own
@@ -29,6 +31,8 @@ export interface WatchHooks {
   readonly onConnected: () => void;
   /** Any line arrived (events, bookmarks, errors). */
   readonly onActivity: (type: string) => void;
+  /** `timeoutSeconds` for the next watch request, or undefined for the server's default. */
+  readonly timeoutSeconds?: () => number | undefined;
 }
 
 interface Attempt {
@@ -42,6 +46,27 @@ interface Attempt {
 }
 
 const OBJECT_EVENTS: ReadonlySet<string> = new Set(["ADDED", "MODIFIED", "DELETED"]);
+
+const timeoutParam = (t: number | undefined): { timeoutSeconds?: number } => (t !== undefined && t >= 1 ? { timeoutSeconds: Math.floor(t) } : {});
+
+/** A refused watch request: the library reports only the status text ("Forbidden"). */
+export class WatchError extends Error {
+  override readonly name = "WatchError";
+  constructor(message: string, readonly statusCode: number) {
+    super(message);
+  }
+}
+
+/**
+ * A non-200 answer becomes `watch <path>: HTTP <code> <text>`, so the one status line names the
+ * verb and the resource (an RBAC gap shows as `watch /api/v1/pods: HTTP 403 Forbidden`);
+ * `statusCode` is kept, so 410 still means relist to the ListWatch.
+ */
+function describe(err: unknown, path: string): unknown {
+  const e = err as { statusCode?: unknown; message?: unknown } | null | undefined;
+  if (!e || typeof e.statusCode !== "number" || e instanceof WatchError) return err;
+  return new WatchError(`watch ${path}: HTTP ${e.statusCode} ${typeof e.message === "string" ? e.message : ""}`.trim(), e.statusCode);
+}
 
 export class ManagedWatch extends Watch {
   private current: Attempt | undefined;
@@ -74,7 +99,7 @@ export class ManagedWatch extends Watch {
       if (attempt.finished) return;
       attempt.finished = true;
       this.release(attempt);
-      if (!attempt.ours) done(err);
+      if (!attempt.ours) done(describe(err, path));
     };
     outer.signal.addEventListener("abort", () => this.kill(attempt));
     this.hooks.onWatchStart();
@@ -91,7 +116,7 @@ export class ManagedWatch extends Watch {
     try {
       const pending = super.watch(
         path,
-        { ...queryParams, allowWatchBookmarks: true },
+        { ...queryParams, allowWatchBookmarks: true, ...timeoutParam(this.hooks.timeoutSeconds?.()) },
         (type, obj) => {
           if (attempt.ours || attempt.finished) return;
           this.hooks.onActivity(type);
