@@ -16,7 +16,7 @@ import {
 import type { Chain, Ipset, Jump, Link, PolicyRule, Route, Sysctl } from "./rows.ts";
 
 /** The controllers, in jump-placement order (firewall jumps first). */
-export const CONTROLLER_NAMES = ["firewall", "proxy", "router"] as const;
+export const CONTROLLER_NAMES = ["firewall", "proxy", "router", "lballoc"] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
 /** A named ownership predicate over one table's rows. */
@@ -70,3 +70,7 @@ export const routerRoutes = owner<Route>(`proto ${ROUTE_PROTO} routes outside th
 export const routerRules = owner<PolicyRule>("rules to the overlay table", (r) => r.table === OVERLAY_TABLE);
 export const routerSets = owner<Ipset>("kube-router-pod-subnets, kube-router-node-ips", (s) => ROUTER_SETS.has(s.name));
 export const routerJumps = owner<Jump>("the router's commented FORWARD and POSTROUTING rules", (j) => ROUTER_COMMENTS.has(j.comment));
+
+// lballoc (the LoadBalancer allocator) ------------------------------------------------------------
+/** Every LoadBalancer status row its driver observes (it observes only Services the render handles). */
+export const lballocEverything = always<unknown>("status of the LoadBalancer Services it handles");

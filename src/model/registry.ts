@@ -13,13 +13,13 @@
 import {
   type ControllerName, type Owner, firewallChains, firewallJumps, firewallSets, proxyAddresses, proxyChains,
   proxyEverything, proxyJumps, proxyLinks, proxyRoutes, proxyRules, proxySets, proxySysctls, routerJumps,
-  routerLinks, routerRoutes, routerRules, routerSets,
+  routerLinks, routerRoutes, routerRules, routerSets, lballocEverything,
 } from "./ownership.ts";
 import {
   type Address, type Chain, type DsrTunnel, type HealthCheck, type Ipset, type IpvsReal, type IpvsService, type IpvsTimeouts,
-  type Jump, type Link, type ManagedFile, type PolicyRule, type Route, type Sysctl,
+  type Jump, type LbStatus, type Link, type ManagedFile, type PolicyRule, type Route, type Sysctl,
   IPVS_TIMEOUTS_KEY, addressKey, chainKey, dsrTunnelKey, fileKey, healthCheckKey, ipsetKey, ipvsRealKey, ipvsServiceKey,
-  jumpKey, linkKey, policyRuleKey, routeKey, sysctlKey,
+  jumpKey, lbStatusKey, linkKey, policyRuleKey, routeKey, sameLbStatus, sysctlKey,
 } from "./rows.ts";
 
 /**
@@ -33,7 +33,7 @@ import {
 export type DiffPolicy = "keyed" | "never-delete" | "members";
 
 /** The driver families; one real driver (and one fake) per family applies its tables. */
-export type DriverFamily = "sysctl" | "files" | "ip" | "ipset" | "iptables" | "ipvs" | "healthcheck" | "dsr";
+export type DriverFamily = "sysctl" | "files" | "ip" | "ipset" | "iptables" | "ipvs" | "healthcheck" | "dsr" | "kube-status";
 
 export interface TableSpec<T> {
   readonly key: (row: T) => string;
@@ -43,6 +43,8 @@ export interface TableSpec<T> {
   readonly owners: Readonly<Partial<Record<ControllerName, Owner<T>>>>;
   /** For `members` tables: the member set of a row and whether two rows' headers match. */
   readonly members?: { readonly of: (row: T) => ReadonlySet<string>; readonly sameHeader: (a: T, b: T) => boolean };
+  /** For `keyed`/`never-delete` tables: when two rows are the same (default: deep equality). */
+  readonly same?: (a: T, b: T) => boolean;
 }
 
 const spec = <T>(s: TableSpec<T>): TableSpec<T> => s;
@@ -66,6 +68,8 @@ export const TABLES = {
   ipvsTimeouts: spec<IpvsTimeouts>({ key: () => IPVS_TIMEOUTS_KEY, diff: "never-delete", driver: "ipvs", owners: {} }),
   healthChecks: spec<HealthCheck>({ key: healthCheckKey, diff: "keyed", driver: "healthcheck", owners: { proxy: proxyEverything } }),
   dsrTunnels: spec<DsrTunnel>({ key: dsrTunnelKey, diff: "keyed", driver: "dsr", owners: { proxy: proxyEverything } }),
+  /** Cluster-wide: Services' LoadBalancer status; never cleared (a Service no longer handled is left as it is). */
+  lbStatus: spec<LbStatus>({ key: lbStatusKey, diff: "never-delete", driver: "kube-status", owners: { lballoc: lballocEverything }, same: sameLbStatus }),
 } as const;
 
 export type TableName = keyof typeof TABLES;

@@ -1,16 +1,18 @@
 /**
  * The controllers in the order their builtin-chain jumps are placed (firewall jumps first,
- * so policy sees traffic before the router's FORWARD accepts). The firewall lives in
+ * so policy sees traffic before the router's FORWARD accepts; the LoadBalancer allocator,
+ * cluster-wide, has none). The firewall lives in
  * ./firewall/, the service proxy in ./proxy/.
  *
  * @category render
  */
 import type { Controller } from "./controller.ts";
 import { firewallController } from "./firewall/index.ts";
+import { lballocController } from "./lballoc/index.ts";
 import { proxyController } from "./proxy/index.ts";
 import { routerController } from "./router.ts";
 
 export { firewallController };
 
 /** Every controller, in jump-placement order. */
-export const CONTROLLERS: readonly Controller[] = [firewallController, proxyController, routerController];
+export const CONTROLLERS: readonly Controller[] = [firewallController, proxyController, routerController, lballocController];

@@ -321,6 +321,14 @@ export function projectService(raw: unknown): Projection<ServiceInfo> {
     const timeout = clientIP ? optInt(clientIP["timeoutSeconds"], "spec.sessionAffinityConfig.clientIP.timeoutSeconds", 1, 86400) : undefined;
     const policy = (key: string) => oneOf(optStr(spec[key], `spec.${key}`) ?? "Cluster", `spec.${key}`, ["Cluster", "Local"] as const);
     const healthCheckNodePort = optInt(spec["healthCheckNodePort"], "spec.healthCheckNodePort", 0, 65535);
+    const loadBalancerClass = optStr(spec["loadBalancerClass"], "spec.loadBalancerClass");
+    const loadBalancerIP = optStr(spec["loadBalancerIP"], "spec.loadBalancerIP");
+    const ipFamilyPolicy = optStr(spec["ipFamilyPolicy"], "spec.ipFamilyPolicy");
+    const ipFamilies = strList(spec["ipFamilies"], "spec.ipFamilies").map((f, i) => oneOf(f, `spec.ipFamilies[${i}]`, ["IPv4", "IPv6"] as const));
+    const m = optObj(o["metadata"], "metadata") ?? {};
+    const resourceVersion = optStr(m["resourceVersion"], "metadata.resourceVersion");
+    const ts = m["creationTimestamp"];
+    const creationTimestamp = typeof ts === "string" ? ts : ts instanceof Date && !Number.isNaN(ts.getTime()) ? ts.toISOString().replace(".000Z", "Z") : undefined;
     return {
       namespace: meta.namespace, name: meta.name, labels: meta.labels, annotations: meta.annotations,
       type,
@@ -333,6 +341,13 @@ export function projectService(raw: unknown): Projection<ServiceInfo> {
       externalTrafficPolicy: policy("externalTrafficPolicy"),
       internalTrafficPolicy: policy("internalTrafficPolicy"),
       ...(healthCheckNodePort ? { healthCheckNodePort } : {}),
+      ...(loadBalancerClass ? { loadBalancerClass } : {}),
+      // the allocator validates it (a warning naming the Service, not a dropped Service)
+      ...(loadBalancerIP ? { loadBalancerIP } : {}),
+      ...(ipFamilyPolicy ? { ipFamilyPolicy: oneOf(ipFamilyPolicy, "spec.ipFamilyPolicy", ["SingleStack", "PreferDualStack", "RequireDualStack"] as const) } : {}),
+      ...(ipFamilies.length > 0 ? { ipFamilies } : {}),
+      ...(resourceVersion ? { resourceVersion } : {}),
+      ...(creationTimestamp ? { creationTimestamp } : {}),
     };
   });
 }

@@ -22,6 +22,8 @@ const KINDS: Readonly<Record<ControllerName, readonly SourceKind[]>> = {
   router: ["nodes", "services", "endpointSlices"],
   proxy: ["nodes", "services", "endpointSlices", "pods"],
   firewall: ["nodes", "namespaces", "pods", "networkPolicies"],
+  // a deleted or changed Service frees its IPs for a pending one at once
+  lballoc: ["services"],
 };
 
 /** The sync period flag of each controller (upstream's per-controller periods). */
@@ -30,6 +32,7 @@ export function periodOf(name: ControllerName, cfg: NodeConfig): number {
     case "router": return cfg.routesSyncPeriod;
     case "proxy": return cfg.ipvsSyncPeriod;
     case "firewall": return cfg.iptablesSyncPeriod;
+    case "lballoc": return cfg.loadbalancerSyncPeriod;
   }
 }
 
