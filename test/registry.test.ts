@@ -30,6 +30,7 @@ const SAMPLE: { readonly [K in TableName]: Row<K> } = {
   ipvsTimeouts: { tcp: 900, tcpfin: 120, udp: 300 },
   healthChecks: { namespace: "default", name: "web", port: 32000, localEndpoints: 1 },
   dsrTunnels: { pod: "default/web-1", podIp: "10.244.1.5", vip: "198.51.100.30", family: "ipv4", containerId: "containerd://abc" },
+  lbStatus: { namespace: "default", name: "web", ingress: ["198.51.100.1"], resourceVersion: "7", current: [] },
 };
 
 const planWith = <K extends TableName>(table: K): NodePlan => {

@@ -7,6 +7,7 @@
  */
 import { dsrTunnelText } from "../apply/dsr-pod/driver.ts";
 import { healthCheckLine } from "../apply/healthcheck/driver.ts";
+import { lbStatusLine } from "../apply/kube-status/driver.ts";
 import type { TableName } from "../model/registry.ts";
 import type { NodeState } from "../model/state.ts";
 import { ipvsText } from "../render/proxy/ipvsadm-text.ts";
@@ -74,6 +75,11 @@ export function dsrTunnelsText(s: NodeState): string {
   return [...s.dsrTunnels.values()].map((t) => `${dsrTunnelText(t)}\n`).join("");
 }
 
+/** LoadBalancer Services' wanted status, one line each (cluster-wide; written by the Lease holder). */
+export function lbStatusText(s: NodeState): string {
+  return [...s.lbStatus.values()].map((r) => `${lbStatusLine(r)}\n`).join("");
+}
+
 /** One golden file of the desired state: its name, the tables it holds, its text. */
 export interface StateText {
   readonly file: string;
@@ -93,4 +99,5 @@ export const STATE_TEXTS: readonly StateText[] = [
   { file: "desired.ipvs.txt", tables: ["ipvsServices", "ipvsReals", "ipvsTimeouts"], text: ipvsText, optional: true },
   { file: "desired.healthchecks.txt", tables: ["healthChecks"], text: healthChecksText, optional: true },
   { file: "desired.dsr-tunnels.txt", tables: ["dsrTunnels"], text: dsrTunnelsText, optional: true },
+  { file: "desired.lb-status.txt", tables: ["lbStatus"], text: lbStatusText, optional: true },
 ];

@@ -35,6 +35,7 @@ export const ORDER = {
   files: 70,
   inProcess: 80, // healthCheckNodePort listeners, once the VIPs and rules exist
   inPod: 90, // DSR tunnels inside pods, once IPVS sends to them
+  api: 100, // Kubernetes API objects (Service status), once the node serves what they announce
 } as const;
 
 /** One native script: the exact command and stdin a real apply runs, or a file write. */
@@ -68,6 +69,12 @@ export interface Driver {
    * state last applied), or undefined. Polled after every sync.
    */
   wantsFullSync?(): string | undefined;
+  /**
+   * The runtime hands the driver a callback asking for a full sync of the lanes owning its
+   * tables now (not after the next sync): e.g. the LoadBalancer status driver on becoming
+   * the Lease holder. Called once (after `start`: a wake before it is not needed, the first sync is full).
+   */
+  onWake?(notify: () => void): void;
 }
 
 /** A script as the engine runs it: tagged with the driver family that compiled it. */

@@ -1,6 +1,6 @@
 /**
  * Test support: a whole node over semantic fakes — iptables, ipset, ip, ipvsadm, sysctl, a
- * memory file system, healthCheckNodePort listeners and pod namespaces — with the real drivers
+ * memory file system, healthCheckNodePort listeners, pod namespaces and an API server's Services — with the real drivers
  * on top (one per driver family of the registry: a family without a fake is a compile error) (IPVS ownership as the default flags give), so the engine runs exactly as in production
  * but in memory. Foreign state is seeded in each tool's own dump format.
  */
@@ -24,7 +24,11 @@ import { dsrDriver } from "../../src/apply/dsr-pod/driver.ts";
 import { FakeNsenter, fakeRuntime } from "../../src/apply/dsr-pod/fake.ts";
 import { healthCheckDriver } from "../../src/apply/healthcheck/driver.ts";
 import { FakeHealthCheckServers } from "../../src/apply/healthcheck/fake.ts";
+import { kubeStatusDriver } from "../../src/apply/kube-status/driver.ts";
+import { MemoryServiceStatusApi } from "../../src/apply/kube-status/fake.ts";
+import type { ServiceInfo } from "../../src/model/cluster.ts";
 import type { DriverFamily } from "../../src/model/registry.ts";
+import { handles } from "../../src/render/lballoc/allocate.ts";
 import type { HostFacts, HostInterface } from "../../src/model/host.ts";
 import { DEFAULT_CONFIG } from "../../src/model/config.ts";
 
@@ -55,6 +59,8 @@ export interface FakeNodeSeed {
   readonly sysctls?: Readonly<Record<string, string>>;
   /** HostFacts.ipvs as the host probe would report it (e.g. `{available: false}`). */
   readonly ipvs?: HostFacts["ipvs"];
+  /** Services the fake API server holds (the LoadBalancer status driver reads and writes them). */
+  readonly services?: Iterable<ServiceInfo>;
 }
 
 export interface FakeNode {
@@ -67,6 +73,8 @@ export interface FakeNode {
   readonly ipvs: FakeIpvsadm;
   readonly healthChecks: FakeHealthCheckServers;
   readonly pods: FakeNsenter;
+  /** The fake API server's Services (status writes land here). */
+  readonly services: MemoryServiceStatusApi;
 }
 
 /** Builds a fake node from a seed; throws if the seed is something the kernel would refuse. */
@@ -90,6 +98,7 @@ export function fakeNode(seed: FakeNodeSeed): FakeNode {
   const pods = new FakeNsenter();
   const exec = fakeExec(iptables, ipset, ip, sysctl, ipvs, pods);
   const healthChecks = new FakeHealthCheckServers();
+  const services = new MemoryServiceStatusApi().seed(seed.services ?? []);
   const readHost = async (): Promise<HostFacts> => {
     const file = fs.read(seed.cniConf.path);
     return { interfaces: seed.interfaces, cniConf: { path: seed.cniConf.path, ...(file ? { content: file.content } : {}) }, ...(seed.ipvs ? { ipvs: seed.ipvs } : {}) };
@@ -103,7 +112,8 @@ export function fakeNode(seed: FakeNodeSeed): FakeNode {
     ipvs: () => ipvsDriver(ipvsDriverOptions(DEFAULT_CONFIG)),
     healthcheck: () => healthCheckDriver(healthChecks),
     dsr: () => dsrDriver(() => fakeRuntime()),
+    "kube-status": () => kubeStatusDriver({ api: services, handles: (s) => handles({ type: s.type as "LoadBalancer", ...(s.loadBalancerClass ? { loadBalancerClass: s.loadBalancerClass } : {}) }, DEFAULT_CONFIG) }),
   };
   const drivers = Object.values(fakes).map((make) => make());
-  return { deps: { exec, drivers, readHost }, exec, fs, iptables, ipset, ip, ipvs, healthChecks, pods };
+  return { deps: { exec, drivers, readHost }, exec, fs, iptables, ipset, ip, ipvs, healthChecks, pods, services };
 }

@@ -17,7 +17,7 @@ import { evaluateHealth, healthReply } from "./health.ts";
 import { type HttpServer, type Route, serveHttp } from "./http.ts";
 import { laneSpecs } from "./lanes.ts";
 import type { Logger } from "./log.ts";
-import { type LoopStatus, subscribe, syncLoop, waitForSource } from "./loop.ts";
+import { type LoopStatus, requireFullNow, subscribe, syncLoop, waitForSource } from "./loop.ts";
 import { type AgentMetrics, makeMetrics } from "./metrics.ts";
 import { DEFAULT_TIMING, type Schedule, type Timing, newSchedule } from "./schedule.ts";
 import { type StepEnv, newStepMemory, runStep } from "./step.ts";
@@ -82,6 +82,8 @@ export function runAgent(o: AgentOptions, onStart?: (h: AgentHandle) => void): P
         () => Effect.promise(() => stopDrivers(o.deps.drivers)).pipe(Effect.tap(() => Effect.sync(() => log.info("drivers stopped")))),
       );
       const { wake, unsubscribe } = yield* subscribe({ schedule, source: o.source, now });
+      // a driver asking for a full sync now (the LoadBalancer status driver on taking the Lease)
+      for (const d of o.deps.drivers) d.onWake?.(() => { if (requireFullNow(schedule, d.name, now()) > 0) wake.unsafeOffer(undefined); });
       yield* Effect.addFinalizer(() => Effect.sync(unsubscribe));
       yield* Effect.acquireRelease(
         Effect.promise(() => o.source.start()),

@@ -109,3 +109,18 @@ export const syncLoop = (env: LoopEnv, wake: Queue.Queue<void>) =>
       }
     }
   });
+
+/**
+ * A driver asked for a full sync now (`Driver.onWake`): every lane owning tables of its
+ * family is due for a full sync at `now`. Returns how many lanes.
+ */
+export function requireFullNow(schedule: Schedule, family: DriverFamily, now: number): number {
+  let n = 0;
+  for (const l of schedule.lanes) {
+    if (!tablesOwnedBy(l.spec.name).some((t) => TABLES[t].driver === family)) continue;
+    l.needFull = true;
+    l.nextFullAt = Math.min(l.nextFullAt, now);
+    n++;
+  }
+  return n;
+}
