@@ -175,14 +175,20 @@ export function allocate(services: Iterable<ServiceInfo>, cfg: AllocConfig): All
   }
 
   // 6. dynamic: lowest free IP of the family's ranges, in flag order
-  const nextFree = (f: Family, also: ReadonlySet<string>): string | undefined => {
-    for (const r of ranges) {
+  // IPs only get taken during one render, so the lowest free IP of a family only moves up:
+  // a cursor per family keeps allocating n Services linear in n, not quadratic
+  const cursor = new Map<Family, { ri: number; v: bigint }>();
+  const nextFree = (f: Family): string | undefined => {
+    const c = cursor.get(f) ?? { ri: 0, v: -1n };
+    for (let ri = c.ri; ri < ranges.length; ri++) {
+      const r = ranges[ri]!;
       if (r.family !== f) continue;
-      for (let v = r.first; v <= r.last; v++) {
+      for (let v = ri === c.ri && c.v >= r.first ? c.v : r.first; v <= r.last; v++) {
         const ip = fromBig(v, f);
-        if (!owner.has(ip) && !also.has(ip)) return ip;
+        if (!owner.has(ip)) { cursor.set(f, { ri, v }); return ip; }
       }
     }
+    cursor.set(f, { ri: ranges.length, v: 0n });
     return undefined;
   };
   const rows: LbStatus[] = [];
@@ -201,7 +207,7 @@ export function allocate(services: Iterable<ServiceInfo>, cfg: AllocConfig): All
         else short = true;
         continue;
       }
-      const ip = ranges.some((r) => r.family === f) ? nextFree(f, new Set(fresh)) : undefined;
+      const ip = ranges.some((r) => r.family === f) ? nextFree(f) : undefined;
       if (ip !== undefined) { fresh.push(ip); continue; }
       if (policy === "PreferDualStack" && f !== families[0]) continue; // what is free, quietly
       short = true;
