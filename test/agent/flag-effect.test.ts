@@ -87,6 +87,9 @@ const WORKS: Readonly<Record<string, Evidence>> = {
   "service-cluster-ip-range": { plan: ["--service-cluster-ip-range=10.100.0.0/16"] },
   "service-external-ip-range": { plan: ["--service-external-ip-range=192.168.50.0/24"] },
   "loadbalancer-ip-range": { plan: ["--loadbalancer-ip-range=192.168.60.0/24"] },
+  "run-loadbalancer": { plan: ["--run-loadbalancer"] },
+  "loadbalancer-default-class": { plan: ["--run-loadbalancer", "--loadbalancer-default-class=false"], baseline: ["--run-loadbalancer"] },
+  "loadbalancer-sync-period": { lanes: ["--run-loadbalancer", "--loadbalancer-sync-period=7s"] },
   "strict-external-ip-validation": { plan: ["--strict-external-ip-validation=false"] },
   "service-node-port-range": { plan: ["--service-node-port-range=30000-31000"] },
   "ipvs-permit-all": { plan: ["--ipvs-permit-all=false"] },
@@ -130,9 +133,6 @@ const MOOT: Readonly<Record<string, string>> = {
 /** A non-default value for each refused flag (with what its validation or gate needs). */
 const PEERS = ["--peer-router-ips=10.0.0.1", "--peer-router-asns=65000"];
 const REFUSED: Readonly<Record<string, readonly string[]>> = {
-  "run-loadbalancer": ["--run-loadbalancer"],
-  "loadbalancer-default-class": ["--run-loadbalancer", "--loadbalancer-default-class=false"],
-  "loadbalancer-sync-period": ["--run-loadbalancer", "--loadbalancer-sync-period=7s"],
   "enable-pprof": ["--enable-pprof"],
   "use-nftables-for-netpol": ["--use-nftables-for-netpol"],
   "injected-routes-sync-period": ["--injected-routes-sync-period=7s"],

@@ -82,7 +82,7 @@ test("refusals never print a secret and name the owner", () => {
   const pw = r.find((x) => x.flag === "peer-router-passwords")!;
   assert.equal(pw.line, "--peer-router-passwords=<hidden>: BGP is not built yet (router controller)");
   assert.doesNotMatch(r.map((x) => x.line).join("\n"), /c2VjcmV0/);
-  assert.deepEqual(refusals(cfg("--run-loadbalancer")).map((x) => x.owner), ["loadbalancer"]);
+  assert.deepEqual(refusals(cfg("--run-loadbalancer")), [], "the allocator is built (issue 13)");
   assert.deepEqual(refusals(cfg("--enable-pprof")).map((x) => x.owner), ["agent"]);
   assert.deepEqual(refusals(cfg("--use-nftables-for-netpol")).map((x) => x.owner), ["firewall"]);
   assert.deepEqual(refusals(cfg("--run-firewall=false", "--use-nftables-for-netpol")), []);
@@ -95,7 +95,8 @@ test("one-shot CLI: the issue's command exits 1 with one line naming every refus
   assert.equal(r.code, 1);
   assert.equal(r.out, "");
   assert.equal(r.err.split("\n").filter((l) => l !== "").length, 1);
-  for (const f of ["--enable-overlay=true", "--run-loadbalancer=true", "--peer-router-ips=10.0.0.1", "--peer-router-asns=65000"]) assert.ok(r.err.includes(f), f);
+  for (const f of ["--enable-overlay=true", "--peer-router-ips=10.0.0.1", "--peer-router-asns=65000"]) assert.ok(r.err.includes(f), f);
+  assert.ok(!r.err.includes("--run-loadbalancer"), "the allocator is built (issue 13)");
   // And --cleanup-config is refused the same way
   const c = await cli(["--cleanup-config", "--enable-pprof"]);
   assert.deepEqual([c.code, c.err], [1, "kube-router: --enable-pprof=true: the pprof debug server is not built (Node has no pprof; use node --inspect or --heap-prof) (agent process)\n"]);
@@ -105,16 +106,15 @@ test("one-shot CLI: the issue's command exits 1 with one line naming every refus
 
 test("lanes: a refused controller gets a parked lane that never syncs and is unhealthy with the line", () => {
   // Given the router asked for BGP and the firewall on
-  const { lanes, refused } = laneSpecs(cfg("--peer-router-ips=10.0.0.1", "--peer-router-asns=65000", "--run-service-proxy=false", "--run-loadbalancer"));
+  const { lanes, refused } = laneSpecs(cfg("--peer-router-ips=10.0.0.1", "--peer-router-asns=65000", "--run-service-proxy=false"));
   const s = newSchedule(lanes);
   // When the scheduler decides / Then only the firewall runs
   const d = decide(s, 0);
   assert.equal(d.kind, "run");
   assert.deepEqual(d.kind === "run" ? d.lanes.map((l) => l.spec.name) : [], ["firewall"]);
-  // And health names the router's and the allocator's refusals
+  // And health names the router's refusals
   const h = evaluateHealth({ now: 0, source: { synced: true, lastEventMs: {} }, lanes: s.lanes, busySince: undefined, graceMs: 5000, hungAfterMs: 60_000, refused });
   assert.deepEqual(h.reasons.filter((r) => r.includes("refused")), [
-    "controller loadbalancer: refused: --run-loadbalancer=true: the LoadBalancer IP allocator is not built yet (loadbalancer controller)",
     "controller router: refused: --peer-router-asns=65000: BGP is not built yet (router controller); --peer-router-ips=10.0.0.1: BGP is not built yet (router controller)",
   ]);
 });

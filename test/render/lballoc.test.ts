@@ -32,7 +32,7 @@ test("class: kube-router always, unset only with --loadbalancer-default-class, o
 test("order: the lowest free IP, in creation order then namespace/name; same input, same output", () => {
   const a = svc("a");
   const b = svc("b");
-  const c = { ...svc("c"), creationTimestamp: a.creationTimestamp, namespace: "aaa" };
+  const c: ServiceInfo = { ...svc("c"), creationTimestamp: a.creationTimestamp!, namespace: "aaa" };
   const r1 = allocate([b, c, a], cfg(["192.0.2.8/29"]));
   const r2 = allocate([a, c, b], cfg(["192.0.2.8/29"]));
   assert.deepEqual(ips(r1), { "aaa/c": "192.0.2.8", "default/a": "192.0.2.9", "default/b": "192.0.2.10" });
