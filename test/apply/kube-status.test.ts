@@ -86,7 +86,7 @@ test("--snapshot (no API server): observe reports the snapshot's status, dry-run
   assert.deepEqual(plan.plan.lbStatus.map((c) => `${c.op} ${c.key}`), ["update shop/web"], "observed: the status the snapshot holds (none)");
   const applied = await sync(node(undefined), s);
   assert.deepEqual(applied.errors.map(String).filter((e) => e.includes("no API server")).length, 1);
-  assert.match(applied.errors.map(String).join("\n"), /Service shop\/web: no API server \(--snapshot\); LoadBalancer status not written/);
+  assert.match(applied.errors.map(String).join("\n"), /shop\/web: no API server \(--snapshot\); LoadBalancer status not written/);
 });
 
 test("standby (another agent holds the Lease): renders, plans nothing, writes nothing", async () => {

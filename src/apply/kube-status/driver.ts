@@ -4,7 +4,7 @@
  *
  * - observe: one list of the cluster's Services; reports the status IPs of the Services the
  *   render handles (the `desired` scope), never of others;
- * - apply: one script per changed Service; its run re-reads the Service, re-checks it (still
+ * - apply: one script of all changed Services, one write per Service (16 in flight); each re-reads the Service, re-checks it (still
  *   type LoadBalancer and of our class, status unchanged since the render, or already what
  *   we want), and replaces its status with the resourceVersion it read as precondition;
  *   409 ⇒ read again and re-check (up to 5 tries). Hostname entries of the status are kept.
@@ -38,6 +38,8 @@ export interface KubeStatusOptions {
 }
 
 const MAX_TRIES = 5;
+/** Status writes in flight at once. */
+const WRITERS = 16;
 const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** The kubectl command that makes the same change (dry-run and golden text). */
@@ -105,19 +107,28 @@ export function kubeStatusDriver(o: KubeStatusOptions): KubeStatusDriver {
     },
     scripts(plan: NodePlan): Script[] {
       if (standby()) return [];
-      return plan.lbStatus.flatMap((c): Script[] => {
-        if (c.op === "delete") return [];
-        const row = c.after;
-        return [{
-          order: ORDER.api,
-          title: `Service ${lbStatusKey(row)} status (Kubernetes API)`,
-          text: `${lbStatusCommand(row)}\n`,
-          run: async () => {
-            if (o.api === undefined) throw new Error(`Service ${lbStatusKey(row)}: no API server (--snapshot); LoadBalancer status not written`);
-            await writeOne(row, o.api);
-          },
-        }];
-      });
+      const rows = plan.lbStatus.flatMap((c) => (c.op === "delete" ? [] : [c.after]));
+      if (rows.length === 0) return [];
+      return [{
+        order: ORDER.api,
+        title: `LoadBalancer status of ${rows.length} Service${rows.length === 1 ? "" : "s"} (Kubernetes API)`,
+        text: rows.map((r) => `${lbStatusCommand(r)}\n`).join(""),
+        run: async () => {
+          if (o.api === undefined) throw new Error(`${rows.map(lbStatusKey).join(", ")}: no API server (--snapshot); LoadBalancer status not written`);
+          const api = o.api;
+          // one write per Service, WRITERS at a time (200 Services created at once get their IPs in about a second)
+          const errors: string[] = [];
+          let next = 0;
+          const worker = async () => {
+            while (next < rows.length) {
+              const row = rows[next++]!;
+              await writeOne(row, api).catch((e: unknown) => errors.push(String((e as Error).message ?? e).split("\n")[0]!));
+            }
+          };
+          await Promise.all(Array.from({ length: Math.min(WRITERS, rows.length) }, worker));
+          if (errors.length > 0) throw new Error(`${errors.length} of ${rows.length} status writes failed: ${errors.slice(0, 3).join("; ")}${errors.length > 3 ? "; …" : ""}`);
+        },
+      }];
     },
     async start() {
       elector?.start();
