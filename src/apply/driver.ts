@@ -75,6 +75,8 @@ export interface Driver {
    * the Lease holder. Called once (after `start`: a wake before it is not needed, the first sync is full).
    */
   onWake?(notify: () => void): void;
+  /** A line for /healthz about the driver's role, informational (never unhealthy): e.g. `lballoc: standby …`. */
+  note?(): string | undefined;
 }
 
 /** A script as the engine runs it: tagged with the driver family that compiled it. */

@@ -101,3 +101,20 @@ test("standby (another agent holds the Lease): renders, plans nothing, writes no
   const o = await sync(deps, s);
   assert.deepEqual([o.scripts.length, api.writes], [0, []]);
 });
+
+test("an IP never moves between live Services: a plan from a stale render giving one Service's IP to another writes neither", async () => {
+  // Given web holds 192.0.2.0 in the API, but the render saw neither that nor its own write
+  const s = snap(svcYaml("web", "", "192.0.2.0"), svcYaml("new"));
+  const api = new MemoryServiceStatusApi().seed(s.services.values());
+  const driver = kubeStatusDriver({ api, handles: ours });
+  const before = { namespace: "shop", name: "web", ingress: ["192.0.2.0"], resourceVersion: "1", current: ["192.0.2.0"] };
+  const plan = {
+    lbStatus: [
+      { op: "create", key: "shop/new", after: { namespace: "shop", name: "new", ingress: ["192.0.2.0"], resourceVersion: "1", current: [] } },
+      { op: "update", key: "shop/web", before, after: { ...before, ingress: ["192.0.2.1"], current: [] } },
+    ],
+  } as never;
+  const [script] = driver.scripts(plan);
+  await assert.rejects(script!.run((async () => ({})) as never), /Service shop\/new: IP 192\.0\.2\.0 is still held by Service shop\/web \(status not yet seen by the render\); not written, next sync; Service shop\/web: holds IP 192\.0\.2\.0 the render has not seen yet/);
+  assert.deepEqual(api.writes, []);
+});

@@ -19,7 +19,7 @@ import { parseAllDocuments } from "yaml";
 import { type RealApiServer, apiserverSkip, startRealApiServer } from "../support/apiserver/index.ts";
 import { RealCluster } from "../support/apiserver/cluster.ts";
 import { realKubeStatusDriver } from "../../src/agent/kube-status.ts";
-import { runAgent } from "../../src/agent/runtime/agent.ts";
+import { type AgentHandle, runAgent } from "../../src/agent/runtime/agent.ts";
 import { makeLogger, memoryDestination } from "../../src/agent/runtime/log.ts";
 import { makeSource } from "../../src/agent/runtime/sources.ts";
 import type { Driver } from "../../src/apply/driver.ts";
@@ -47,21 +47,22 @@ const ours = (s: { type: string; loadBalancerClass?: string }) => handles({ type
 const agentKc = (): KubeConfig => { const kc = new KubeConfig(); kc.loadFromFile(api!.kubeconfig(api!.agentToken, "agent")); return kc; };
 
 /** An in-process agent running only the lballoc lane with `driver`. */
-async function startAgent(identity: string, driver: Driver): Promise<{ stop: () => Promise<void>; logs: () => Record<string, unknown>[] }> {
+async function startAgent(identity: string, driver: Driver) {
   return startAgentWith(identity, driver, config());
 }
-async function startAgentWith(identity: string, driver: Driver, cfg: NodeConfig): Promise<{ stop: () => Promise<void>; logs: () => Record<string, unknown>[] }> {
+async function startAgentWith(identity: string, driver: Driver, cfg: NodeConfig): Promise<{ stop: () => Promise<void>; logs: () => Record<string, unknown>[]; health: () => ReturnType<AgentHandle["health"]> }> {
   const dest = memoryDestination();
   const log = makeLogger({ node: identity, v: 0, dest });
   const source = await makeSource(cfg, log);
   let release: () => void = () => undefined;
   const stop = new Promise<void>((r) => (release = r));
   const deps = { exec: (async () => ({ stdout: "", stderr: "", code: 0 })) as never, drivers: [driver], readHost: async () => ({ interfaces: [], cniConf: { path: "/nonexistent/cni.conf" } }) };
-  const done = runAgent({ config: cfg, nodeName: identity, deps, source, log, stop, processMetrics: false });
+  let handle: AgentHandle | undefined;
+  const done = runAgent({ config: cfg, nodeName: identity, deps, source, log, stop, processMetrics: false }, (h) => (handle = h));
   let stopped = false;
   const s = async () => { if (stopped) return; stopped = true; release(); await done; };
   stops.push(s);
-  return { stop: s, logs: () => dest.lines() };
+  return { stop: s, logs: () => dest.lines(), health: () => handle!.health() };
 }
 
 /** A ServiceStatusApi / LeaseApi that a "crash" cuts: every call then fails, nothing is renewed or released. */
@@ -166,6 +167,10 @@ test("lballoc (real apiserver): two agents, one leader; IP within 5 s; a deleted
   console.log(`# deleted Service's IP to the pending one: ${three.ms} ms`);
   assert.deepEqual(three.value, ["198.51.100.0"]);
   assert.equal(driverB.role(), "standby");
+  // the standby is healthy and says so
+  const hb = b.health();
+  assert.deepEqual([hb.ok, hb.notes], [true, [`lballoc: standby (Lease ${LEASE_NAME} held by another agent; rendering, not writing)`]]);
+  assert.deepEqual(a.health().notes, [`lballoc: leader (Lease ${LEASE_NAME})`]);
 
   // the leader crashes: its Lease is neither renewed nor released, its writes fail
   const crashedAt = Date.now();

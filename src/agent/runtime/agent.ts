@@ -59,7 +59,7 @@ export function runAgent(o: AgentOptions, onStart?: (h: AgentHandle) => void): P
   const schedule = newSchedule(lanes, o.timing ?? DEFAULT_TIMING);
   const status: LoopStatus = { busySince: undefined };
   const metrics = makeMetrics({ sourceStatus: () => o.source.status(), warnings: () => o.source.warnings() }, { defaults: o.processMetrics !== false });
-  const health = () => evaluateHealth({ now: now(), source: o.source.status(), lanes: schedule.lanes, busySince: status.busySince, graceMs: o.graceMs ?? 5000, hungAfterMs: o.hungAfterMs ?? 15 * 60_000, refused });
+  const health = () => evaluateHealth({ now: now(), source: o.source.status(), lanes: schedule.lanes, busySince: status.busySince, graceMs: o.graceMs ?? 5000, hungAfterMs: o.hungAfterMs ?? 15 * 60_000, refused, notes: o.deps.drivers.flatMap((d) => { const n = d.note?.(); return n ? [n] : []; }) });
   const mem = newStepMemory();
   const stepEnv: StepEnv = { deps: o.deps, config: cfg, nodeName: o.nodeName, dryRun: cfg.dryRun, log: o.log, metrics, now };
   const log = o.log;

@@ -90,6 +90,7 @@ export function kubeStatusDriver(o: KubeStatusOptions): KubeStatusDriver {
     name: "kube-status",
     tables: ["lbStatus"],
     role: () => (elector === undefined ? "no-election" : elector.isLeader() ? "leader" : "standby"),
+    note: () => (elector === undefined ? undefined : elector.isLeader() ? `lballoc: leader (Lease ${LEASE_NAME})` : `lballoc: standby (Lease ${LEASE_NAME} held by another agent; rendering, not writing)`),
     async observe(_exec, desired: NodeState): Promise<Partial<NodeState>> {
       const scope = desired.lbStatus;
       if (scope.size === 0) return { lbStatus: new Map() };
@@ -109,6 +110,28 @@ export function kubeStatusDriver(o: KubeStatusOptions): KubeStatusDriver {
       if (standby()) return [];
       const rows = plan.lbStatus.flatMap((c) => (c.op === "delete" ? [] : [c.after]));
       if (rows.length === 0) return [];
+      // An IP never moves between live Services. A render from a snapshot that has not seen our
+      // last writes yet can plan one (a Service created in the same second sorting before one
+      // we just gave it): an IP another change of this plan takes away from its holder is
+      // not written; the next sync renders from a snapshot that has caught up.
+      // Likewise a Service's IP the render did not see (not in the status it rendered from)
+      // is never taken from it.
+      const heldBefore = new Map<string, string>();
+      const unseen = new Map<string, string>();
+      for (const c of plan.lbStatus) {
+        if (c.op !== "update") continue;
+        for (const ip of c.before.ingress) {
+          heldBefore.set(ip, c.key);
+          if (!c.after.current.includes(ip) && !c.after.ingress.includes(ip)) unseen.set(c.key, ip);
+        }
+      }
+      const moving = (row: LbStatus): string | undefined => {
+        const key = lbStatusKey(row);
+        const lost = unseen.get(key);
+        if (lost !== undefined) return `Service ${key}: holds IP ${lost} the render has not seen yet; not written, next sync`;
+        const ip = row.ingress.find((x) => { const h = heldBefore.get(x); return h !== undefined && h !== key; });
+        return ip === undefined ? undefined : `Service ${key}: IP ${ip} is still held by Service ${heldBefore.get(ip)} (status not yet seen by the render); not written, next sync`;
+      };
       return [{
         order: ORDER.api,
         title: `LoadBalancer status of ${rows.length} Service${rows.length === 1 ? "" : "s"} (Kubernetes API)`,
@@ -122,6 +145,8 @@ export function kubeStatusDriver(o: KubeStatusOptions): KubeStatusDriver {
           const worker = async () => {
             while (next < rows.length) {
               const row = rows[next++]!;
+              const held = moving(row);
+              if (held !== undefined) { errors.push(held); continue; }
               await writeOne(row, api).catch((e: unknown) => errors.push(String((e as Error).message ?? e).split("\n")[0]!));
             }
           };
