@@ -108,7 +108,10 @@ export function kubeStatusDriver(o: KubeStatusOptions): KubeStatusDriver {
     },
     scripts(plan: NodePlan): Script[] {
       if (standby()) return [];
-      const rows = plan.lbStatus.flatMap((c) => (c.op === "delete" ? [] : [c.after]));
+      // A create whose IPs are what the render saw in the status already is nothing to write: it
+      // comes from a confirmed state that lacked the row (another lane's full sync observed
+      // no lbStatus), not from a change.
+      const rows = plan.lbStatus.flatMap((c) => (c.op === "delete" || (c.op === "create" && same(c.after.ingress, c.after.current)) ? [] : [c.after]));
       if (rows.length === 0) return [];
       // An IP never moves between live Services. A render from a snapshot that has not seen our
       // last writes yet can plan one (a Service created in the same second sorting before one
