@@ -197,10 +197,11 @@ test("lballoc (real apiserver): three agents, 200 Services created concurrently:
   await k.namespace(ns);
   const cfg = (): NodeConfig => ({ ...config(), loadbalancerIpRange: ["198.51.101.0/24"] });
   const drivers: KubeStatusDriver[] = [];
+  const agents: Awaited<ReturnType<typeof startAgentWith>>[] = [];
   for (const id of ["many-1", "many-2", "many-3"]) {
     const d = (await realKubeStatusDriver({ config: cfg(), env: { POD_NAMESPACE: "kube-system", POD_NAME: id }, nodeName: id })) as KubeStatusDriver;
     drivers.push(d);
-    await startAgentWith(id, d, cfg());
+    agents.push(await startAgentWith(id, d, cfg()));
   }
   await until("one of three leads", 10_000, async () => (drivers.filter((d) => d.role() === "leader").length === 1 ? true : undefined));
   const t0 = Date.now();
@@ -213,6 +214,9 @@ test("lballoc (real apiserver): three agents, 200 Services created concurrently:
     return ips.length === 200 && ips.every((x) => x !== undefined) ? ips as string[] : undefined;
   });
   console.log(`# 200 Services: created in ${created} ms, all with an IP ${all.ms + created} ms after the first create`);
+  const heldBack = agents.flatMap((a) => a.logs()).filter((l) => /not yet seen by the render|has not seen yet/.test(String(l["err"] ?? l["msg"]))).length;
+  const failed = agents.flatMap((a) => a.logs()).filter((l) => String(l["msg"]).includes("sync failed")).length;
+  console.log(`# 200 Services: writes held back for a lagging render: ${heldBack} log lines; lane failures: ${failed}`);
   assert.equal(new Set(all.value).size, 200, "no IP twice");
   assert.ok(all.value.every((ip) => ip.startsWith("198.51.101.")));
   assert.equal(drivers.filter((d) => d.role() === "leader").length, 1);
