@@ -176,3 +176,16 @@ test("property: over random adds, deletes, type and class changes (status writte
     }
   }
 });
+
+test("bad input: odd allocator fields in a Service never drop it (the proxy still serves it); an unknown class is simply not ours", async () => {
+  const { parseSnapshotText } = await import("../../src/sources/snapshot-file.ts");
+  const { snapshot, warnings } = parseSnapshotText(`apiVersion: v1
+kind: Service
+metadata: {name: odd, namespace: default}
+spec: {type: LoadBalancer, clusterIP: 10.96.0.7, ipFamilies: [IPv5, IPv4], ipFamilyPolicy: Sometimes, loadBalancerIP: 12, loadBalancerClass: [x], ports: [{port: 80}]}
+`, "c.yaml");
+  assert.deepEqual(warnings, []);
+  const s = snapshot.services.get("default/odd")!;
+  assert.deepEqual([s.ipFamilies, s.ipFamilyPolicy, s.loadBalancerIP, s.loadBalancerClass], [["IPv4"], undefined, undefined, undefined]);
+  assert.deepEqual(ips(allocate(snapshot.services.values(), cfg(["192.0.2.0/30"]))), { "default/odd": "192.0.2.0" });
+});
