@@ -25,13 +25,21 @@ const byKind = (docs: Obj[], kind: string): Obj => {
   return found[0]!;
 };
 
-/** (apiGroup, resource) → verbs the source uses, from the source's own kind table. */
-function usedRules(): Map<string, string[]> {
+/**
+ * (apiGroup, resource) → verbs the source uses, from the source's own kind table; the agent
+ * variant adds the LoadBalancer status driver's calls (apply/kube-status/client.ts: read a
+ * Service, replace its status).
+ */
+function usedRules(variant: "agent" | "dry-run"): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const spec of Object.values(KINDS)) {
     const m = /^\/(?:api\/v1|apis\/([^/]+)\/[^/]+)\/([a-z]+)$/.exec(spec.path);
     assert.ok(m, `path ${spec.path}`);
     out.set(`${m[1] ?? ""}/${m[2]}`, ["list", "watch"]);
+  }
+  if (variant === "agent") {
+    out.set("/services", ["get", "list", "watch"]);
+    out.set("/services/status", ["update"]);
   }
   return out;
 }
@@ -51,7 +59,16 @@ for (const [file, variant] of [["deploy/kube-router-daemonset.yaml", "agent"], [
   test(`deploy ${variant}: RBAC grants exactly the verbs the Kubernetes source uses`, () => {
     const docs = load(file);
     const role = byKind(docs, "ClusterRole");
-    assert.deepEqual(Object.fromEntries(grantedRules(role)), Object.fromEntries(usedRules()));
+    assert.deepEqual(Object.fromEntries(grantedRules(role)), Object.fromEntries(usedRules(variant)));
+    // the allocator's Lease (apply/kube-status/lease.ts: read, create, replace) in the agent's namespace
+    const roles = docs.filter((d) => d["kind"] === "Role");
+    if (variant === "agent") {
+      assert.equal(roles.length, 1);
+      assert.deepEqual(Object.fromEntries(grantedRules(roles[0]!)), { "coordination.k8s.io/leases": ["create", "get", "update"] });
+      const rb = byKind(docs, "RoleBinding");
+      assert.deepEqual(rb["roleRef"], { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: roles[0]!["metadata"]["name"] });
+      assert.equal(roles[0]!["metadata"]["namespace"], "kube-system");
+    } else assert.equal(roles.length, 0, "dry-run writes nothing and takes no Lease");
     // And the binding ties that role to the DaemonSet's service account
     const sa = byKind(docs, "ServiceAccount");
     const crb = byKind(docs, "ClusterRoleBinding");

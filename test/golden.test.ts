@@ -61,7 +61,7 @@ for (const name of readdirSync(ROOT).sort()) {
     const ipv4 = readIf(join(dir, "observed", "iptables-save.txt"));
     const ipv6 = readIf(join(dir, "observed", "ip6tables-save.txt"));
     const ipsetSave = readIf(join(dir, "observed", "ipset-save.txt"));
-    const node = fakeNode({ ...c, iptablesSave: { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) }, ...(ipsetSave ? { ipsetSave } : {}) });
+    const node = fakeNode({ ...c, services: snapshot.services.values(), iptablesSave: { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) }, ...(ipsetSave ? { ipsetSave } : {}) });
     const req = { config, nodeName: resolveNodeName(config), snapshot };
 
     // When the node is planned

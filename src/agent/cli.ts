@@ -52,10 +52,10 @@ export async function run(argv: readonly string[], env: Record<string, string | 
   // when needed: one-shot runs (--once, --dry-run --once, --cleanup-config) start ~4x faster.
   if (!cfg.once && !cfg.cleanupConfig) {
     const { runAgentCli } = await import("./runtime/cli-agent.ts");
-    return runAgentCli(cfg, nodeName, env, io, (exec) => realDrivers(exec, cfg));
+    return runAgentCli(cfg, nodeName, env, io, (exec, log) => realDrivers(exec, cfg, { nodeName, log }));
   }
   const exec = realExec(cfg.v >= 2 ? { onCall: (c) => io.err(`exec: ${[c.cmd, ...c.args].join(" ")}\n`) } : {});
-  const drivers = await realDrivers(exec, cfg);
+  const drivers = await realDrivers(exec, cfg, { nodeName });
   try {
     await startDrivers(drivers);
   } catch (e) {

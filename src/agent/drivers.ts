@@ -25,12 +25,17 @@ import type { NodeConfig } from "../model/config.ts";
 import type { DriverFamily } from "../model/registry.ts";
 import { enabledFamilies } from "../render/node-facts.ts";
 import { resolveNodeName, resolveStateDir } from "./identity.ts";
+import { realKubeStatusDriver } from "./kube-status.ts";
 
 /** What real drivers are built from. */
 export interface DriverCaps {
   /** The process runner (probes at build time, e.g. the iptables backend). */
   readonly exec: Exec;
   readonly config: NodeConfig;
+  /** The node name (the kube-status driver's default Lease identity). */
+  readonly nodeName?: string;
+  /** One-line notes of drivers with a life of their own (the Lease: leader / standby). */
+  readonly log?: (line: string) => void;
 }
 
 /** The real driver of each family. */
@@ -45,6 +50,7 @@ export const REAL_DRIVERS: { readonly [F in DriverFamily]: (caps: DriverCaps) =>
   healthcheck: () => healthCheckDriver(),
   dsr: ({ config }) => dsrDriver((exec) => cliRuntime(exec, config.runtimeEndpoint)),
   gobgp: ({ config }) => gobgpDriverFor(config),
+  "kube-status": ({ config, nodeName, log }) => realKubeStatusDriver({ config, ...(nodeName ? { nodeName } : {}), ...(log ? { log } : {}) }),
 };
 
 /**
@@ -78,8 +84,8 @@ export function gobgpDriverFor(config: NodeConfig): ReturnType<typeof gobgpDrive
 }
 
 /** Builds every real driver (in family declaration order). Rejects with a one-line Error when a probe fails. */
-export async function realDrivers(exec: Exec, config: NodeConfig): Promise<Driver[]> {
-  return Promise.all(Object.values(REAL_DRIVERS).map((make) => make({ exec, config })));
+export async function realDrivers(exec: Exec, config: NodeConfig, more: Pick<DriverCaps, "nodeName" | "log"> = {}): Promise<Driver[]> {
+  return Promise.all(Object.values(REAL_DRIVERS).map((make) => make({ exec, config, ...more })));
 }
 
 /** Starts every driver that has a lifecycle; on failure stops those already started and rejects. */

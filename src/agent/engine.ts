@@ -191,14 +191,15 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
     }
   }
   if (req.verify && scripts.length > 0) {
-    // re-read only the drivers that had something to do
-    const touched = new Set(scripts.map((s) => s.driver));
+    // re-read only the drivers that had something to do and did it
+    // (a driver whose apply failed is already reported and broken: re-reading it adds nothing)
+    const touched = new Set(scripts.map((s) => s.driver).filter((d) => !broken.has(d)));
     const after = await observeEach(deps.exec, deps.drivers.filter((d) => touched.has(d.name)), scope);
     for (const [driver, message] of after.failed) {
       broken.add(driver);
       errors.push(new SyncError("observe", `after apply: ${message}`, { driver }));
     }
-    const again = withoutTables(diffNode(desired, overlay(observed, after.state, touched)), tablesOf(failed.keys()));
+    const again = withoutTables(diffNode(desired, overlay(observed, after.state, touched)), tablesOf(broken));
     if (!isEmptyPlan(again)) {
       const off = new Set(TABLE_NAMES.filter((t) => again[t].length > 0 || (t === "ipsets" && again.ipsetMembers.length > 0)).map((t) => TABLES[t].driver));
       for (const d of off) broken.add(d);

@@ -62,7 +62,7 @@ export const FLAG_STATUS: Readonly<Record<string, FlagStatus>> = {
   "run-router": works(),
   "run-service-proxy": works(),
   "run-firewall": works(),
-  "run-loadbalancer": unbuilt("loadbalancer", "on", LB),
+  "run-loadbalancer": works("the LoadBalancer IP allocator (render/lballoc, apply/kube-status): the Lease holder writes Services' status"),
   kubeconfig: works(),
   master: works(),
   "hostname-override": works(),
@@ -81,7 +81,7 @@ export const FLAG_STATUS: Readonly<Record<string, FlagStatus>> = {
   version: works(),
   "service-cluster-ip-range": works(),
   "service-external-ip-range": works(),
-  "loadbalancer-ip-range": works("proxy and firewall; as an allocator pool it needs --run-loadbalancer"),
+  "loadbalancer-ip-range": works("proxy, firewall, and the allocator's pools with --run-loadbalancer"),
   "strict-external-ip-validation": works(),
   "service-node-port-range": works(),
   // §1.2 service proxy
@@ -140,8 +140,8 @@ export const FLAG_STATUS: Readonly<Record<string, FlagStatus>> = {
   "enable-pod-egress": works(),
   "disable-source-dest-check": unbuilt("router", "explicit-on", "disabling the AWS EC2 source/destination check is not built; disable it in AWS"),
   // §1.5 LoadBalancer allocator
-  "loadbalancer-default-class": unbuilt("loadbalancer", "changed", LB),
-  "loadbalancer-sync-period": unbuilt("loadbalancer", "changed", LB),
+  "loadbalancer-default-class": works(),
+  "loadbalancer-sync-period": works("the allocator lane's full-sync period"),
 };
 
 /** One refused flag: `line` names the flag, its value and what is missing. */

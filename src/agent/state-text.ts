@@ -9,6 +9,7 @@ import { fdbAddLine } from "../apply/bridge/compile.ts";
 import { dsrTunnelText } from "../apply/dsr-pod/driver.ts";
 import { healthCheckLine } from "../apply/healthcheck/driver.ts";
 import { BGP_TABLE_NAMES } from "../model/bgp.ts";
+import { lbStatusLine } from "../apply/kube-status/driver.ts";
 import type { TableName } from "../model/registry.ts";
 import { bgpChangeText } from "../model/bgp-text.ts";
 import type { NodeState } from "../model/state.ts";
@@ -92,6 +93,11 @@ export function bgpText(s: NodeState): string {
   return lines.length > 0 ? `${lines.join("\n")}\n` : "";
 }
 
+/** LoadBalancer Services' wanted status, one line each (cluster-wide; written by the Lease holder). */
+export function lbStatusText(s: NodeState): string {
+  return [...s.lbStatus.values()].map((r) => `${lbStatusLine(r)}\n`).join("");
+}
+
 /** One golden file of the desired state: its name, the tables it holds, its text. */
 export interface StateText {
   readonly file: string;
@@ -113,4 +119,5 @@ export const STATE_TEXTS: readonly StateText[] = [
   { file: "desired.healthchecks.txt", tables: ["healthChecks"], text: healthChecksText, optional: true },
   { file: "desired.dsr-tunnels.txt", tables: ["dsrTunnels"], text: dsrTunnelsText, optional: true },
   { file: "desired.bgp.txt", tables: [...BGP_TABLE_NAMES], text: bgpText, optional: true },
+  { file: "desired.lb-status.txt", tables: ["lbStatus"], text: lbStatusText, optional: true },
 ];

@@ -38,6 +38,7 @@ export const ORDER = {
   gobgp: 75, // GoBGP over gRPC (one script), once routes, rules and the bridge exist
   inProcess: 80, // healthCheckNodePort listeners, once the VIPs and rules exist
   inPod: 90, // DSR tunnels inside pods, once IPVS sends to them
+  api: 100, // Kubernetes API objects (Service status), once the node serves what they announce
 } as const;
 
 /** One native script: the exact command and stdin a real apply runs, or a file write. */
@@ -76,9 +77,11 @@ export interface Driver {
    * state last applied), or undefined. Polled after every sync.
    */
   wantsFullSync?(): string | undefined;
+  /** A line for /healthz about the driver's role, informational (never unhealthy): e.g. `lballoc: standby …`. */
+  note?(): string | undefined;
   /**
    * Registers the runtime's callback, called between syncs when something only this driver
-   * sees changed (a daemon restarted: full; a peer's routes changed: partial), so the lanes
+   * sees changed (a daemon restarted or the allocator's Lease taken: full; a peer's routes changed: partial), so the lanes
    * owning its tables sync now rather than at their next period.
    */
   subscribe?(notify: (n: SyncNotice) => void): void;

@@ -77,6 +77,17 @@ export interface ServiceInfo {
   readonly externalTrafficPolicy: "Cluster" | "Local";
   readonly internalTrafficPolicy: "Cluster" | "Local";
   readonly healthCheckNodePort?: number;
+  /** `spec.loadBalancerClass` (the allocator handles `kube-router`, or unset with --loadbalancer-default-class). */
+  readonly loadBalancerClass?: string;
+  /** `spec.loadBalancerIP` (deprecated in Kubernetes, still what users set): the IP asked for. */
+  readonly loadBalancerIP?: string;
+  /** `spec.ipFamilyPolicy`: SingleStack (default), PreferDualStack, RequireDualStack. */
+  readonly ipFamilyPolicy?: "SingleStack" | "PreferDualStack" | "RequireDualStack";
+  /** `spec.ipFamilies` (`IPv4`, `IPv6`), in order. */
+  readonly ipFamilies?: readonly ("IPv4" | "IPv6")[];
+  /** `metadata.resourceVersion` and `metadata.creationTimestamp` (RFC 3339), when given. */
+  readonly resourceVersion?: string;
+  readonly creationTimestamp?: string;
 }
 
 export interface EndpointInfo {

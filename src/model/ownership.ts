@@ -17,7 +17,7 @@ import type { FdbEntry, Neighbor } from "./overlay.ts";
 import type { Address, Chain, Ipset, Jump, Link, PolicyRule, Route, Sysctl } from "./rows.ts";
 
 /** The controllers, in jump-placement order (firewall jumps first). */
-export const CONTROLLER_NAMES = ["firewall", "proxy", "router", "bgp"] as const;
+export const CONTROLLER_NAMES = ["firewall", "proxy", "router", "bgp", "lballoc"] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
 /**
@@ -106,3 +106,7 @@ export const routerJumps = owner<Jump>("the router's commented FORWARD and POSTR
 export const bgpLearnedRoutes = owner<Route>(`proto ${ROUTE_PROTO} routes in the main table to prefixes that are no node's pod CIDR (learned through BGP)`, isLearnedRoute);
 /** Everything the gobgp driver observes: the gobgpd instance is the agent's own child, so all its state is ours. */
 export const bgpEverything = always<unknown>("everything in our own gobgpd");
+
+// lballoc (the LoadBalancer allocator) ------------------------------------------------------------
+/** Every LoadBalancer status row its driver observes (it observes only Services the render handles). */
+export const lballocEverything = always<unknown>("status of the LoadBalancer Services it handles");

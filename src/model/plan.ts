@@ -38,7 +38,7 @@ function rememberEqual(a: ReadonlySet<string>, b: ReadonlySet<string>): void {
 /** Diffs one table by its registry policy. */
 function diffOne<K extends TableName>(table: K, desired: Table<Row<K>>, observed: Table<Row<K>>): Change<Row<K>>[] {
   const spec = tableSpec(table);
-  const changes = diffTable(desired, observed, spec.members?.sameHeader);
+  const changes = diffTable(desired, observed, spec.members?.sameHeader ?? spec.same);
   return spec.diff === "never-delete" ? changes.filter((c) => c.op !== "delete") : changes;
 }
 

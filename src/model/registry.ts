@@ -17,14 +17,14 @@ import {
 import {
   type ControllerName, NO_CONTEXT, type Owner, type OwnershipContext, bgpEverything, bgpLearnedRoutes, firewallChains, firewallJumps, firewallSets, proxyAddresses, proxyChains,
   proxyEverything, proxyJumps, proxyLinks, proxyRoutes, proxyRules, proxySets, proxySysctls, routerAddresses, routerFdb,
-  routerJumps, routerLinks, routerNeighbors, routerRoutes, routerRules, routerSets,
+  routerJumps, routerLinks, routerNeighbors, routerRoutes, routerRules, routerSets, lballocEverything,
 } from "./ownership.ts";
 import { type FdbEntry, type FouPort, type Neighbor, fdbKey, fouPortKey, neighborKey } from "./overlay.ts";
 import {
   type Address, type Chain, type DsrTunnel, type HealthCheck, type Ipset, type IpvsReal, type IpvsService, type IpvsTimeouts,
-  type Jump, type Link, type ManagedFile, type PolicyRule, type Route, type Sysctl,
+  type Jump, type LbStatus, type Link, type ManagedFile, type PolicyRule, type Route, type Sysctl,
   IPVS_TIMEOUTS_KEY, addressKey, chainKey, dsrTunnelKey, fileKey, healthCheckKey, ipsetKey, ipvsRealKey, ipvsServiceKey,
-  jumpKey, linkKey, policyRuleKey, routeKey, sysctlKey,
+  jumpKey, lbStatusKey, linkKey, policyRuleKey, routeKey, sameLbStatus, sysctlKey,
 } from "./rows.ts";
 
 /**
@@ -38,7 +38,7 @@ import {
 export type DiffPolicy = "keyed" | "never-delete" | "members";
 
 /** The driver families; one real driver (and one fake) per family applies its tables. */
-export type DriverFamily = "sysctl" | "files" | "ip" | "bridge" | "ipset" | "iptables" | "ipvs" | "healthcheck" | "dsr" | "gobgp";
+export type DriverFamily = "sysctl" | "files" | "ip" | "bridge" | "ipset" | "iptables" | "ipvs" | "healthcheck" | "dsr" | "gobgp" | "kube-status";
 
 export interface TableSpec<T> {
   readonly key: (row: T) => string;
@@ -48,6 +48,8 @@ export interface TableSpec<T> {
   readonly owners: Readonly<Partial<Record<ControllerName, Owner<T>>>>;
   /** For `members` tables: the member set of a row and whether two rows' headers match. */
   readonly members?: { readonly of: (row: T) => ReadonlySet<string>; readonly sameHeader: (a: T, b: T) => boolean };
+  /** For `keyed`/`never-delete` tables: when two rows are the same (default: deep equality). */
+  readonly same?: (a: T, b: T) => boolean;
 }
 
 const spec = <T>(s: TableSpec<T>): TableSpec<T> => s;
@@ -81,6 +83,8 @@ export const TABLES = {
   bgpAssignments: spec<BgpPolicyAssignment>({ key: bgpAssignmentKey, diff: "keyed", driver: "gobgp", owners: { bgp: bgpEverything } }),
   bgpPaths: spec<BgpPath>({ key: bgpPathKey, diff: "keyed", driver: "gobgp", owners: { bgp: bgpEverything } }),
   bgpPeers: spec<BgpPeer>({ key: bgpPeerKey, diff: "keyed", driver: "gobgp", owners: { bgp: bgpEverything } }),
+  /** Cluster-wide: Services' LoadBalancer status; never cleared (a Service no longer handled is left as it is). */
+  lbStatus: spec<LbStatus>({ key: lbStatusKey, diff: "never-delete", driver: "kube-status", owners: { lballoc: lballocEverything }, same: sameLbStatus }),
 } as const;
 
 export type TableName = keyof typeof TABLES;

@@ -246,3 +246,24 @@ export interface DsrTunnel {
 }
 export const dsrTunnelKey = (t: Pick<DsrTunnel, "pod" | "podIp" | "vip" | "containerId">): string =>
   `${t.pod}|${t.podIp}|${t.vip}|${t.containerId ?? ""}`;
+
+// ---------------------------------------------------------------------------------------------
+// Cluster-wide objects written through the Kubernetes API (the LoadBalancer allocator).
+
+/**
+ * The wanted `status.loadBalancer.ingress` IPs of one Service the allocator handles
+ * (kube-router-features.md §5.7), keyed `namespace/name`. `resourceVersion` is the version
+ * the row was rendered from (the write's precondition); `current` the status IPs that version
+ * held. Only `ingress` is compared by the diff (registry `same`): a new resourceVersion with
+ * the same IPs is no change.
+ */
+export interface LbStatus {
+  readonly namespace: string;
+  readonly name: string;
+  readonly ingress: readonly string[];
+  readonly resourceVersion: string;
+  readonly current: readonly string[];
+}
+export const lbStatusKey = (s: Pick<LbStatus, "namespace" | "name">): string => `${s.namespace}/${s.name}`;
+export const sameLbStatus = (a: LbStatus, b: LbStatus): boolean =>
+  a.namespace === b.namespace && a.name === b.name && a.ingress.length === b.ingress.length && a.ingress.every((ip, i) => ip === b.ingress[i]);

@@ -1,12 +1,14 @@
 /**
  * The controllers in the order their builtin-chain jumps are placed (firewall jumps first,
- * so policy sees traffic before the router's FORWARD accepts). The firewall lives in
- * ./firewall/, the service proxy in ./proxy/, BGP in ./bgp/ (its own lane, enabled with the router).
+ * so policy sees traffic before the router's FORWARD accepts; the LoadBalancer allocator,
+ * cluster-wide, has none). The firewall lives in ./firewall/, the service proxy in ./proxy/,
+ * BGP in ./bgp/ (its own lane, enabled with the router), the allocator in ./lballoc/.
  *
  * @category render
  */
 import type { Controller } from "./controller.ts";
 import { firewallController } from "./firewall/index.ts";
+import { lballocController } from "./lballoc/index.ts";
 import { proxyController } from "./proxy/index.ts";
 import { routerController } from "./router.ts";
 import { bgpController } from "./bgp/controller.ts";
@@ -14,4 +16,4 @@ import { bgpController } from "./bgp/controller.ts";
 export { firewallController };
 
 /** Every controller, in jump-placement order. */
-export const CONTROLLERS: readonly Controller[] = [firewallController, proxyController, routerController, bgpController];
+export const CONTROLLERS: readonly Controller[] = [firewallController, proxyController, routerController, bgpController, lballocController];

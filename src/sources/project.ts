@@ -321,6 +321,16 @@ export function projectService(raw: unknown): Projection<ServiceInfo> {
     const timeout = clientIP ? optInt(clientIP["timeoutSeconds"], "spec.sessionAffinityConfig.clientIP.timeoutSeconds", 1, 86400) : undefined;
     const policy = (key: string) => oneOf(optStr(spec[key], `spec.${key}`) ?? "Cluster", `spec.${key}`, ["Cluster", "Local"] as const);
     const healthCheckNodePort = optInt(spec["healthCheckNodePort"], "spec.healthCheckNodePort", 0, 65535);
+    const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+    const loadBalancerClass = str(spec["loadBalancerClass"]);
+    const loadBalancerIP = str(spec["loadBalancerIP"]);
+    const ipFamilyPolicy = str(spec["ipFamilyPolicy"]);
+    // the allocator's inputs never drop a Service (the proxy does not read them): unknown values are left out
+    const ipFamilies = (Array.isArray(spec["ipFamilies"]) ? spec["ipFamilies"] : []).filter((f): f is "IPv4" | "IPv6" => f === "IPv4" || f === "IPv6");
+    const m = optObj(o["metadata"], "metadata") ?? {};
+    const resourceVersion = str(m["resourceVersion"]);
+    const ts = m["creationTimestamp"];
+    const creationTimestamp = typeof ts === "string" ? ts : ts instanceof Date && !Number.isNaN(ts.getTime()) ? ts.toISOString().replace(".000Z", "Z") : undefined;
     return {
       namespace: meta.namespace, name: meta.name, labels: meta.labels, annotations: meta.annotations,
       type,
@@ -333,6 +343,13 @@ export function projectService(raw: unknown): Projection<ServiceInfo> {
       externalTrafficPolicy: policy("externalTrafficPolicy"),
       internalTrafficPolicy: policy("internalTrafficPolicy"),
       ...(healthCheckNodePort ? { healthCheckNodePort } : {}),
+      ...(loadBalancerClass ? { loadBalancerClass } : {}),
+      // the allocator validates it (a warning naming the Service, not a dropped Service)
+      ...(loadBalancerIP ? { loadBalancerIP } : {}),
+      ...(ipFamilyPolicy === "SingleStack" || ipFamilyPolicy === "PreferDualStack" || ipFamilyPolicy === "RequireDualStack" ? { ipFamilyPolicy } : {}),
+      ...(ipFamilies.length > 0 ? { ipFamilies } : {}),
+      ...(resourceVersion ? { resourceVersion } : {}),
+      ...(creationTimestamp ? { creationTimestamp } : {}),
     };
   });
 }

@@ -27,7 +27,7 @@ test("given the example cluster on node1, when planned, then the plan text shows
   assert.match(text, /^# healthCheckNodePort listeners \(in-process\)\nstart listen :32081 GET \/healthz → 200 "1 Service Endpoints found" \(Service default\/web-lb\)$/m);
   assert.match(text, /^# DSR tunnels inside pods\n# pod default\/web-0 \(10\.244\.1\.10\): VIP 198\.51\.100\.82$/m);
   assert.match(text, /nsenter -t \$\(pid of containerd:\/\/4f1c0b7e2a9d\) -n ip -batch -/);
-  assert.match(text, /healthChecks \+1 ~0 -0, dsrTunnels \+1 ~0 -0\)\.$/m);
+  assert.match(text, /healthChecks \+1 ~0 -0, dsrTunnels \+1 ~0 -0[,)]/m);
   assert.equal(node.healthChecks.ports().length, 0, "dry-run starts nothing");
   // When applied, then the listener serves and the tunnel exists in the pod; the next plan is empty
   const applied = await syncNode(node.deps, { mode: "apply", config, nodeName: "node1", snapshot, verify: true });

@@ -61,25 +61,24 @@ test("a default-on switch of an unbuilt feature is refused only when given as tr
   for (const f of ["enable-ibgp", "advertise-pod-cidr"]) assert.deepEqual([...lines(`--${f}=true`), ...lines(`--${f}=false`)], [], f);
 });
 
-test("settings of an unbuilt feature are refused when changed, and only when their feature would matter", () => {
-  // Given the allocator's settings with non-default values and its switch on / Then each is refused by name
-  assert.deepEqual(lines("--run-loadbalancer", "--loadbalancer-sync-period=7s").map((l) => l.split(":")[0]), ["--loadbalancer-sync-period=7s", "--run-loadbalancer=true"]);
-  assert.match(lines("--run-loadbalancer", "--loadbalancer-sync-period=7s")[0]!, /^--loadbalancer-sync-period=7s: the LoadBalancer IP allocator is not built yet \(loadbalancer controller\)$/);
-  // And an explicit default value asks for nothing
-  assert.deepEqual(lines("--run-loadbalancer", "--loadbalancer-sync-period=1m0s").map((l) => l.split(":")[0]), ["--run-loadbalancer=true"]);
-  // And with their switch off, they do not matter (upstream ignores them too)
-  assert.deepEqual(lines("--loadbalancer-sync-period=7s", "--loadbalancer-default-class=false"), []);
-  // And the overlay (issue 11) and BGP (issue 10) are built: none of their flags is refused
+test("a switch of an unbuilt feature is refused only when set, and only while its controller is on; built features' settings never are", () => {
+  // Given --use-nftables-for-netpol (off by default, unbuilt) / Then refused when set to true with the firewall on
+  assert.deepEqual(lines("--use-nftables-for-netpol").map((l) => l.split(":")[0]), ["--use-nftables-for-netpol=true"]);
+  // And an explicit default value asks for nothing, nor does the flag with its controller off (upstream ignores it too)
+  assert.deepEqual(lines("--use-nftables-for-netpol=false"), []);
+  assert.deepEqual(lines("--run-firewall=false", "--use-nftables-for-netpol"), []);
+  // And the overlay (issue 11), BGP (issue 10) and the allocator (issue 13) are built: none of their flags is refused
   assert.deepEqual(lines("--enable-overlay=true", "--overlay-type=full", "--overlay-encap=fou", "--overlay-encap-port=6000"), []);
   assert.deepEqual(lines("--overlay-encap=vxlan", "--overlay-vni=42"), []);
   assert.deepEqual(lines("--peer-router-ips=10.0.0.1", "--peer-router-asns=65000", "--bgp-port=1179", "--bgp-holdtime=30s", "--nodes-full-mesh=false", "--bgp-graceful-restart-time=30s", "--enable-bfd", "--bfd-port=3785"), []);
+  assert.deepEqual(lines("--run-loadbalancer", "--loadbalancer-sync-period=7s", "--loadbalancer-default-class=false"), []);
 });
 
 test("refusals never print a secret and name the owner", () => {
   const r = refusals(cfg("--peer-router-ips=10.0.0.1", "--peer-router-asns=65000", "--peer-router-passwords=c2VjcmV0", "--disable-source-dest-check=true"));
   assert.deepEqual(r.map((x) => [x.flag, x.owner]), [["disable-source-dest-check", "router"]]);
   assert.doesNotMatch(r.map((x) => x.line).join("\n"), /c2VjcmV0/);
-  assert.deepEqual(refusals(cfg("--run-loadbalancer")).map((x) => x.owner), ["loadbalancer"]);
+  assert.deepEqual(refusals(cfg("--run-loadbalancer")), [], "the allocator is built (issue 13)");
   assert.deepEqual(refusals(cfg("--enable-pprof")).map((x) => x.owner), ["agent"]);
   assert.deepEqual(refusals(cfg("--use-nftables-for-netpol")).map((x) => x.owner), ["firewall"]);
   assert.deepEqual(refusals(cfg("--run-firewall=false", "--use-nftables-for-netpol")), []);
@@ -92,9 +91,10 @@ test("one-shot CLI: the issue's command exits 1 with one line naming every refus
   assert.equal(r.code, 1);
   assert.equal(r.out, "");
   assert.equal(r.err.split("\n").filter((l) => l !== "").length, 1);
-  for (const f of ["--disable-source-dest-check=true", "--run-loadbalancer=true"]) assert.ok(r.err.includes(f), f);
-  // (BGP works now: its flags are not refused)
+  for (const f of ["--disable-source-dest-check=true"]) assert.ok(r.err.includes(f), f);
+  // (BGP and the allocator work now: their flags are not refused)
   assert.ok(!r.err.includes("--peer-router-ips"), r.err);
+  assert.ok(!r.err.includes("--run-loadbalancer"), r.err);
   // And --cleanup-config is refused the same way
   const c = await cli(["--cleanup-config", "--enable-pprof"]);
   assert.deepEqual([c.code, c.err], [1, "kube-router: --enable-pprof=true: the pprof debug server is not built (Node has no pprof; use node --inspect or --heap-prof) (agent process)\n"]);
@@ -104,16 +104,15 @@ test("one-shot CLI: the issue's command exits 1 with one line naming every refus
 
 test("lanes: a refused controller gets a parked lane that never syncs and is unhealthy with the line", () => {
   // Given the router asked for the AWS source/dest check (BGP with BFD and the overlay are fine), and the firewall on
-  const { lanes, refused } = laneSpecs(cfg("--enable-bfd", "--enable-overlay=true", "--disable-source-dest-check=true", "--run-service-proxy=false", "--run-loadbalancer"));
+  const { lanes, refused } = laneSpecs(cfg("--enable-bfd", "--enable-overlay=true", "--disable-source-dest-check=true", "--run-service-proxy=false"));
   const s = newSchedule(lanes);
   // When the scheduler decides / Then the firewall and the bgp controller run, not the parked router
   const d = decide(s, 0);
   assert.equal(d.kind, "run");
   assert.deepEqual(d.kind === "run" ? d.lanes.map((l) => l.spec.name) : [], ["firewall", "bgp"]);
-  // And health names the router's and the allocator's refusals
+  // And health names the router's refusal
   const h = evaluateHealth({ now: 0, source: { synced: true, lastEventMs: {} }, lanes: s.lanes, busySince: undefined, graceMs: 5000, hungAfterMs: 60_000, refused });
   assert.deepEqual(h.reasons.filter((r) => r.includes("refused")).sort(), [
-    "controller loadbalancer: refused: --run-loadbalancer=true: the LoadBalancer IP allocator is not built yet (loadbalancer controller)",
     "controller router: refused: --disable-source-dest-check=true: disabling the AWS EC2 source/destination check is not built; disable it in AWS (router controller)",
   ]);
 });

@@ -1,6 +1,6 @@
 /**
  * Test support: a whole node over semantic fakes — iptables, ipset, ip, bridge, ipvsadm, sysctl, a
- * memory file system, healthCheckNodePort listeners and pod namespaces — with the real drivers
+ * memory file system, healthCheckNodePort listeners, pod namespaces, a gobgpd and an API server's Services — with the real drivers
  * on top (one per driver family of the registry: a family without a fake is a compile error) (IPVS ownership as the default flags give), so the engine runs exactly as in production
  * but in memory. Foreign state is seeded in each tool's own dump format.
  */
@@ -26,9 +26,13 @@ import { dsrDriver } from "../../src/apply/dsr-pod/driver.ts";
 import { FakeNsenter, fakeRuntime } from "../../src/apply/dsr-pod/fake.ts";
 import { healthCheckDriver } from "../../src/apply/healthcheck/driver.ts";
 import { FakeHealthCheckServers } from "../../src/apply/healthcheck/fake.ts";
+import { kubeStatusDriver } from "../../src/apply/kube-status/driver.ts";
+import { MemoryServiceStatusApi } from "../../src/apply/kube-status/fake.ts";
+import type { ServiceInfo } from "../../src/model/cluster.ts";
 import type { DriverFamily } from "../../src/model/registry.ts";
 import { gobgpDriver } from "../../src/apply/gobgp/driver.ts";
 import { FakeGobgpBackend } from "../../src/apply/gobgp/fake.ts";
+import { handles } from "../../src/render/lballoc/allocate.ts";
 import type { HostFacts, HostInterface } from "../../src/model/host.ts";
 import { DEFAULT_CONFIG } from "../../src/model/config.ts";
 
@@ -59,6 +63,8 @@ export interface FakeNodeSeed {
   readonly sysctls?: Readonly<Record<string, string>>;
   /** HostFacts.ipvs as the host probe would report it (e.g. `{available: false}`). */
   readonly ipvs?: HostFacts["ipvs"];
+  /** Services the fake API server holds (the LoadBalancer status driver reads and writes them). */
+  readonly services?: Iterable<ServiceInfo>;
 }
 
 export interface FakeNode {
@@ -75,6 +81,8 @@ export interface FakeNode {
   readonly pods: FakeNsenter;
   /** The in-memory gobgpd (its `api` counts calls; `crash()` restarts it empty). */
   readonly gobgp: FakeGobgpBackend;
+  /** The fake API server's Services (status writes land here). */
+  readonly services: MemoryServiceStatusApi;
 }
 
 /** Builds a fake node from a seed; throws if the seed is something the kernel would refuse. */
@@ -100,6 +108,7 @@ export function fakeNode(seed: FakeNodeSeed): FakeNode {
   const exec = fakeExec(iptables, ipset, ip, bridge, sysctl, ipvs, pods);
   const healthChecks = new FakeHealthCheckServers();
   const gobgp = new FakeGobgpBackend();
+  const services = new MemoryServiceStatusApi().seed(seed.services ?? []);
   const readHost = async (): Promise<HostFacts> => {
     const file = fs.read(seed.cniConf.path);
     return { interfaces: seed.interfaces, cniConf: { path: seed.cniConf.path, ...(file ? { content: file.content } : {}) }, ...(seed.ipvs ? { ipvs: seed.ipvs } : {}) };
@@ -115,7 +124,8 @@ export function fakeNode(seed: FakeNodeSeed): FakeNode {
     healthcheck: () => healthCheckDriver(healthChecks),
     dsr: () => dsrDriver(() => fakeRuntime()),
     gobgp: () => gobgpDriver({ stateDir: "/run/fake-node", planOnly: false, backend: gobgp }),
+    "kube-status": () => kubeStatusDriver({ api: services, handles: (s) => handles({ type: s.type as "LoadBalancer", ...(s.loadBalancerClass ? { loadBalancerClass: s.loadBalancerClass } : {}) }, DEFAULT_CONFIG) }),
   };
   const drivers = Object.values(fakes).map((make) => make());
-  return { deps: { exec, drivers, readHost }, exec, fs, iptables, ipset, ip, bridge, ipvs, healthChecks, pods, gobgp };
+  return { deps: { exec, drivers, readHost }, exec, fs, iptables, ipset, ip, bridge, ipvs, healthChecks, pods, gobgp, services };
 }

@@ -61,7 +61,7 @@ export function runAgent(o: AgentOptions, onStart?: (h: AgentHandle) => void): P
   const schedule = newSchedule(lanes, o.timing ?? DEFAULT_TIMING);
   const status: LoopStatus = { busySince: undefined };
   const metrics = makeMetrics({ sourceStatus: () => o.source.status(), warnings: () => o.source.warnings() }, { defaults: o.processMetrics !== false });
-  const health = () => evaluateHealth({ now: now(), source: o.source.status(), lanes: schedule.lanes, busySince: status.busySince, graceMs: o.graceMs ?? 5000, hungAfterMs: o.hungAfterMs ?? 15 * 60_000, refused });
+  const health = () => evaluateHealth({ now: now(), source: o.source.status(), lanes: schedule.lanes, busySince: status.busySince, graceMs: o.graceMs ?? 5000, hungAfterMs: o.hungAfterMs ?? 15 * 60_000, refused, notes: o.deps.drivers.flatMap((d) => { const n = d.note?.(); return n ? [n] : []; }) });
   const mem = newStepMemory();
   const stepEnv: StepEnv = { deps: o.deps, config: cfg, nodeName: o.nodeName, dryRun: cfg.dryRun, log: o.log, metrics, now };
   const log = o.log;
@@ -85,8 +85,8 @@ export function runAgent(o: AgentOptions, onStart?: (h: AgentHandle) => void): P
       );
       const { wake, unsubscribe } = yield* subscribe({ schedule, source: o.source, now });
       yield* Effect.addFinalizer(() => Effect.sync(unsubscribe));
-      // a driver that sees a change between syncs (gobgpd restarted, learned routes changed)
-      // wakes the lanes owning its tables
+      // a driver that sees a change between syncs (gobgpd restarted, learned routes changed,
+      // the allocator's Lease taken) wakes the lanes owning its tables
       for (const d of o.deps.drivers) {
         d.subscribe?.((n) => {
           const owns = (name: ControllerName) => tablesOwnedBy(name).some((t) => TABLES[t].driver === d.name);

@@ -57,7 +57,7 @@ export async function runAgentCli(
   nodeName: string,
   env: Readonly<Record<string, string | undefined>>,
   io: CliIo,
-  drivers: (exec: Exec) => Promise<Driver[]>,
+  drivers: (exec: Exec, note: (line: string) => void) => Promise<Driver[]>,
 ): Promise<number> {
   const timing = timingFromEnv(env);
   if ("error" in timing) { io.err(`kube-router: ${timing.error}\n`); return 1; }
@@ -77,7 +77,7 @@ export async function runAgentCli(
   }
   let deps;
   try {
-    deps = { exec, drivers: await drivers(exec), readHost: () => readHostFacts(exec, cfg.cniConfFile) };
+    deps = { exec, drivers: await drivers(exec, (line) => log.info({ controller: "lballoc" }, line)), readHost: () => readHostFacts(exec, cfg.cniConfFile) };
   } catch (e) {
     io.err(`kube-router: ${(e as Error).message.split("\n")[0]}\n`);
     return 1;

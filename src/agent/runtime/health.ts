@@ -29,11 +29,14 @@ export interface HealthInput {
   readonly hungAfterMs: number;
   /** Refused flags (flag-status.ts); those of owners with a lane are reported through the lane. */
   readonly refused?: readonly Refusal[];
+  /** Informational lines (a driver's role: `lballoc: standby …`); never make it unhealthy. */
+  readonly notes?: readonly string[];
 }
 
 export interface Health {
   readonly ok: boolean;
   readonly reasons: readonly string[];
+  readonly notes?: readonly string[];
 }
 
 /** A source error the API server will keep giving (RBAC, credentials): not a passing outage. */
@@ -66,10 +69,11 @@ export function evaluateHealth(h: HealthInput): Health {
     const age = h.now - l.lastSuccessAt;
     if (age > limit && !busy) reasons.push(`controller ${name}: last successful sync ${secs(age)} ago (limit ${secs(limit)})${err}`);
   }
-  return { ok: reasons.length === 0, reasons };
+  return { ok: reasons.length === 0, reasons, ...(h.notes && h.notes.length > 0 ? { notes: h.notes } : {}) };
 }
 
 /** The HTTP reply for a health evaluation (upstream's bodies: `OK` / `Unhealthy`). */
 export function healthReply(h: Health): Reply {
-  return h.ok ? { status: 200, body: "OK\n" } : { status: 500, body: `Unhealthy: ${h.reasons.join("; ")}\n` };
+  const notes = (h.notes ?? []).map((n) => `${n}\n`).join("");
+  return h.ok ? { status: 200, body: `OK\n${notes}` } : { status: 500, body: `Unhealthy: ${h.reasons.join("; ")}\n${notes}` };
 }

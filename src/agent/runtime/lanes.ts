@@ -23,6 +23,8 @@ const KINDS: Readonly<Record<ControllerName, readonly SourceKind[]>> = {
   bgp: ["nodes", "services", "endpointSlices"],
   proxy: ["nodes", "services", "endpointSlices", "pods"],
   firewall: ["nodes", "namespaces", "pods", "networkPolicies"],
+  // a deleted or changed Service frees its IPs for a pending one at once
+  lballoc: ["services"],
 };
 
 /** The sync period flag of each controller (upstream's per-controller periods). */
@@ -33,6 +35,7 @@ export function periodOf(name: ControllerName, cfg: NodeConfig): number {
     case "bgp": return Math.min(cfg.routesSyncPeriod, cfg.injectedRoutesSyncPeriod);
     case "proxy": return cfg.ipvsSyncPeriod;
     case "firewall": return cfg.iptablesSyncPeriod;
+    case "lballoc": return cfg.loadbalancerSyncPeriod;
   }
 }
 

@@ -109,3 +109,4 @@ export const syncLoop = (env: LoopEnv, wake: Queue.Queue<void>) =>
       }
     }
   });
+
