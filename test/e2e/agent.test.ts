@@ -19,6 +19,7 @@ import { type Server, connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { addNetns, delNetns, kernelSkip, nsSh } from "../support/netns.ts";
+import { type AgentProcess, scrapeIn, spawnAgent, stopAgent, until } from "../support/agent-process.ts";
 import { CLI, runCli } from "../support/cli.ts";
 import { type DoubleHandle, RESOURCES, kubeconfigText, node, reserveApiDouble } from "../support/kube-api-double/index.ts";
 import { parseAllDocuments } from "yaml";
@@ -63,60 +64,21 @@ function kubeconfigFile(): string {
   return kubeconfig;
 }
 
-interface Agent {
-  readonly proc: ChildProcess;
-  readonly logs: Record<string, unknown>[];
-  readonly exited: Promise<number | null>;
-}
+type Agent = AgentProcess;
 
 function startAgent(extra: string[] = [], input: string[] = ["--kubeconfig", kubeconfigFile()]): Agent {
-  const proc = spawn("ip", ["netns", "exec", ns, process.execPath, CLI,
+  return spawnAgent(ns, [
     ...input, "--hostname-override", "node1", "--run-firewall=false", "--run-service-proxy=false",
     "--state-dir", join(dir, "state"), `--health-port=${HEALTH}`, `--metrics-port=${METRICS}`, "--health-addr=127.0.0.1", "--metrics-addr=127.0.0.1",
     "--cache-sync-timeout=1s", ...extra,
-  ], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, KUBE_ROUTER_CNI_CONF_FILE: join(dir, "cni", "10-kuberouter.conf"), KUBE_ROUTER_SYNC_DEBOUNCE: "20ms", KUBE_ROUTER_SYNC_MIN_INTERVAL: "100ms" },
-  });
-  agents.add(proc);
-  const logs: Record<string, unknown>[] = [];
-  let buf = "";
-  proc.stdout!.on("data", (b: Buffer) => {
-    buf += b.toString("utf8");
-    const lines = buf.split("\n");
-    buf = lines.pop() ?? "";
-    for (const l of lines) if (l.trim()) { try { logs.push(JSON.parse(l) as Record<string, unknown>); } catch { logs.push({ raw: l }); } }
-  });
-  let stderr = "";
-  proc.stderr!.on("data", (b: Buffer) => { stderr += b.toString("utf8"); });
-  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => { agents.delete(proc); if (stderr) logs.push({ stderr }); resolve(code); }));
-  return { proc, logs, exited };
-}
-
-async function until(pred: () => boolean | Promise<boolean>, ms: number, what: string, agent?: Agent): Promise<number> {
-  const t0 = Date.now();
-  for (;;) {
-    if (await pred()) return Date.now() - t0;
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}${agent ? `; agent logs:\n${agent.logs.slice(-15).map((l) => JSON.stringify(l)).join("\n")}` : ""}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  ], { KUBE_ROUTER_CNI_CONF_FILE: join(dir, "cni", "10-kuberouter.conf"), KUBE_ROUTER_SYNC_DEBOUNCE: "20ms", KUBE_ROUTER_SYNC_MIN_INTERVAL: "100ms" }, agents);
 }
 
 const routes = () => nsSh(ns, "ip route show proto 17");
 const nodeIps = () => nsSh(ns, "ipset list kube-router-node-ips 2>/dev/null || true");
-function scrape(port: number, path: string): { code: number; body: string } {
-  const out = nsSh(ns, `curl -s -m 2 -w '\\n%{http_code}' http://127.0.0.1:${port}${path} || true`);
-  const i = out.lastIndexOf("\n");
-  return { code: Number(out.slice(i + 1)) || 0, body: out.slice(0, i) };
-}
+const scrape = (port: number, path: string) => scrapeIn(ns, port, path);
 const k8sNode = (n: number, cidr = `10.244.${n}.0/24`) => node(`node${n}`, { ip: `10.250.0.1${n}`, podCIDR: cidr });
 
-async function stopAgent(a: Agent): Promise<number | null> {
-  a.proc.kill("SIGTERM");
-  const code = await Promise.race([a.exited, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 10_000))]);
-  assert.notEqual(code, "timeout", "agent did not exit within 10 s of SIGTERM");
-  return code as number | null;
-}
 
 before(async () => {
   if (skip) return;
