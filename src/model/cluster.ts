@@ -26,6 +26,25 @@ export interface NodeInfo {
   readonly podCIDRs: readonly string[];
   readonly addresses: readonly NodeAddress[];
   readonly providerID?: string;
+  /** spec.taints (absent in older snapshots: no taints). The route extender skips nodes by taint key. */
+  readonly taints?: readonly Taint[];
+}
+
+export interface Taint {
+  readonly key: string;
+  readonly value?: string;
+  readonly effect: string; // NoSchedule, PreferNoSchedule, NoExecute
+}
+
+/**
+ * A ConfigMap the agent reads back (the route extender's `kube-system/kube-chorus-router`):
+ * only the ConfigMaps the source was asked for are in the snapshot.
+ */
+export interface ConfigMapInfo {
+  readonly namespace: string;
+  readonly name: string;
+  readonly data: Readonly<Record<string, string>>;
+  readonly resourceVersion?: string;
 }
 
 export interface NamespaceInfo {
@@ -160,12 +179,14 @@ export interface ClusterSnapshot {
   readonly services: ReadonlyMap<string, ServiceInfo>;
   readonly endpointSlices: ReadonlyMap<string, EndpointSliceInfo>;
   readonly networkPolicies: ReadonlyMap<string, NetworkPolicyInfo>;
+  /** Keyed `namespace/name`; only the ConfigMaps the source watches (absent: none). */
+  readonly configMaps?: ReadonlyMap<string, ConfigMapInfo>;
 }
 
 export function emptySnapshot(): ClusterSnapshot {
   return {
     nodes: new Map(), namespaces: new Map(), pods: new Map(), services: new Map(),
-    endpointSlices: new Map(), networkPolicies: new Map(),
+    endpointSlices: new Map(), networkPolicies: new Map(), configMaps: new Map(),
   };
 }
 
