@@ -21,7 +21,8 @@ export function runCli(args: readonly string[], opts: { ns?: string; env?: Recor
   const r = spawnSync(opts.ns ? "ip" : process.execPath, argv, {
     encoding: "utf8",
     env: { ...process.env, ...opts.env },
-    timeout: 60_000,
+    // inside the IPVS VM (IVM=1) the CLI runs under emulation on a shared host: give it longer
+    timeout: process.env["IVM"] === "1" ? 240_000 : 60_000,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
