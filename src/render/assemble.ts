@@ -10,11 +10,11 @@
  * @category render
  */
 import { type Jump, type NodeState, type TableName, TABLE_NAMES, buildNodeState, jumpKey, tableOf } from "../model/state.ts";
-import { ChunkedTable } from "../model/chunked-table.ts";
+import { ChunkedTable, unorderedEntries } from "../model/chunked-table.ts";
 import type { ClusterSnapshot } from "../model/cluster.ts";
 import { canonicalCidr } from "../model/ip.ts";
 import { NO_CONTEXT, type OwnershipContext } from "../model/ownership.ts";
-import { type Row, ownedBy } from "../model/registry.ts";
+import { type Row, ownedBy, tableSpec } from "../model/registry.ts";
 import { nodePodCidrs } from "./node-facts.ts";
 import { type Table, deepEqual, sortedTable } from "../model/table.ts";
 import type { Controller, ControllerOutput } from "./controller.ts";
@@ -87,7 +87,10 @@ export function assemble(rendered: readonly Rendered[], observed: NodeState, ctx
 
 /** The observed rows of `table` the controller owns (registry ownership predicates). */
 function keepClaimed<K extends TableName>(controller: Controller, table: K, observed: Table<Row<K>>, ctx: OwnershipContext): Table<Row<K>> {
-  return new Map([...observed].filter(([, v]) => ownedBy(controller.name, table, v, ctx)));
+  if (tableSpec(table).owners[controller.name] === undefined) return new Map();
+  const kept = new Map<string, Row<K>>();
+  for (const [k, v] of unorderedEntries(observed)) if (ownedBy(controller.name, table, v, ctx)) kept.set(k, v);
+  return kept;
 }
 
 /** Renumbers jumps 1..n per (family, table, chain), groups in order, first occurrence of a key wins. */

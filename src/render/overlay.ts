@@ -32,14 +32,15 @@ import type { HostFacts } from "../model/host.ts";
 import { FOU_DEFAULT_PORT, OVERLAY_DEFAULT_VNI, OVERLAY_RULE_PRIORITY, OVERLAY_TABLE, VXLAN_IANA_PORT } from "../model/names.ts";
 import {
   type FdbEntry, type FouPort, type Neighbor, type OverlayEncap, type OverlayLink, type OverlayRoute,
-  fdbKey, neighborKey, overlayMtu, vtepAddress,
+  overlayMtu, vtepAddress,
 } from "../model/overlay.ts";
 import { type Address, type Family, type PolicyRule, addressKey, linkKey, policyRuleKey, routeKey } from "../model/state.ts";
+import { ChunkedTable } from "../model/chunked-table.ts";
 import { type Table, sortedTable } from "../model/table.ts";
 import { enabledFamilies } from "./node-facts.ts";
-import { interfaceWithIp, nodeFamilyFacts, peerPath, underlaySubnets } from "./overlay-peers.ts";
-import { tunnelPeer } from "./overlay-tunnels.ts";
-import { vxlanDeviceState, vxlanPeer } from "./overlay-vxlan.ts";
+import { type PeerContext, overlayPeerStep } from "./overlay-peer.ts";
+import { interfaceWithIp, nodeFamilyFacts, underlaySubnets } from "./overlay-peers.ts";
+import { vxlanDeviceState } from "./overlay-vxlan.ts";
 
 /** The config the overlay reads (`overlayVni`: NodeConfig's `--overlay-vni`; absent = 1). */
 export type OverlayConfig = Pick<NodeConfig,
@@ -103,13 +104,16 @@ export function renderOverlay(input: OverlayInput): OverlayResult {
   const subnets = underlaySubnets(host);
   const peers = [...snapshot.nodes.values()].filter((n) => n.name !== nodeName).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
-  const links = new Map<string, OverlayLink>();
+  const subnetsKey = JSON.stringify(subnets);
+  const deviceLinks: [Family, OverlayLink][] = [];
   const addresses: Address[] = [];
-  const routes: OverlayRoute[] = [];
   const rules: PolicyRule[] = [];
-  const fdb: FdbEntry[] = [];
-  const neighbors: Neighbor[] = [];
   const fouPorts: FouPort[] = [];
+  // per peer: chunk maps from overlay-peer.ts, reused by identity while the peer is unchanged
+  const linkChunks: [string, ReadonlyMap<string, OverlayLink>][] = [];
+  const routeChunks: [string, ReadonlyMap<string, OverlayRoute>][] = [];
+  const fdbChunks: [string, ReadonlyMap<string, FdbEntry>][] = [];
+  const neighborChunks: [string, ReadonlyMap<string, Neighbor>][] = [];
   const overlayPeers = new Set<string>();
   const familiesInUse: Family[] = [];
   const claimedBy = new Map<string, string>();
@@ -121,10 +125,10 @@ export function renderOverlay(input: OverlayInput): OverlayResult {
     return false;
   };
   /** Claims every route key of a peer, or none (warning about the first taken one). */
-  const claimRoutes = (rs: readonly OverlayRoute[], node: string): boolean => {
-    const taken = rs.find((r) => claimedBy.has(`route/${routeKey(r)}`));
-    if (taken !== undefined) return claim(`route/${routeKey(taken)}`, `route ${taken.dst} (table ${taken.table})`, node);
-    for (const r of rs) claimedBy.set(`route/${routeKey(r)}`, node);
+  const claimRoutes = (rs: readonly OverlayRoute[], keys: readonly string[], node: string): boolean => {
+    const i = keys.findIndex((k) => claimedBy.has(k));
+    if (i >= 0) return claim(keys[i]!, `route ${rs[i]!.dst} (table ${rs[i]!.table})`, node);
+    for (const k of keys) claimedBy.set(k, node);
     return true;
   };
 
@@ -142,45 +146,30 @@ export function renderOverlay(input: OverlayInput): OverlayResult {
           family, nodeName, localIp: me.ip, vni, port, vtep: myVtep,
           ...(underlay !== undefined ? { underlayDev: underlay.name } : {}), ...(linkMtu !== undefined ? { mtu: linkMtu } : {}),
         });
-        links.set(dev.link.name, dev.link);
+        deviceLinks.push([family, dev.link]);
         if (dev.address !== undefined) addresses.push(dev.address);
         claim(`vtep/${myVtep}`, `VTEP ${myVtep}`, nodeName);
       }
       if (encap === "fou") fouPorts.push({ family, port });
     }
+    const ctx: PeerContext = {
+      family, encap, port, enableOverlay: config.enableOverlay, overlayType: config.overlayType, subnets, me, myVtep, linkMtu,
+      key: [family, encap, port, config.enableOverlay, config.overlayType, subnetsKey, me.ip ?? "", me.cidrs.length, myVtep ?? "", linkMtu ?? ""].join("|"),
+    };
     for (const peer of peers) {
-      const p = nodeFamilyFacts(peer, family);
-      if (p.cidrs.length === 0) continue; // the router warns about nodes without a pod CIDR
-      if (p.ip === undefined) {
-        warnings.push(`overlay: Node ${peer.name}: no ${family} address for its ${family} pod CIDRs; skipped`);
+      const step = overlayPeerStep(peer, ctx);
+      if (step.skip) {
+        if (step.warning !== undefined) warnings.push(step.warning);
         continue;
       }
-      const path = peerPath(config, subnets, p.ip);
-      if (path === "direct") continue;
-      if (path === "underlay") {
-        warnings.push(`router: Node ${peer.name} (${p.ip}) is on another subnet and --enable-overlay=false: no route to its pods ${p.cidrs.join(",")} (underlay routing expected)`);
-        continue;
-      }
-      if (me.ip === undefined) {
-        warnings.push(`overlay: Node ${peer.name}: this node has no ${family} address; no ${family} overlay to it`);
-        continue;
-      }
-      if (me.cidrs.length === 0 || myVtep === undefined) continue; // our own missing pod CIDR is the router's error
-      if (encap === "vxlan") {
-        const peerVtep = vtepAddress(p.cidrs[0] ?? "");
-        if (peerVtep === undefined || !claim(`vtep/${peerVtep}`, `VTEP ${peerVtep}`, peer.name)) continue;
-        const v = vxlanPeer({ family, peerName: peer.name, peerIp: p.ip, peerVtep, peerCidrs: p.cidrs });
-        if (!claim(`fdb/${p.ip}`, `node IP ${p.ip}`, peer.name) || !claimRoutes(v.routes, peer.name)) continue;
-        fdb.push(...v.fdb);
-        neighbors.push(v.neighbor);
-        routes.push(...v.routes);
-      } else {
-        const t = tunnelPeer({ family, encap, port, localIp: me.ip, peerIp: p.ip, peerCidrs: p.cidrs, ...(linkMtu !== undefined ? { mtu: linkMtu } : {}) });
-        if (!claim(`link/${t.link.name}`, `tunnel ${t.link.name} (node IP ${p.ip})`, peer.name) || !claimRoutes(t.routes, peer.name)) continue;
-        links.set(t.link.name, t.link);
-        routes.push(...t.routes);
-      }
-      overlayPeers.add(`${family}/${peer.name}`);
+      const r = step.reach;
+      if (!r.claims.every(([key, what]) => claim(key, what, peer.name)) || !claimRoutes(r.routes, r.routeClaims, peer.name)) continue;
+      const group = `${family}/${peer.name}`;
+      linkChunks.push([group, r.linkChunk]);
+      routeChunks.push([group, r.routeChunk]);
+      fdbChunks.push([group, r.fdbChunk]);
+      neighborChunks.push([group, r.neighborChunk]);
+      overlayPeers.add(group);
     }
   }
   // The underlay MTU is the MTU of the interface carrying our first in-use family's node IP.
@@ -191,12 +180,13 @@ export function renderOverlay(input: OverlayInput): OverlayResult {
   const podMtu = config.autoMtu && underlayMtu !== undefined && overlayPeers.size > 0 ? overlayMtu(underlayMtu, encap, familiesInUse) : undefined;
   return {
     ok: {
-      links: sortedTable([...links.values()].map((l) => [linkKey(l), l])),
+      // the devices' chunk `ipv4`/`ipv6` sorts before their family's peers (`ipv4/<node>`)
+      links: new ChunkedTable([...deviceLinks.map(([family, l]) => [family, new Map([[linkKey(l), l]])] as const), ...linkChunks]),
       addresses: sortedTable(addresses.map((a) => [addressKey(a), a])),
-      routes: sortedTable(routes.map((r) => [routeKey(r), r])),
+      routes: new ChunkedTable(routeChunks),
       rules: sortedTable(rules.map((r) => [policyRuleKey(r), r])),
-      fdb: sortedTable(fdb.map((f) => [fdbKey(f), f])),
-      neighbors: sortedTable(neighbors.map((n) => [neighborKey(n), n])),
+      fdb: new ChunkedTable(fdbChunks),
+      neighbors: new ChunkedTable(neighborChunks),
       fouPorts,
       overlayPeers,
       ...(podMtu !== undefined ? { podMtu } : {}),

@@ -11,11 +11,9 @@
  *
  * @category render
  */
-import type { NodeInfo } from "../model/cluster.ts";
-import { canonicalCidr, canonicalIp, ipFamily } from "../model/ip.ts";
-import { COMMENT, IPSET, KUBE_BRIDGE, KUBE_DUMMY_IF, ROUTE_PROTO, ipsetName } from "../model/names.ts";
+import { ChunkedTable } from "../model/chunked-table.ts";
+import { COMMENT, IPSET, KUBE_BRIDGE, KUBE_DUMMY_IF, ipsetName } from "../model/names.ts";
 import { ruleText } from "../model/iptables-rule.ts";
-import { canonicalMember } from "../model/ipset-members.ts";
 import {
   type Family, type Ipset, type Jump, type Link, type ManagedFile, type NodeState, type Route, type Sysctl,
   fileKey, ipsetKey, jumpKey, linkKey, routeKey, sysctlKey,
@@ -24,9 +22,10 @@ import { sortedTable } from "../model/table.ts";
 import { renderCniConfig } from "./cni.ts";
 import { renderOverlay } from "./overlay.ts";
 import { mergeOverlay } from "./overlay-merge.ts";
-import { interfaceWithIp, onConnectedSubnet, underlaySubnets } from "./overlay-peers.ts";
+import { interfaceWithIp, underlaySubnets } from "./overlay-peers.ts";
+import { type RouterNodeStep, podCidrsByFamily, routerNodeStep, uniqueRouteChunks } from "./router-node.ts";
 import type { Controller, ControllerResult, RenderInput } from "./controller.ts";
-import { enabledFamilies, nodeIpOfFamily, nodeIps, nodePodCidrs, primaryNodeIp } from "./node-facts.ts";
+import { enabledFamilies, nodePodCidrs, primaryNodeIp } from "./node-facts.ts";
 
 
 /** The router controller. */
@@ -35,19 +34,6 @@ export const routerController: Controller = {
   enabled: (cfg) => cfg.runRouter,
   render: renderRouter,
 };
-
-/** Valid pod CIDRs of a node per enabled family, with warnings for invalid ones. */
-function podCidrsByFamily(node: NodeInfo, families: readonly Family[], warn: (m: string) => void): Map<Family, string[]> {
-  const { cidrs, field } = nodePodCidrs(node);
-  const out = new Map<Family, string[]>(families.map((f) => [f, []]));
-  for (const c of cidrs) {
-    const canonical = canonicalCidr(c);
-    const fam = canonical === undefined ? undefined : ipFamily(canonical.split("/")[0] ?? "");
-    if (canonical === undefined || fam === undefined) { warn(`Node ${node.name}: ${field}: invalid pod CIDR "${c}", ignored`); continue; }
-    out.get(fam)?.push(canonical);
-  }
-  return out;
-}
 
 function renderRouter(input: RenderInput): ControllerResult {
   const { snapshot, config, host, nodeName } = input;
@@ -85,41 +71,29 @@ function renderRouter(input: RenderInput): ControllerResult {
     else files.push({ path: host.cniConf.path, content: cni.content, mode: 0o644 });
   }
 
-  const routes: Route[] = [];
-  const podSubnets = new Map<Family, Set<string>>(families.map((f) => [f, new Set()]));
-  const nodeAddrs = new Map<Family, Set<string>>(families.map((f) => [f, new Set()]));
+  // per node: its pod CIDRs, addresses, direct routes and warnings, memoised (router-node.ts)
+  const subnetsKey = JSON.stringify(subnets);
+  const steps: [string, RouterNodeStep][] = [];
   for (const node of snapshot.nodes.values()) {
-    const cidrs = podCidrsByFamily(node, families, warn);
-    for (const ip of nodeIps(node)) {
-      const canonical = canonicalIp(ip);
-      const fam = ipFamily(ip);
-      if (canonical !== undefined && fam !== undefined) nodeAddrs.get(fam)?.add(canonical);
-    }
-    for (const f of families) for (const c of cidrs.get(f) ?? []) podSubnets.get(f)?.add(c);
-    if (node.name === nodeName) continue;
-    if (families.every((f) => (cidrs.get(f) ?? []).length === 0)) {
-      warn(`Node ${node.name}: ${nodePodCidrs(node).field}: no pod CIDR; no route to its pods`);
-      continue;
-    }
-    for (const f of families) {
-      const dsts = cidrs.get(f) ?? [];
-      if (dsts.length === 0) continue;
-      const via = canonicalIp(nodeIpOfFamily(node, f) ?? "");
-      if (via === undefined) { warn(`Node ${node.name}: status.addresses: no ${f} address; no ${f} route to its pods`); continue; }
-      // another subnet: the overlay carries it (or, overlay off, the underlay: renderOverlay warns)
-      if (!onConnectedSubnet(subnets, via)) continue;
-      for (const dst of dsts) routes.push({ family: f, table: "main", dst, via, proto: ROUTE_PROTO });
-    }
+    const step = routerNodeStep(node, families, node.name === nodeName, subnets, subnetsKey);
+    steps.push([node.name, step]);
+    warnings.push(...step.warnings);
   }
+  const routeChunks = uniqueRouteChunks(steps);
 
   const ipsets: Ipset[] = [];
   if (config.enablePodEgress || config.enableOverlay) {
     for (const f of families) {
       const family = f === "ipv6" ? "inet6" : "inet";
-      const members = (type: "hash:net" | "hash:ip", values: Iterable<string>) =>
-        new Set([...values].flatMap((v) => { try { return [canonicalMember(type, family, v)]; } catch (e) { warn(`router: ${(e as Error).message}; skipped`); return []; } }));
-      ipsets.push({ name: ipsetName(IPSET.podSubnets, f), type: "hash:net", family, timeout: 0, members: members("hash:net", podSubnets.get(f) ?? []) });
-      ipsets.push({ name: ipsetName(IPSET.nodeIps, f), type: "hash:ip", family, timeout: 0, members: members("hash:ip", nodeAddrs.get(f) ?? []) });
+      const members = (type: "hash:net" | "hash:ip") => {
+        const set = new Set<string>();
+        const errors = new Set<string>();
+        for (const [, s] of steps) for (const m of s.members) if (m.family === f && m.type === type) { if (m.member !== undefined) set.add(m.member); else errors.add(m.error!); }
+        for (const e of errors) warn(`router: ${e}; skipped`);
+        return set;
+      };
+      ipsets.push({ name: ipsetName(IPSET.podSubnets, f), type: "hash:net", family, timeout: 0, members: members("hash:net") });
+      ipsets.push({ name: ipsetName(IPSET.nodeIps, f), type: "hash:ip", family, timeout: 0, members: members("hash:ip") });
     }
   }
 
@@ -150,7 +124,7 @@ function renderRouter(input: RenderInput): ControllerResult {
   const own: Partial<NodeState> = {
     links: sortedTable(links.map((l) => [linkKey(l), l])),
     files: sortedTable(files.map((f) => [fileKey(f), f])),
-    routes: sortedTable(routes.map((r) => [routeKey(r), r])),
+    routes: new ChunkedTable(routeChunks),
     ipsets: sortedTable(ipsets.map((s) => [ipsetKey(s), s])),
     jumps: sortedTable(jumps.map((j) => [jumpKey(j), j])),
     sysctls: sortedTable(sysctls.map((s) => [sysctlKey(s), s])),
