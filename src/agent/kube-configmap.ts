@@ -24,9 +24,6 @@ export interface KubeConfigMapCaps {
   readonly log?: (line: string) => void;
 }
 
-/** kw's client module (merged later). */
-const CLIENT: string = "../apply/kube-configmap/client.ts";
-
 export async function realKubeConfigMapDriver({ config, env = process.env, nodeName, log }: KubeConfigMapCaps): Promise<Driver> {
   const logs = log ? { log } : {};
   if (!config.runRouteExtender || "errors" in extenderSettings(config)) return kubeConfigMapDriver(logs);
@@ -37,7 +34,7 @@ export async function realKubeConfigMapDriver({ config, env = process.env, nodeN
   }
   const { CoreV1Api, CoordinationV1Api } = await import("@kubernetes/client-node");
   const { loadKubeConfig } = await import("../sources/kube/config.ts");
-  const { kubeConfigMapApi } = (await import(CLIENT)) as { kubeConfigMapApi: (core: InstanceType<typeof CoreV1Api>) => import("../apply/kube-configmap/driver.ts").ConfigMapApi };
+  const { kubeConfigMapApi } = await import("../apply/kube-configmap/client.ts");
   const { LeaseElector, leaseApi } = await import("../apply/kube-status/lease.ts");
   const kc = loadKubeConfig({ ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}), ...(config.master ? { master: config.master } : {}) });
   const api = kubeConfigMapApi(kc.makeApiClient(CoreV1Api));

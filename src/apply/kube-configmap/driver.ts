@@ -27,16 +27,9 @@ import type { NodeState } from "../../model/state.ts";
 import { sortedTable } from "../../model/table.ts";
 import { type Driver, ORDER, type Script, type SyncNotice } from "../driver.ts";
 import type { LeaseElector } from "../kube-status/lease.ts";
+import type { ConfigMapApi } from "./api.ts";
 
-/** What the driver needs of the Kubernetes API (real: client.ts over client-node). */
-export interface ConfigMapApi {
-  /** The ConfigMap's data and resourceVersion, or undefined when it does not exist. */
-  get(namespace: string, name: string): Promise<{ data: Record<string, string>; resourceVersion: string } | undefined>;
-  /** Creates it with `data`; "conflict" when it exists already. */
-  create(namespace: string, name: string, data: Record<string, string>): Promise<"ok" | "conflict">;
-  /** Replaces its data conditioned on `resourceVersion`: "conflict" (409) or "gone" (404). */
-  update(namespace: string, name: string, data: Record<string, string>, resourceVersion: string): Promise<"ok" | "conflict" | "gone">;
-}
+export type { ConfigMapApi } from "./api.ts";
 
 /** The extender's Lease (in POD_NAMESPACE). */
 export const EXTENDER_LEASE = "kube-router-route-extender";

@@ -6,7 +6,7 @@
  *
  * @category apply
  */
-import type { ConfigMapApi } from "./driver.ts";
+import type { ConfigMapApi } from "./api.ts";
 
 export class MemoryConfigMapApi implements ConfigMapApi {
   private readonly store = new Map<string, { data: Record<string, string>; resourceVersion: string }>();
