@@ -22,6 +22,9 @@ import { interfaceWithIp } from "../overlay-peers.ts";
 import type { ExtenderSettings } from "./config.ts";
 import { extenderMac } from "./nodes.ts";
 
+/** The kernel's vxlan port when none is given (ip driver canon.ts: observed 8472 is reported as absent). */
+const LINUX_VXLAN_PORT = 8472;
+
 export interface ExtenderKernel {
   readonly links: Link[];
   readonly addresses: Address[];
@@ -51,7 +54,8 @@ export function extenderKernel(s: ExtenderSettings, me: { readonly uid: string; 
     name: EXTENDER_VXLAN, kind: "vxlan", up: true,
     ...(underlay !== undefined ? { mtu: underlay.mtu - encapOverhead("vxlan", "ipv4") } : {}),
     address: extenderMac(me.uid),
-    vxlan: { id: s.vni!, ...(underlay !== undefined ? { dev: underlay.name } : {}), port: s.port!, learning: true },
+    // canonical as the ip driver observes it: the kernel's default port 8472 and learning on are implied
+    vxlan: { id: s.vni!, ...(underlay !== undefined ? { dev: underlay.name } : {}), ...(s.port !== LINUX_VXLAN_PORT ? { port: s.port! } : {}) },
   };
   return {
     links: [link],
