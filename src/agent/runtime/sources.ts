@@ -27,6 +27,15 @@ export function warningLogger(log: Logger): (w: InputWarning) => void {
   return (w) => child.warn({ kind: w.kind, ...(w.ref ? { object: w.ref } : {}), ...(w.field ? { field: w.field } : {}) }, formatWarning(w));
 }
 
+/**
+ * The ConfigMaps the API source watches (each by fieldSelector, into `snapshot().configMaps`):
+ * the route extender fills this from its configuration (its ConfigMap,
+ * `kube-system/kube-chorus-router` by default). Empty today: no ConfigMap request is made.
+ */
+export function watchedConfigMaps(_cfg: NodeConfig): readonly { namespace: string; name: string }[] {
+  return [];
+}
+
 /** Builds (does not start) the source the flags ask for. Throws KubeConfigError (one line) for a bad kubeconfig. */
 export async function makeSource(cfg: NodeConfig, log: Logger): Promise<ClusterSource> {
   const opts = { log: sourceLogger(log), onWarning: warningLogger(log) };
@@ -39,6 +48,7 @@ export async function makeSource(cfg: NodeConfig, log: Logger): Promise<ClusterS
   return createKubeSource({
     ...(cfg.kubeconfig ? { kubeconfig: cfg.kubeconfig } : {}),
     ...(cfg.master ? { master: cfg.master } : {}),
+    configMaps: watchedConfigMaps(cfg),
     ...opts,
   });
 }
