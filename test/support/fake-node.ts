@@ -41,6 +41,8 @@ import { DEFAULT_CONFIG } from "../../src/model/config.ts";
 /** Sysctls the router sets, present (as on a fresh node) so the fake knows the keys. */
 const FRESH_SYSCTLS: Readonly<Record<string, string>> = {
   "net/ipv4/ip_forward": "0",
+  "net/ipv4/conf/all/rp_filter": "1",
+  "net/ipv4/conf/default/rp_filter": "1",
   "net/bridge/bridge-nf-call-iptables": "1",
   "net/bridge/bridge-nf-call-ip6tables": "1",
   "net/ipv6/conf/all/disable_ipv6": "0",

@@ -26,7 +26,7 @@ const KINDS: Readonly<Record<ControllerName, readonly SourceKind[]>> = {
   // a deleted or changed Service frees its IPs for a pending one at once
   lballoc: ["services"],
   // node taints, IPs and pod CIDRs; the ConfigMap read back (its keys and the allocation)
-  extender: ["nodes"],
+  extender: ["nodes", "configMaps"],
 };
 
 /** The sync period flag of each controller (upstream's per-controller periods). */

@@ -29,11 +29,12 @@ export function warningLogger(log: Logger): (w: InputWarning) => void {
 
 /**
  * The ConfigMaps the API source watches (each by fieldSelector, into `snapshot().configMaps`):
- * the route extender fills this from its configuration (its ConfigMap,
- * `kube-system/kube-chorus-router` by default). Empty today: no ConfigMap request is made.
+ * the route extender's own ConfigMap (`--route-extender-configmap-namespace/-name`,
+ * `kube-system/kube-chorus-router` by default) with `--run-route-extender`; none otherwise.
  */
-export function watchedConfigMaps(_cfg: NodeConfig): readonly { namespace: string; name: string }[] {
-  return [];
+export function watchedConfigMaps(cfg: NodeConfig): readonly { namespace: string; name: string }[] {
+  // the route extender reads its ConfigMap back (its allocation, its own address)
+  return cfg.runRouteExtender ? [{ namespace: cfg.routeExtenderConfigmapNamespace, name: cfg.routeExtenderConfigmapName }] : [];
 }
 
 /** Builds (does not start) the source the flags ask for. Throws KubeConfigError (one line) for a bad kubeconfig. */

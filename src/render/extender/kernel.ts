@@ -9,7 +9,7 @@
  * uses its own computation for its own address); FDB `00:00:00:00:00:00 dst <VTEP> self
  * permanent`; the UDP accept rule in KUBE-ROUTER-EXTENDER, jumped to from INPUT.
  * IPIP: `routertun0` (ipip, remote = tunnel endpoint, local = node IP), up, no address, and
- * rp_filter 0 on routertun0, all and default. No iptables rule.
+ * rp_filter 0 on all and default (routertun0 inherits default when created). No iptables rule.
  *
  * @category render
  */
@@ -47,7 +47,9 @@ export function extenderKernel(s: ExtenderSettings, me: { readonly uid: string; 
     return {
       ...NO_KERNEL,
       links: [{ name: EXTENDER_IPIP, kind: "ipip", up: true, tunnel: { local: me.ip, remote: s.tunnelEndpoint ?? "any" } }],
-      sysctls: [rp(EXTENDER_IPIP), rp("all"), rp("default")],
+      // `default` before the link exists: routertun0 is created with rp_filter 0 (its own path
+      // does not exist until then, and sysctls are applied before links)
+      sysctls: [rp("all"), rp("default")],
     };
   }
   const link: Link = {

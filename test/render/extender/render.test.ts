@@ -144,7 +144,7 @@ test("E7: given TYPE IPIP, then EndpointIP \"\", Type IPIP, Host- and Node- only
     EndpointIP: "", Type: "IPIP", "Host-uid-worker-a": "10.0.0.11", "Node-10.0.0.11": "10.0.0.11", "Host-uid-worker-b": "10.0.0.12", "Node-10.0.0.12": "10.0.0.12",
   });
   assert.deepEqual([...out.state.links!.values()], [{ name: "routertun0", kind: "ipip", up: true, tunnel: { local: "10.0.0.11", remote: "10.102.33.209" } }]);
-  assert.deepEqual([...out.state.sysctls!.values()].map((s) => `${s.path}=${s.value}`), ["net/ipv4/conf/all/rp_filter=0", "net/ipv4/conf/default/rp_filter=0", "net/ipv4/conf/routertun0/rp_filter=0"]);
+  assert.deepEqual([...out.state.sysctls!.values()].map((s) => `${s.path}=${s.value}`), ["net/ipv4/conf/all/rp_filter=0", "net/ipv4/conf/default/rp_filter=0"]);
   assert.equal(out.state.chains!.size + out.state.jumps!.size + out.state.fdb!.size, 0);
 });
 
