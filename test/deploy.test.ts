@@ -60,14 +60,28 @@ for (const [file, variant] of [["deploy/kube-router-daemonset.yaml", "agent"], [
     const docs = load(file);
     const role = byKind(docs, "ClusterRole");
     assert.deepEqual(Object.fromEntries(grantedRules(role)), Object.fromEntries(usedRules(variant)));
-    // the allocator's Lease (apply/kube-status/lease.ts: read, create, replace) in the agent's namespace
+    // the Leases (apply/kube-status/lease.ts: read, create, replace) of the allocator and the route
+    // extender, and the extender's ConfigMap (apply/kube-configmap: get, create, replace; the
+    // source's list + watch by fieldSelector; patch), each by name but create (not restrictable)
     const roles = docs.filter((d) => d["kind"] === "Role");
     if (variant === "agent") {
-      assert.equal(roles.length, 1);
-      assert.deepEqual(Object.fromEntries(grantedRules(roles[0]!)), { "coordination.k8s.io/leases": ["create", "get", "update"] });
-      const rb = byKind(docs, "RoleBinding");
-      assert.deepEqual(rb["roleRef"], { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: roles[0]!["metadata"]["name"] });
-      assert.equal(roles[0]!["metadata"]["namespace"], "kube-system");
+      const rulesOf = (name: string) => roles.find((r) => r["metadata"]["name"] === name)?.["rules"];
+      assert.deepEqual(roles.map((r) => r["metadata"]["name"]).sort(), ["kube-router-leases", "kube-router-route-extender"]);
+      assert.deepEqual(rulesOf("kube-router-leases"), [
+        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: ["kube-router-lballoc", "kube-router-route-extender"], verbs: ["get", "update"] },
+        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+      ]);
+      assert.deepEqual(rulesOf("kube-router-route-extender"), [
+        { apiGroups: [""], resources: ["configmaps"], resourceNames: ["kube-chorus-router"], verbs: ["get", "list", "watch", "update", "patch"] },
+        { apiGroups: [""], resources: ["configmaps"], verbs: ["create"] },
+      ]);
+      const bindings = docs.filter((d) => d["kind"] === "RoleBinding");
+      assert.deepEqual(bindings.map((b) => b["roleRef"]["name"]).sort(), roles.map((r) => r["metadata"]["name"]).sort());
+      for (const b of bindings) {
+        assert.deepEqual(b["roleRef"]["kind"], "Role");
+        assert.deepEqual(b["subjects"], [{ kind: "ServiceAccount", name: "kube-router", namespace: "kube-system" }]);
+      }
+      for (const r of [...roles, ...bindings]) assert.equal(r["metadata"]["namespace"], "kube-system");
     } else assert.equal(roles.length, 0, "dry-run writes nothing and takes no Lease");
     // And the binding ties that role to the DaemonSet's service account
     const sa = byKind(docs, "ServiceAccount");

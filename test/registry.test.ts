@@ -40,6 +40,7 @@ const SAMPLE: { readonly [K in TableName]: Row<K> } = {
   bgpPaths: { family: "ipv4", prefix: "10.244.1.0/24", nextHop: "10.250.0.11", communities: [] },
   bgpPeers: { kind: "ibgp", neighborAddress: "10.250.0.12", peerAsn: 64512, port: 179, holdTime: 90, keepaliveInterval: 30, connectRetry: 5, families: ["ipv4-unicast"] },
   lbStatus: { namespace: "default", name: "web", ingress: ["198.51.100.1"], resourceVersion: "7", current: [] },
+  configMapKeys: { namespace: "kube-system", name: "kube-chorus-router", key: "EndpointIP", value: "192.168.254.254", writer: "leader" },
 };
 
 const planWith = <K extends TableName>(table: K): NodePlan => {

@@ -26,6 +26,7 @@ import type { DriverFamily } from "../model/registry.ts";
 import { enabledFamilies } from "../render/node-facts.ts";
 import { resolveNodeName, resolveStateDir } from "./identity.ts";
 import { realKubeStatusDriver } from "./kube-status.ts";
+import { realKubeConfigMapDriver } from "./kube-configmap.ts";
 
 /** What real drivers are built from. */
 export interface DriverCaps {
@@ -51,6 +52,7 @@ export const REAL_DRIVERS: { readonly [F in DriverFamily]: (caps: DriverCaps) =>
   dsr: ({ config }) => dsrDriver((exec) => cliRuntime(exec, config.runtimeEndpoint)),
   gobgp: ({ config }) => gobgpDriverFor(config),
   "kube-status": ({ config, nodeName, log }) => realKubeStatusDriver({ config, ...(nodeName ? { nodeName } : {}), ...(log ? { log } : {}) }),
+  "kube-configmap": ({ config, nodeName, log }) => realKubeConfigMapDriver({ config, ...(nodeName ? { nodeName } : {}), ...(log ? { log } : {}) }),
 };
 
 /**

@@ -193,7 +193,9 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
   if (req.verify && scripts.length > 0) {
     // re-read only the drivers that had something to do and did it
     // (a driver whose apply failed is already reported and broken: re-reading it adds nothing)
-    const touched = new Set(scripts.map((s) => s.driver).filter((d) => !broken.has(d)));
+    // and those whose changes another driver's script carried out (an FDB entry goes with its deleted link)
+    const planned = TABLE_NAMES.filter((t) => plan[t].length > 0).map((t) => TABLES[t].driver);
+    const touched = new Set([...scripts.map((s) => s.driver), ...planned].filter((d) => !broken.has(d)));
     const after = await observeEach(deps.exec, deps.drivers.filter((d) => touched.has(d.name)), scope);
     for (const [driver, message] of after.failed) {
       broken.add(driver);

@@ -23,9 +23,10 @@
 import { DEFAULT_CONFIG, type NodeConfig, formatGoDuration } from "../model/config.ts";
 import { deepEqual } from "../model/table.ts";
 import { FLAGS, type FlagSpec } from "./flags.ts";
+import { extenderSettings } from "../render/extender/config.ts";
 
 /** The controller a flag belongs to: /healthz reports a refusal under this name. */
-export type FlagOwner = "router" | "bgp" | "proxy" | "firewall" | "loadbalancer" | "agent";
+export type FlagOwner = "router" | "bgp" | "proxy" | "firewall" | "loadbalancer" | "extender" | "agent";
 
 /** Which values ask for the unbuilt feature (see the module comment). */
 export type Asks = "on" | "changed" | "explicit-on" | "given";
@@ -159,6 +160,7 @@ export function ownerOn(owner: FlagOwner, c: NodeConfig): boolean {
     case "proxy": return c.runServiceProxy;
     case "firewall": return c.runFirewall;
     case "loadbalancer": return c.runLoadbalancer;
+    case "extender": return c.runRouteExtender;
     case "agent": return true;
   }
 }
@@ -192,5 +194,15 @@ export function refusals(c: NodeConfig): Refusal[] {
     if (!asksFor(s, spec, c, given.has(spec.name))) continue;
     out.push({ flag: spec.name, owner: s.owner, line: `${shown(spec, s, c)}: ${s.missing} (${s.owner} ${s.owner === "agent" ? "process" : "controller"})` });
   }
-  return out;
+  return [...out, ...extenderRefusals(c)];
+}
+
+/**
+ * With `--run-route-extender`, each invalid extender setting (render/extender/config.ts) is a
+ * refusal of the extender controller: its lane is parked, `--once` exits 1, the others run.
+ */
+function extenderRefusals(c: NodeConfig): Refusal[] {
+  if (!c.runRouteExtender) return [];
+  const r = extenderSettings(c);
+  return "errors" in r ? r.errors.map((line) => ({ flag: /--([a-z-]+)/.exec(line)?.[1] ?? "run-route-extender", owner: "extender" as const, line: `${line} (extender controller)` })) : [];
 }

@@ -21,7 +21,7 @@ const ASKS: Readonly<Record<Asks, string>> = {
   given: "given on the command line",
 };
 const SWITCH: Readonly<Record<FlagOwner, string>> = {
-  router: "--run-router", bgp: "--run-router", proxy: "--run-service-proxy", firewall: "--run-firewall", loadbalancer: "--run-loadbalancer", agent: "",
+  router: "--run-router", bgp: "--run-router", proxy: "--run-service-proxy", firewall: "--run-firewall", loadbalancer: "--run-loadbalancer", extender: "--run-route-extender", agent: "",
 };
 
 function defaultText(spec: FlagSpec): string {

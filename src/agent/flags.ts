@@ -116,10 +116,20 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "peer-router-passwords", key: "peerRouterPasswords", kind: SS, help: "Password for authenticating against the BGP peer defined with \"--peer-router-ips\"." },
   { name: "peer-router-passwords-file", key: "peerRouterPasswordsFile", kind: S, help: "Path to file containing password for authenticating against the BGP peer defined with \"--peer-router-ips\". --peer-router-passwords will be preferred if both are set." },
   { name: "peer-router-ports", key: "peerRouterPorts", kind: { t: "uints" }, help: "The remote port of the external BGP to which all nodes will peer. If not set, default BGP port (179) will be used." },
+  { name: "route-extender-configmap-name", key: "routeExtenderConfigmapName", kind: S, ours: true, help: "Name of the route extender's ConfigMap." },
+  { name: "route-extender-configmap-namespace", key: "routeExtenderConfigmapNamespace", kind: S, ours: true, help: "Namespace of the route extender's ConfigMap." },
+  { name: "route-extender-network", key: "routeExtenderNetwork", kind: S, ours: true, help: "Route extender overlay CIDR (/8 to /30): node VTEP addresses and the device's EndpointIP (env NETWORK)." },
+  { name: "route-extender-port", key: "routeExtenderPort", kind: S, ours: true, help: "Route extender VXLAN UDP port, 1-65535 (env VXLAN_PORT)." },
+  { name: "route-extender-skip-taints", key: "routeExtenderSkipTaints", kind: SS, ours: true, help: "Taint keys of nodes the route extender skips." },
+  { name: "route-extender-tunnel-endpoint", key: "routeExtenderTunnelEndpoint", kind: S, ours: true, help: "Route extender IPIP mode: the remote tunnel endpoint IPv4 (env REMOTE_TUNNEL_ENDPOINT)." },
+  { name: "route-extender-type", key: "routeExtenderType", kind: S, ours: true, help: "Route extender overlay: VXLAN or IPIP (env TYPE)." },
+  { name: "route-extender-vni", key: "routeExtenderVni", kind: S, ours: true, help: "Route extender VXLAN VNI, 1-16777215 (env VNID)." },
+  { name: "route-extender-vtep-ip", key: "routeExtenderVtepIp", kind: S, ours: true, help: "Route extender: the external device's VTEP IPv4 (env REMOTE_VTEPIP)." },
   { name: "router-id", key: "routerId", kind: S, help: "BGP router-id. Must be specified in a ipv6 only cluster, \"generate\" can be specified to generate the router id." },
   { name: "routes-sync-period", key: "routesSyncPeriod", kind: D, help: "The delay between route updates and advertisements (e.g. '5s', '1m', '2h22m'). Must be greater than 0." },
   { name: "run-firewall", key: "runFirewall", kind: B, help: "Enables Network Policy -- sets up iptables to provide ingress firewall for pods." },
   { name: "run-loadbalancer", key: "runLoadbalancer", kind: B, help: "Enable loadbalancer address allocator." },
+  { name: "run-route-extender", key: "runRouteExtender", kind: B, ours: true, help: "Run the route extender: a VXLAN (or IPIP) path from an external ingress device to the pods, published as a ConfigMap (reference/route-extender.md)." },
   { name: "run-router", key: "runRouter", kind: B, help: "Enables Pod Networking -- Advertises and learns the routes to Pods via iBGP." },
   { name: "run-service-proxy", key: "runServiceProxy", kind: B, help: "Enables Service Proxy -- sets up IPVS for Kubernetes Services." },
   { name: "runtime-endpoint", key: "runtimeEndpoint", kind: S, help: "Path to CRI compatible container runtime socket (used for DSR mode)." },
@@ -271,7 +281,8 @@ const isSlice = (spec: FlagSpec): boolean => spec.kind.t === "strings" || spec.k
 
 /**
  * Parses argv (without the program name) and env into a NodeConfig.
- * Env: `NODE_NAME` → nodeNameEnv, `KUBE_ROUTER_CNI_CONF_FILE` → cniConfFile (empty = unset).
+ * Env: `NODE_NAME` → nodeNameEnv, `KUBE_ROUTER_CNI_CONF_FILE` → cniConfFile (empty = unset),
+ * and the route extender's upstream names (EXTENDER_ENV) for its flags not given.
  * The long names of the flags given (shorthands included) are recorded in `flagsGiven`.
  * When `-h` or `-V` is given the semantic checks are skipped (the caller prints and exits).
  * Guarantees: never throws; an error is one line naming the flag (several semantic errors are
@@ -347,12 +358,29 @@ export function parseFlags(
   const nodeName = env["NODE_NAME"];
   if (nodeName !== undefined && nodeName !== "") out["nodeNameEnv"] = nodeName;
 
+  // upstream kube-chorus-router's environment names, when the flag itself is not given
+  for (const [flag, name] of EXTENDER_ENV) {
+    const v = env[name];
+    const spec = BY_NAME.get(flag);
+    if (spec !== undefined && v !== undefined && v !== "" && !touched.has(flag)) out[spec.key] = v;
+  }
+
   if (touched.size > 0) out["flagsGiven"] = [...touched];
   const config = out as unknown as NodeConfig;
   if (config.help || config.version) return { config };
   const errors = validateConfig(config);
   return errors.length > 0 ? { error: errors.join("; ") } : { config };
 }
+
+/** Route extender flags and the upstream environment variable each falls back to. */
+export const EXTENDER_ENV: readonly (readonly [string, string])[] = [
+  ["route-extender-network", "NETWORK"],
+  ["route-extender-vni", "VNID"],
+  ["route-extender-port", "VXLAN_PORT"],
+  ["route-extender-vtep-ip", "REMOTE_VTEPIP"],
+  ["route-extender-type", "TYPE"],
+  ["route-extender-tunnel-endpoint", "REMOTE_TUNNEL_ENDPOINT"],
+];
 
 function positional(arg: string): string {
   return `unexpected argument ${JSON.stringify(arg)}: kube-router takes no positional arguments (write booleans as --flag=false)`;
@@ -407,6 +435,8 @@ export function usage(): string {
     "Environment:",
     "  NODE_NAME                   node name when --hostname-override is not given (else the hostname)",
     `  KUBE_ROUTER_CNI_CONF_FILE   CNI config file managed with --enable-cni (default ${DEFAULT_CONFIG.cniConfFile})`,
+    "  POD_NAME, POD_NAMESPACE     identity and namespace of the Leases (--run-loadbalancer, --run-route-extender)",
+    ...EXTENDER_ENV.map(([flag, name]) => `  ${name.padEnd(28)}--${flag} when the flag is not given`),
     "",
   ].join("\n");
 }

@@ -10,6 +10,7 @@ import { dsrTunnelText } from "../apply/dsr-pod/driver.ts";
 import { healthCheckLine } from "../apply/healthcheck/driver.ts";
 import { BGP_TABLE_NAMES } from "../model/bgp.ts";
 import { lbStatusLine } from "../apply/kube-status/driver.ts";
+import { configMapKeyLine } from "../apply/kube-configmap/driver.ts";
 import type { TableName } from "../model/registry.ts";
 import { bgpChangeText } from "../model/bgp-text.ts";
 import type { NodeState } from "../model/state.ts";
@@ -98,6 +99,11 @@ export function lbStatusText(s: NodeState): string {
   return [...s.lbStatus.values()].map((r) => `${lbStatusLine(r)}\n`).join("");
 }
 
+/** The route extender's ConfigMap keys, one line each (cluster-wide; the Lease holder writes all but the node's own Mac- key). */
+export function configMapKeysText(s: NodeState): string {
+  return [...s.configMapKeys.values()].map((r) => `${configMapKeyLine(r)}\n`).join("");
+}
+
 /** One golden file of the desired state: its name, the tables it holds, its text. */
 export interface StateText {
   readonly file: string;
@@ -120,4 +126,5 @@ export const STATE_TEXTS: readonly StateText[] = [
   { file: "desired.dsr-tunnels.txt", tables: ["dsrTunnels"], text: dsrTunnelsText, optional: true },
   { file: "desired.bgp.txt", tables: [...BGP_TABLE_NAMES], text: bgpText, optional: true },
   { file: "desired.lb-status.txt", tables: ["lbStatus"], text: lbStatusText, optional: true },
+  { file: "desired.configmap.txt", tables: ["configMapKeys"], text: configMapKeysText, optional: true },
 ];

@@ -158,6 +158,27 @@ export interface NodeConfig {
    * feature not built yet be refused only when the operator asked for it (agent/flag-status.ts).
    */
   readonly flagsGiven?: readonly string[];
+
+  // route extender (ours; reference/route-extender.md). Kept as given (strings): an invalid
+  // one parks the extender with one line naming it (render/extender/config.ts) and the
+  // other controllers run on.
+  readonly runRouteExtender: boolean;
+  /** Overlay CIDR of the node VTEP addresses and the device's EndpointIP (env NETWORK). */
+  readonly routeExtenderNetwork: string;
+  /** VXLAN VNI, 1–16777215 (env VNID). */
+  readonly routeExtenderVni: string;
+  /** VXLAN UDP port, 1–65535 (env VXLAN_PORT). */
+  readonly routeExtenderPort: string;
+  /** The external device's VTEP IPv4 (env REMOTE_VTEPIP). */
+  readonly routeExtenderVtepIp: string;
+  /** `VXLAN` or `IPIP`, exactly (env TYPE). */
+  readonly routeExtenderType: string;
+  /** IPIP mode: the remote tunnel end (env REMOTE_TUNNEL_ENDPOINT). */
+  readonly routeExtenderTunnelEndpoint: string;
+  readonly routeExtenderConfigmapNamespace: string;
+  readonly routeExtenderConfigmapName: string;
+  /** Nodes carrying a taint with one of these keys get no extender state. */
+  readonly routeExtenderSkipTaints: readonly string[];
 }
 
 const MINUTE = 60_000;
@@ -254,6 +275,16 @@ export const DEFAULT_CONFIG: NodeConfig = Object.freeze({
   output: "text",
   iptablesBackend: "auto",
   cniConfFile: "/etc/cni/net.d/10-kuberouter.conf",
+  runRouteExtender: false,
+  routeExtenderNetwork: "",
+  routeExtenderVni: "",
+  routeExtenderPort: "",
+  routeExtenderVtepIp: "",
+  routeExtenderType: "VXLAN",
+  routeExtenderTunnelEndpoint: "",
+  routeExtenderConfigmapNamespace: "kube-system",
+  routeExtenderConfigmapName: "kube-chorus-router",
+  routeExtenderSkipTaints: Object.freeze(["node-role.kubernetes.io/master", "node-role.kubernetes.io/control-plane"]),
 });
 
 /** The cluster ASN renderers use: `--cluster-asn`, or 64512 when it is 0. */

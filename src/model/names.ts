@@ -17,11 +17,11 @@ export const ROUTE_PROTO = "17";
 export const TUNNEL_LINK_PREFIX = "tun-";
 /** Links we own by name (created, updated, deleted by us). */
 export function ownsLink(name: string): boolean {
-  return name === KUBE_BRIDGE || name === KUBE_DUMMY_IF || name.startsWith(TUNNEL_LINK_PREFIX) || name === "kube-extender0" ||
+  return name === KUBE_BRIDGE || name === KUBE_DUMMY_IF || name.startsWith(TUNNEL_LINK_PREFIX) || name === EXTENDER_VXLAN || name === EXTENDER_IPIP ||
     name === KUBE_VXLAN || name === KUBE_VXLAN6; // overlay (see the overlay section below)
 }
 /** Links whose every address is ours (kube-bridge's gateway address belongs to the CNI plugin). */
-export const OWNED_ADDRESS_LINKS: ReadonlySet<string> = new Set([KUBE_DUMMY_IF, "kube-vxlan", "kube-vxlan6"]);
+export const OWNED_ADDRESS_LINKS: ReadonlySet<string> = new Set([KUBE_DUMMY_IF, "kube-vxlan", "kube-vxlan6", "routervxlan0"]);
 /** Routing table of external-IP policy routes (upstream's `external_ip`). */
 export const EXTERNAL_IP_TABLE = "79";
 /** Routing table of DSR fwmark rules and their VIP routes (upstream's `kube-router-dsr`). */
@@ -164,17 +164,27 @@ export const BGP_DEFAULT_PORT = 179;
 /** The vxlan overlay device of each family (one device per family, not one link per peer). */
 export const KUBE_VXLAN = "kube-vxlan";
 export const KUBE_VXLAN6 = "kube-vxlan6";
-/** The route extender's vxlan device (reference/route-extender.md §3). */
+/** The route extender's vxlan device (reference/route-extender.md §3.6). */
 export const EXTENDER_VXLAN = "routervxlan0";
+/** The route extender's IPIP tunnel (§3.7). */
+export const EXTENDER_IPIP = "routertun0";
+/** The route extender's own filter chain (its UDP accept rule, C8 [fix]), jumped to from INPUT. */
+export const EXTENDER_CHAIN = "KUBE-ROUTER-EXTENDER";
+/** Comment of the INPUT jump to EXTENDER_CHAIN. */
+export const EXTENDER_JUMP_COMMENT = "kube-router route extender";
 /**
  * Devices whose FDB and neighbour entries we own: every entry on them is ours, none elsewhere.
- * The route extender's EXTENDER_VXLAN joins this set when the extender controller exists to
- * own its entries: until then an observed entry there would be owned by no controller and
- * the engine would delete it.
+ * The route extender's device is not one of them: it learns (learning on), so only its
+ * permanent FDB entries are ours (ownsFdbEntry) and its neighbours are the kernel's.
  */
 export const OVERLAY_ENTRY_DEVICES: ReadonlySet<string> = new Set([KUBE_VXLAN, KUBE_VXLAN6]);
 /** True when FDB / neighbour entries on `dev` are ours. */
 export const ownsOverlayEntries = (dev: string): boolean => OVERLAY_ENTRY_DEVICES.has(dev);
+/**
+ * True when an FDB entry is ours: any entry on the overlay's devices, and the permanent ones
+ * on EXTENDER_VXLAN (the entries it learned from the device's traffic stay the kernel's).
+ */
+export const ownsFdbEntry = (dev: string, state: string): boolean => ownsOverlayEntries(dev) || (dev === EXTENDER_VXLAN && state === "permanent");
 
 /** The priority the kernel gives upstream's priority-less `ip rule add from <pod CIDR> lookup 77`. */
 export const OVERLAY_RULE_PRIORITY = 32765;

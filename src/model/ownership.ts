@@ -10,14 +10,14 @@
  * @category models
  */
 import {
-  COMMENT, DSR_TABLE, EXTERNAL_IP_TABLE, FIREWALL_COMMENT_PREFIX, FIREWALL_TOP_CHAIN, IPSET, KUBE_BRIDGE,
+  COMMENT, DSR_TABLE, EXTENDER_CHAIN, EXTENDER_IPIP, EXTENDER_JUMP_COMMENT, EXTENDER_VXLAN, EXTERNAL_IP_TABLE, FIREWALL_COMMENT_PREFIX, FIREWALL_TOP_CHAIN, IPSET, KUBE_BRIDGE,
   KUBE_DUMMY_IF, KUBE_VXLAN, KUBE_VXLAN6, OVERLAY_TABLE, PROXY_CHAIN, ROUTE_PROTO, TUNNEL_LINK_PREFIX, ipsetName,
 } from "./names.ts";
 import type { FdbEntry, Neighbor } from "./overlay.ts";
-import type { Address, Chain, Ipset, Jump, Link, PolicyRule, Route, Sysctl } from "./rows.ts";
+import type { Address, Chain, ConfigMapKey, Ipset, Jump, Link, PolicyRule, Route, Sysctl } from "./rows.ts";
 
 /** The controllers, in jump-placement order (firewall jumps first). */
-export const CONTROLLER_NAMES = ["firewall", "proxy", "router", "bgp", "lballoc"] as const;
+export const CONTROLLER_NAMES = ["firewall", "proxy", "router", "bgp", "lballoc", "extender"] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
 /**
@@ -110,3 +110,14 @@ export const bgpEverything = always<unknown>("everything in our own gobgpd");
 // lballoc (the LoadBalancer allocator) ------------------------------------------------------------
 /** Every LoadBalancer status row its driver observes (it observes only Services the render handles). */
 export const lballocEverything = always<unknown>("status of the LoadBalancer Services it handles");
+
+// extender (the route extender) -------------------------------------------------------------------
+/** The key patterns of the route extender's ConfigMap (reference/route-extender.md §4); any other key is foreign. */
+export const EXTENDER_KEY = /^(EndpointIP|Type|VTEP|(Host|Node|Interface|Mac|CNI)-.+)$/;
+export const isExtenderKey = (key: string): boolean => EXTENDER_KEY.test(key);
+export const extenderLinks = owner<Link>(`${EXTENDER_VXLAN}, ${EXTENDER_IPIP}`, (l) => l.name === EXTENDER_VXLAN || l.name === EXTENDER_IPIP);
+export const extenderAddresses = owner<Address>(`addresses of ${EXTENDER_VXLAN}`, (a) => a.dev === EXTENDER_VXLAN);
+export const extenderFdb = owner<FdbEntry>(`permanent FDB entries on ${EXTENDER_VXLAN}`, (f) => f.dev === EXTENDER_VXLAN);
+export const extenderChains = owner<Chain>(EXTENDER_CHAIN, (c) => c.name === EXTENDER_CHAIN);
+export const extenderJumps = owner<Jump>(`jumps to ${EXTENDER_CHAIN}`, (j) => jumpTarget(j) === EXTENDER_CHAIN || j.comment === EXTENDER_JUMP_COMMENT);
+export const extenderConfigMapKeys = owner<ConfigMapKey>("EndpointIP, Type, VTEP, Host-*, Node-*, Interface-*, Mac-*, CNI-* of its ConfigMap", (k) => isExtenderKey(k.key));

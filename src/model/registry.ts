@@ -18,12 +18,13 @@ import {
   type ControllerName, NO_CONTEXT, type Owner, type OwnershipContext, bgpEverything, bgpLearnedRoutes, firewallChains, firewallJumps, firewallSets, proxyAddresses, proxyChains,
   proxyEverything, proxyJumps, proxyLinks, proxyRoutes, proxyRules, proxySets, proxySysctls, routerAddresses, routerFdb,
   routerJumps, routerLinks, routerNeighbors, routerRoutes, routerRules, routerSets, lballocEverything,
+  extenderAddresses, extenderChains, extenderConfigMapKeys, extenderFdb, extenderJumps, extenderLinks,
 } from "./ownership.ts";
 import { type FdbEntry, type FouPort, type Neighbor, fdbKey, fouPortKey, neighborKey } from "./overlay.ts";
 import {
   type Address, type Chain, type DsrTunnel, type HealthCheck, type Ipset, type IpvsReal, type IpvsService, type IpvsTimeouts,
-  type Jump, type LbStatus, type Link, type ManagedFile, type PolicyRule, type Route, type Sysctl,
-  IPVS_TIMEOUTS_KEY, addressKey, chainKey, dsrTunnelKey, fileKey, healthCheckKey, ipsetKey, ipvsRealKey, ipvsServiceKey,
+  type ConfigMapKey, type Jump, type LbStatus, type Link, type ManagedFile, type PolicyRule, type Route, type Sysctl,
+  IPVS_TIMEOUTS_KEY, addressKey, configMapKeyKey, chainKey, dsrTunnelKey, fileKey, healthCheckKey, ipsetKey, ipvsRealKey, ipvsServiceKey,
   jumpKey, lbStatusKey, linkKey, policyRuleKey, routeKey, sameLbStatus, sysctlKey,
 } from "./rows.ts";
 
@@ -38,7 +39,7 @@ import {
 export type DiffPolicy = "keyed" | "never-delete" | "members";
 
 /** The driver families; one real driver (and one fake) per family applies its tables. */
-export type DriverFamily = "sysctl" | "files" | "ip" | "bridge" | "ipset" | "iptables" | "ipvs" | "healthcheck" | "dsr" | "gobgp" | "kube-status";
+export type DriverFamily = "sysctl" | "files" | "ip" | "bridge" | "ipset" | "iptables" | "ipvs" | "healthcheck" | "dsr" | "gobgp" | "kube-status" | "kube-configmap";
 
 export interface TableSpec<T> {
   readonly key: (row: T) => string;
@@ -58,19 +59,19 @@ const spec = <T>(s: TableSpec<T>): TableSpec<T> => s;
 export const TABLES = {
   sysctls: spec<Sysctl>({ key: sysctlKey, diff: "never-delete", driver: "sysctl", owners: { proxy: proxySysctls } }),
   files: spec<ManagedFile>({ key: fileKey, diff: "never-delete", driver: "files", owners: {} }),
-  links: spec<Link>({ key: linkKey, diff: "keyed", driver: "ip", owners: { proxy: proxyLinks, router: routerLinks } }),
-  addresses: spec<Address>({ key: addressKey, diff: "keyed", driver: "ip", owners: { proxy: proxyAddresses, router: routerAddresses } }),
+  links: spec<Link>({ key: linkKey, diff: "keyed", driver: "ip", owners: { proxy: proxyLinks, router: routerLinks, extender: extenderLinks } }),
+  addresses: spec<Address>({ key: addressKey, diff: "keyed", driver: "ip", owners: { proxy: proxyAddresses, router: routerAddresses, extender: extenderAddresses } }),
   routes: spec<Route>({ key: routeKey, diff: "keyed", driver: "ip", owners: { proxy: proxyRoutes, router: routerRoutes, bgp: bgpLearnedRoutes } }),
   rules: spec<PolicyRule>({ key: policyRuleKey, diff: "keyed", driver: "ip", owners: { proxy: proxyRules, router: routerRules } }),
   neighbors: spec<Neighbor>({ key: neighborKey, diff: "keyed", driver: "ip", owners: { router: routerNeighbors } }),
   fouPorts: spec<FouPort>({ key: fouPortKey, diff: "never-delete", driver: "ip", owners: {} }),
-  fdb: spec<FdbEntry>({ key: fdbKey, diff: "keyed", driver: "bridge", owners: { router: routerFdb } }),
+  fdb: spec<FdbEntry>({ key: fdbKey, diff: "keyed", driver: "bridge", owners: { router: routerFdb, extender: extenderFdb } }),
   ipsets: spec<Ipset>({
     key: ipsetKey, diff: "members", driver: "ipset", owners: { firewall: firewallSets, proxy: proxySets, router: routerSets },
     members: { of: (s) => s.members, sameHeader: (a, b) => a.type === b.type && a.family === b.family && a.timeout === b.timeout },
   }),
-  chains: spec<Chain>({ key: chainKey, diff: "keyed", driver: "iptables", owners: { firewall: firewallChains, proxy: proxyChains } }),
-  jumps: spec<Jump>({ key: jumpKey, diff: "keyed", driver: "iptables", owners: { firewall: firewallJumps, proxy: proxyJumps, router: routerJumps } }),
+  chains: spec<Chain>({ key: chainKey, diff: "keyed", driver: "iptables", owners: { firewall: firewallChains, proxy: proxyChains, extender: extenderChains } }),
+  jumps: spec<Jump>({ key: jumpKey, diff: "keyed", driver: "iptables", owners: { firewall: firewallJumps, proxy: proxyJumps, router: routerJumps, extender: extenderJumps } }),
   ipvsServices: spec<IpvsService>({ key: ipvsServiceKey, diff: "keyed", driver: "ipvs", owners: { proxy: proxyEverything } }),
   ipvsReals: spec<IpvsReal>({ key: ipvsRealKey, diff: "keyed", driver: "ipvs", owners: { proxy: proxyEverything } }),
   ipvsTimeouts: spec<IpvsTimeouts>({ key: () => IPVS_TIMEOUTS_KEY, diff: "never-delete", driver: "ipvs", owners: {} }),
@@ -85,6 +86,8 @@ export const TABLES = {
   bgpPeers: spec<BgpPeer>({ key: bgpPeerKey, diff: "keyed", driver: "gobgp", owners: { bgp: bgpEverything } }),
   /** Cluster-wide: Services' LoadBalancer status; never cleared (a Service no longer handled is left as it is). */
   lbStatus: spec<LbStatus>({ key: lbStatusKey, diff: "never-delete", driver: "kube-status", owners: { lballoc: lballocEverything }, same: sameLbStatus }),
+  /** Cluster-wide: the route extender's ConfigMap keys (only our key patterns; foreign keys are never observed). */
+  configMapKeys: spec<ConfigMapKey>({ key: configMapKeyKey, diff: "keyed", driver: "kube-configmap", owners: { extender: extenderConfigMapKeys } }),
 } as const;
 
 export type TableName = keyof typeof TABLES;

@@ -267,3 +267,22 @@ export interface LbStatus {
 export const lbStatusKey = (s: Pick<LbStatus, "namespace" | "name">): string => `${s.namespace}/${s.name}`;
 export const sameLbStatus = (a: LbStatus, b: LbStatus): boolean =>
   a.namespace === b.namespace && a.name === b.name && a.ingress.length === b.ingress.length && a.ingress.every((ip, i) => ip === b.ingress[i]);
+
+// ---------------------------------------------------------------------------------------------
+// Cluster-wide: the route extender's ConfigMap (reference/route-extender.md §4), one row per key.
+
+/**
+ * One key of the route extender's ConfigMap (`kube-system/kube-chorus-router` by default).
+ * `writer` says which agent writes it: "leader" (the Lease holder: EndpointIP, Type, VTEP and
+ * every node's Host-/Interface-/CNI-/Node- keys) or "self" (the node's own agent: its Mac-
+ * key, the MAC of its own device). Not API state: the driver copies it from the rendered row
+ * onto the observed one, so only `value` differs between the two.
+ */
+export interface ConfigMapKey {
+  readonly namespace: string;
+  readonly name: string;
+  readonly key: string;
+  readonly value: string;
+  readonly writer: "leader" | "self";
+}
+export const configMapKeyKey = (k: Pick<ConfigMapKey, "namespace" | "name" | "key">): string => `${k.namespace}/${k.name}/${k.key}`;

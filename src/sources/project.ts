@@ -30,6 +30,7 @@ import type {
   PolicyRule, ServiceInfo, ServicePort,
 } from "../model/cluster.ts";
 import { canonicalCidr, canonicalIp, ipFamily } from "../model/ip.ts";
+import { taintsOf } from "./project-extender.ts";
 
 /** The result of projecting one object. */
 export type Projection<T> = { readonly ok: T } | { readonly warning: InputWarning };
@@ -199,12 +200,14 @@ export function projectNode(raw: unknown): Projection<NodeInfo> {
       return { type, address: IP_ADDRESS_TYPES.has(type) ? ip(address, `${f}.address`) : address };
     });
     const providerID = optStr(spec["providerID"], "spec.providerID");
+    const taints = taintsOf(spec["taints"], (f, m) => { throw new Bad(f, m); });
     return {
       name: meta.name, uid: meta.uid, labels: meta.labels, annotations: meta.annotations,
       ...(podCIDR ? { podCIDR } : {}),
       podCIDRs,
       addresses,
       ...(providerID ? { providerID } : {}),
+      ...(taints.length ? { taints } : {}),
     };
   });
 }

@@ -4,7 +4,8 @@
  *
  * Accepted shapes: single objects; `kind: List` / `NodeList` / … with `items` (an item without
  * a kind takes it from the list kind: `PodList` ⇒ `Pod`); a top-level sequence/array of objects.
- * Used kinds: Node, Namespace, Pod, Service, EndpointSlice, NetworkPolicy (see project.ts).
+ * Used kinds: Node, Namespace, Pod, Service, EndpointSlice, NetworkPolicy (see project.ts), and
+ * ConfigMap (every one goes into `configMaps`, see project-extender.ts).
  *
  * Never fatal, reported as warnings (with the file as source) and skipped: objects of other
  * kinds (`kind Foo is not used, ignored`), objects without a kind, malformed objects (kind,
@@ -22,6 +23,7 @@ import { type Document, parseAllDocuments, visit } from "yaml";
 import type { ClusterSnapshot, InputWarning, ObjectRef } from "../model/cluster.ts";
 import { sortedTable } from "../model/table.ts";
 import { PROJECTORS, type ProjectedKind, type Projection } from "./project.ts";
+import { projectConfigMap } from "./project-extender.ts";
 
 /** A snapshot file that cannot be read or parsed. `message` is one line: `<file>: line N: <reason>`. */
 export class SnapshotError extends Error {
@@ -184,10 +186,12 @@ function collectObject(
   entries.push({ kind, object: o });
 }
 
-const NAMESPACED: Readonly<Record<ProjectedKind, boolean>> = {
-  Node: false, Namespace: false, Pod: true, Service: true, EndpointSlice: true, NetworkPolicy: true,
+type FileKind = ProjectedKind | "ConfigMap";
+const FILE_PROJECTORS = { ...PROJECTORS, ConfigMap: projectConfigMap } as const;
+const NAMESPACED: Readonly<Record<FileKind, boolean>> = {
+  Node: false, Namespace: false, Pod: true, Service: true, EndpointSlice: true, NetworkPolicy: true, ConfigMap: true,
 };
-const isProjectedKind = (k: string): k is ProjectedKind => Object.hasOwn(PROJECTORS, k);
+const isProjectedKind = (k: string): k is FileKind => Object.hasOwn(FILE_PROJECTORS, k);
 
 /**
  * Projects objects into a snapshot: unknown kinds and malformed objects become warnings
@@ -200,8 +204,9 @@ export function snapshotFromObjects(objects: readonly RawObject[], source?: stri
 function build(entries: readonly Entry[], source: string | undefined): LoadedSnapshot {
   const warnings: InputWarning[] = [];
   const src = source !== undefined ? { source } : {};
-  const tables: Record<ProjectedKind, Map<string, unknown>> = {
+  const tables: Record<FileKind, Map<string, unknown>> = {
     Node: new Map(), Namespace: new Map(), Pod: new Map(), Service: new Map(), EndpointSlice: new Map(), NetworkPolicy: new Map(),
+    ConfigMap: new Map(),
   };
   for (const entry of entries) {
     if ("warning" in entry) {
@@ -214,7 +219,7 @@ function build(entries: readonly Entry[], source: string | undefined): LoadedSna
       warnings.push({ ...src, kind, ...(ref ? { ref } : {}), message: `kind ${kind} is not used, ignored` });
       continue;
     }
-    const r = (PROJECTORS[kind] as (raw: unknown) => Projection<{ readonly name: string; readonly namespace?: string }>)(object);
+    const r = (FILE_PROJECTORS[kind] as (raw: unknown) => Projection<{ readonly name: string; readonly namespace?: string }>)(object);
     if ("warning" in r) {
       warnings.push({ ...src, ...r.warning, message: `${r.warning.message} (object skipped)` });
       continue;
@@ -237,6 +242,7 @@ function build(entries: readonly Entry[], source: string | undefined): LoadedSna
       services: sorted(tables.Service),
       endpointSlices: sorted(tables.EndpointSlice),
       networkPolicies: sorted(tables.NetworkPolicy),
+      configMaps: sorted(tables.ConfigMap),
     },
     warnings,
   };

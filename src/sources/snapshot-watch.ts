@@ -24,7 +24,7 @@ import type { ClusterSnapshot, InputWarning } from "../model/cluster.ts";
 import { emptySnapshot } from "../model/cluster.ts";
 import { deepEqual } from "../model/table.ts";
 import { SnapshotError, parseSnapshotText } from "./snapshot-file.ts";
-import { type ClusterSource, SOURCE_KINDS, type SourceChange, type SourceKind, type SourceStatus } from "./source.ts";
+import { type ClusterSource, SNAPSHOT_KINDS, SOURCE_KINDS, type SourceChange, type SourceKind, type SourceStatus } from "./source.ts";
 import { SyncWaiters } from "./sync-waiters.ts";
 
 export interface SnapshotWatchOptions {
@@ -186,9 +186,9 @@ export class SnapshotWatchSource implements ClusterSource {
     const changes: SourceChange[] = [];
     const prev = this.current;
     const merged: Record<string, ReadonlyMap<string, unknown>> = {};
-    for (const kind of SOURCE_KINDS) {
-      const before = prev[kind] as ReadonlyMap<string, unknown>;
-      const after = next[kind] as ReadonlyMap<string, unknown>;
+    for (const kind of SNAPSHOT_KINDS) {
+      const before = (prev[kind] ?? new Map()) as ReadonlyMap<string, unknown>;
+      const after = (next[kind] ?? new Map()) as ReadonlyMap<string, unknown>;
       const out = new Map<string, unknown>();
       let changed = before.size !== after.size;
       for (const [key, value] of after) {

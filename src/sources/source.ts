@@ -7,8 +7,12 @@
  */
 import type { ClusterSnapshot, InputWarning } from "../model/cluster.ts";
 
-export type SourceKind = "nodes" | "namespaces" | "pods" | "services" | "endpointSlices" | "networkPolicies";
-export const SOURCE_KINDS: readonly SourceKind[] = ["nodes", "namespaces", "pods", "services", "endpointSlices", "networkPolicies"];
+/** The six kinds every source watches, and `configMaps`: only the ConfigMaps a source is asked for. */
+export type SourceKind = "nodes" | "namespaces" | "pods" | "services" | "endpointSlices" | "networkPolicies" | "configMaps";
+/** The kinds every source watches in full (the default of the API source). */
+export const SOURCE_KINDS: readonly Exclude<SourceKind, "configMaps">[] = ["nodes", "namespaces", "pods", "services", "endpointSlices", "networkPolicies"];
+/** Every table of a snapshot. */
+export const SNAPSHOT_KINDS: readonly SourceKind[] = [...SOURCE_KINDS, "configMaps"];
 
 /** One applied change: which kind, which key (`name` or `namespace/name`), what happened. */
 export interface SourceChange {

@@ -109,7 +109,7 @@ test("lanes: a refused controller gets a parked lane that never syncs and is unh
   // When the scheduler decides / Then the firewall and the bgp controller run, not the parked router
   const d = decide(s, 0);
   assert.equal(d.kind, "run");
-  assert.deepEqual(d.kind === "run" ? d.lanes.map((l) => l.spec.name) : [], ["firewall", "bgp"]);
+  assert.deepEqual(d.kind === "run" ? d.lanes.map((l) => l.spec.name) : [], ["firewall", "bgp", "extender"]);
   // And health names the router's refusal
   const h = evaluateHealth({ now: 0, source: { synced: true, lastEventMs: {} }, lanes: s.lanes, busySince: undefined, graceMs: 5000, hungAfterMs: 60_000, refused });
   assert.deepEqual(h.reasons.filter((r) => r.includes("refused")).sort(), [

@@ -27,7 +27,7 @@ test("loop: nothing is synced before the source's initial list; then one full sy
     await until(async () => (await h.routes()).includes("10.244.2.0/24 via 10.250.0.12"), 2000, "route to node2");
     const first = syncLogs(h.logLines())[0];
     assert.equal(first?.["mode"], "full");
-    assert.deepEqual(first?.["controllers"], ["router", "bgp"]);
+    assert.deepEqual(first?.["controllers"], ["router", "bgp", "extender"]);
   } finally {
     assert.equal(await h.stop(), 0);
   }

@@ -53,13 +53,12 @@ test("a kubectl-style multi-document YAML file", () => {
   assert.deepEqual(np?.ingress[0]?.ports, [{ protocol: "TCP", port: 5000 }]);
 });
 
-test("a kind: List file: known kinds kept, others reported, keys sorted", () => {
+test("a kind: List file: known kinds kept, keys sorted", () => {
   // Given `kubectl get -o yaml` output with two nodes, a ConfigMap and a policy
   const { snapshot, warnings } = loadSnapshotFile(join(FIXTURES, "list.yaml"));
-  // Then the ConfigMap is reported as unused and the rest is projected
-  assert.deepEqual(warnings.map(formatWarning), [
-    `${join(FIXTURES, "list.yaml")}: ConfigMap kube-system/kube-router-cfg: kind ConfigMap is not used, ignored`,
-  ]);
+  // Then everything is projected, the ConfigMap into configMaps
+  assert.deepEqual(warnings.map(formatWarning), []);
+  assert.deepEqual(snapshot.configMaps?.get("kube-system/kube-router-cfg")?.data, { "cni-conf.json": "{}" });
   assert.deepEqual([...snapshot.nodes.keys()], ["node-a", "node-b"]);
   assert.equal(snapshot.nodes.get("node-b")?.podCIDR, "10.242.1.0/24");
   // And the egress-only policy without policyTypes gets the API's default

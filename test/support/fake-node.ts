@@ -28,6 +28,8 @@ import { healthCheckDriver } from "../../src/apply/healthcheck/driver.ts";
 import { FakeHealthCheckServers } from "../../src/apply/healthcheck/fake.ts";
 import { kubeStatusDriver } from "../../src/apply/kube-status/driver.ts";
 import { MemoryServiceStatusApi } from "../../src/apply/kube-status/fake.ts";
+import { kubeConfigMapDriver } from "../../src/apply/kube-configmap/driver.ts";
+import { MemoryConfigMapApi } from "../../src/apply/kube-configmap/memory.ts";
 import type { ServiceInfo } from "../../src/model/cluster.ts";
 import type { DriverFamily } from "../../src/model/registry.ts";
 import { gobgpDriver } from "../../src/apply/gobgp/driver.ts";
@@ -39,6 +41,8 @@ import { DEFAULT_CONFIG } from "../../src/model/config.ts";
 /** Sysctls the router sets, present (as on a fresh node) so the fake knows the keys. */
 const FRESH_SYSCTLS: Readonly<Record<string, string>> = {
   "net/ipv4/ip_forward": "0",
+  "net/ipv4/conf/all/rp_filter": "1",
+  "net/ipv4/conf/default/rp_filter": "1",
   "net/bridge/bridge-nf-call-iptables": "1",
   "net/bridge/bridge-nf-call-ip6tables": "1",
   "net/ipv6/conf/all/disable_ipv6": "0",
@@ -65,6 +69,8 @@ export interface FakeNodeSeed {
   readonly ipvs?: HostFacts["ipvs"];
   /** Services the fake API server holds (the LoadBalancer status driver reads and writes them). */
   readonly services?: Iterable<ServiceInfo>;
+  /** ConfigMaps the fake API server holds, by `ns/name` (the route extender's driver reads and writes them). */
+  readonly configMaps?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 export interface FakeNode {
@@ -83,6 +89,8 @@ export interface FakeNode {
   readonly gobgp: FakeGobgpBackend;
   /** The fake API server's Services (status writes land here). */
   readonly services: MemoryServiceStatusApi;
+  /** The fake API server's ConfigMaps (the route extender's writes land here). */
+  readonly configMaps: MemoryConfigMapApi;
 }
 
 /** Builds a fake node from a seed; throws if the seed is something the kernel would refuse. */
@@ -109,6 +117,7 @@ export function fakeNode(seed: FakeNodeSeed): FakeNode {
   const healthChecks = new FakeHealthCheckServers();
   const gobgp = new FakeGobgpBackend();
   const services = new MemoryServiceStatusApi().seed(seed.services ?? []);
+  const configMaps = new MemoryConfigMapApi(seed.configMaps ?? {});
   const readHost = async (): Promise<HostFacts> => {
     const file = fs.read(seed.cniConf.path);
     return { interfaces: seed.interfaces, cniConf: { path: seed.cniConf.path, ...(file ? { content: file.content } : {}) }, ...(seed.ipvs ? { ipvs: seed.ipvs } : {}) };
@@ -125,7 +134,8 @@ export function fakeNode(seed: FakeNodeSeed): FakeNode {
     dsr: () => dsrDriver(() => fakeRuntime()),
     gobgp: () => gobgpDriver({ stateDir: "/run/fake-node", planOnly: false, backend: gobgp }),
     "kube-status": () => kubeStatusDriver({ api: services, handles: (s) => handles({ type: s.type as "LoadBalancer", ...(s.loadBalancerClass ? { loadBalancerClass: s.loadBalancerClass } : {}) }, DEFAULT_CONFIG) }),
+    "kube-configmap": () => kubeConfigMapDriver({ api: configMaps }),
   };
   const drivers = Object.values(fakes).map((make) => make());
-  return { deps: { exec, drivers, readHost }, exec, fs, iptables, ipset, ip, bridge, ipvs, healthChecks, pods, gobgp, services };
+  return { deps: { exec, drivers, readHost }, exec, fs, iptables, ipset, ip, bridge, ipvs, healthChecks, pods, gobgp, services, configMaps };
 }

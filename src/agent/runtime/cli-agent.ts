@@ -21,7 +21,7 @@ import { upstreamMetrics } from "./upstream-metrics.ts";
 import type { ClusterSource } from "../../sources/source.ts";
 import { type Logger, makeLogger } from "./log.ts";
 import { DEFAULT_TIMING, type Timing } from "./schedule.ts";
-import { makeSource } from "./sources.ts";
+import { makeSource, watchedConfigMaps } from "./sources.ts";
 
 export interface CliIo {
   readonly err: (s: string) => void;
@@ -111,7 +111,7 @@ export async function snapshotFromApi(cfg: NodeConfig, io: CliIo): Promise<{ sna
   const { createKubeSource } = await import("../../sources/kube/index.ts");
   let source;
   try {
-    source = createKubeSource({ ...(cfg.kubeconfig ? { kubeconfig: cfg.kubeconfig } : {}), ...(cfg.master ? { master: cfg.master } : {}), onWarning: () => undefined });
+    source = createKubeSource({ ...(cfg.kubeconfig ? { kubeconfig: cfg.kubeconfig } : {}), ...(cfg.master ? { master: cfg.master } : {}), configMaps: watchedConfigMaps(cfg), onWarning: () => undefined });
   } catch (e) {
     io.err(`kube-router: ${(e as Error).message.split("\n")[0]}\n`);
     return 1;

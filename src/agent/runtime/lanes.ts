@@ -25,6 +25,8 @@ const KINDS: Readonly<Record<ControllerName, readonly SourceKind[]>> = {
   firewall: ["nodes", "namespaces", "pods", "networkPolicies"],
   // a deleted or changed Service frees its IPs for a pending one at once
   lballoc: ["services"],
+  // node taints, IPs and pod CIDRs; the ConfigMap read back (its keys and the allocation)
+  extender: ["nodes", "configMaps"],
 };
 
 /** The sync period flag of each controller (upstream's per-controller periods). */
@@ -36,6 +38,7 @@ export function periodOf(name: ControllerName, cfg: NodeConfig): number {
     case "proxy": return cfg.ipvsSyncPeriod;
     case "firewall": return cfg.iptablesSyncPeriod;
     case "lballoc": return cfg.loadbalancerSyncPeriod;
+    case "extender": return cfg.routesSyncPeriod;
   }
 }
 

@@ -27,6 +27,16 @@ export function warningLogger(log: Logger): (w: InputWarning) => void {
   return (w) => child.warn({ kind: w.kind, ...(w.ref ? { object: w.ref } : {}), ...(w.field ? { field: w.field } : {}) }, formatWarning(w));
 }
 
+/**
+ * The ConfigMaps the API source watches (each by fieldSelector, into `snapshot().configMaps`):
+ * the route extender's own ConfigMap (`--route-extender-configmap-namespace/-name`,
+ * `kube-system/kube-chorus-router` by default) with `--run-route-extender`; none otherwise.
+ */
+export function watchedConfigMaps(cfg: NodeConfig): readonly { namespace: string; name: string }[] {
+  // the route extender reads its ConfigMap back (its allocation, its own address)
+  return cfg.runRouteExtender ? [{ namespace: cfg.routeExtenderConfigmapNamespace, name: cfg.routeExtenderConfigmapName }] : [];
+}
+
 /** Builds (does not start) the source the flags ask for. Throws KubeConfigError (one line) for a bad kubeconfig. */
 export async function makeSource(cfg: NodeConfig, log: Logger): Promise<ClusterSource> {
   const opts = { log: sourceLogger(log), onWarning: warningLogger(log) };
@@ -39,6 +49,7 @@ export async function makeSource(cfg: NodeConfig, log: Logger): Promise<ClusterS
   return createKubeSource({
     ...(cfg.kubeconfig ? { kubeconfig: cfg.kubeconfig } : {}),
     ...(cfg.master ? { master: cfg.master } : {}),
+    configMaps: watchedConfigMaps(cfg),
     ...opts,
   });
 }

@@ -3,7 +3,7 @@
  *
  * One dump of every device (`bridge -j fdb show`: each entry names its device in `ifname`),
  * or of one device (`bridge -j fdb show dev X`: entries carry no `ifname`; pass `dev`).
- * Only entries on devices we own (names.ts ownsOverlayEntries: kube-vxlan, kube-vxlan6) with a `dst` are returned — kube-bridge's learned pod MACs and every other
+ * Only entries we own (names.ts ownsFdbEntry: any on kube-vxlan, kube-vxlan6; the permanent ones on routervxlan0) with a `dst` are returned — kube-bridge's learned pod MACs and every other
  * device's entries are never seen by the differ, so never touched.
  *
  * Failure: text that is not a JSON array of objects throws Error (one line) naming the dump.
@@ -11,7 +11,7 @@
  * @category apply
  */
 import { canonicalIp } from "../../model/ip.ts";
-import { ownsOverlayEntries } from "../../model/names.ts";
+import { ownsFdbEntry } from "../../model/names.ts";
 import { type FdbEntry, fdbKey } from "../../model/overlay.ts";
 import { type Table, sortedTable } from "../../model/table.ts";
 import { jsonArray } from "../ip/parse.ts";
@@ -26,9 +26,10 @@ export function parseFdb(text: string, dev?: string): Table<FdbEntry> {
     const d = typeof e["ifname"] === "string" ? e["ifname"] : dev;
     const mac = typeof e["mac"] === "string" ? e["mac"].toLowerCase() : undefined;
     const dst = typeof e["dst"] === "string" ? canonicalIp(e["dst"]) : undefined;
-    if (d === undefined || mac === undefined || dst === undefined || !ownsOverlayEntries(d)) continue;
+    const state = typeof e["state"] === "string" ? e["state"] : "";
+    if (d === undefined || mac === undefined || dst === undefined || !ownsFdbEntry(d, state)) continue;
     const flags = Array.isArray(e["flags"]) ? (e["flags"] as unknown[]) : [];
-    const f: FdbEntry = { dev: d, mac, dst, self: flags.includes("self"), state: typeof e["state"] === "string" ? e["state"] : "" };
+    const f: FdbEntry = { dev: d, mac, dst, self: flags.includes("self"), state };
     out.push([fdbKey(f), f]);
   }
   return sortedTable(out);

@@ -16,7 +16,7 @@
  * @category apply
  */
 import type { HostInterface } from "../../model/host.ts";
-import { KUBE_VXLAN, KUBE_VXLAN6, OWNED_ADDRESS_LINKS, OWNED_RULE_TABLES, ROUTE_PROTO, ownsLink } from "../../model/names.ts";
+import { EXTENDER_VXLAN, KUBE_VXLAN, KUBE_VXLAN6, OWNED_ADDRESS_LINKS, OWNED_RULE_TABLES, ROUTE_PROTO, ownsLink } from "../../model/names.ts";
 import type { Address, Family, Link, LinkKind, PolicyRule, Route } from "../../model/state.ts";
 import { addressKey, linkKey, policyRuleKey, routeKey } from "../../model/state.ts";
 import { type Table, sortedTable } from "../../model/table.ts";
@@ -241,7 +241,7 @@ export function parseRules(dumps: { readonly ipv4: string; readonly ipv6: string
  * (`"encap":{"type":"gue","sport":0,"dport":5555,…}`; type `none` means no encap).
  */
 function withOverlayAttrs(link: Link, e: Json, kind: string | undefined, data: Json): OverlayLink {
-  if (kind === "vxlan" && (link.name === KUBE_VXLAN || link.name === KUBE_VXLAN6)) {
+  if (kind === "vxlan" && (link.name === KUBE_VXLAN || link.name === KUBE_VXLAN6 || link.name === EXTENDER_VXLAN)) {
     const mac = str(e, "address");
     return mac === undefined ? link : { ...link, address: mac };
   }

@@ -38,6 +38,8 @@ export interface ElectorOptions {
   readonly now?: () => number;
   /** Told each change of leadership (true: this candidate leads now). */
   readonly onChange?: (leader: boolean) => void;
+  /** The Lease's name in messages (default LEASE_NAME, the allocator's). */
+  readonly leaseName?: string;
   /** Told a failed round (one line), e.g. the API unreachable or forbidden. */
   readonly onError?: (line: string) => void;
 }
@@ -133,7 +135,7 @@ export class LeaseElector {
       }, cur.resourceVersion);
       if (r === "ok") this.lastRenew = now;
     } catch (e) {
-      this.o.onError?.(`Lease ${LEASE_NAME}: ${String((e as Error).message ?? e).split("\n")[0]}`);
+      this.o.onError?.(`Lease ${this.o.leaseName ?? LEASE_NAME}: ${String((e as Error).message ?? e).split("\n")[0]}`);
     }
   }
 

@@ -32,7 +32,7 @@ import { ManagedWatch } from "./managed-watch.ts";
 export type InformerEvent =
   | { readonly type: "upsert"; readonly kind: SourceKind; readonly entry: CachedObject; readonly fromList: boolean }
   | { readonly type: "delete"; readonly kind: SourceKind; readonly entry: CachedObject; readonly fromList: boolean }
-  | { readonly type: "listed"; readonly kind: SourceKind };
+  | { readonly type: "listed"; readonly kind: SourceKind; readonly id: string };
 
 export interface InformerOptions {
   readonly backoff?: BackoffOptions;
@@ -105,6 +105,7 @@ export class KindInformer {
     this.backoff = new Backoff(opts.backoff);
     this.watch = new ManagedWatch(kc, {
       toCached: (raw) => cacheEntry(spec, raw, opts.pool),
+      ...(spec.query ? { query: spec.query } : {}),
       onWatchStart: () => this.onWatchStart(),
       onConnected: () => {
         this.lastActivityMs = opts.now();
@@ -177,6 +178,7 @@ export class KindInformer {
     this.listAbort = abort;
     const result = await listAll(this.kc, this.spec.path, {
       pageSize: this.opts.pageSize, timeoutMs: this.opts.requestTimeoutMs, signal: abort.signal,
+      ...(this.spec.query ? { query: this.spec.query } : {}),
     }, (raw) => cacheEntry(this.spec, raw, this.opts.pool));
     if (this.listAbort === abort) this.listAbort = undefined;
     if (!this.running) throw new Error("stopped");
@@ -195,7 +197,7 @@ export class KindInformer {
     this.lastEventMs = this.lastActivityMs = this.opts.now();
     this.backoff.reset();
     this.succeeded();
-    this.cb.sink({ type: "listed", kind: this.spec.kind });
+    this.cb.sink({ type: "listed", kind: this.spec.kind, id: this.spec.id });
   }
 
   private emit(type: "upsert" | "delete", entry: CachedObject): void {

@@ -1,6 +1,7 @@
 /**
  * The Kubernetes API source: one informer per kind (Nodes, Namespaces, Pods, Services,
- * EndpointSlices, NetworkPolicies), all feeding one immer snapshot store.
+ * EndpointSlices, NetworkPolicies), and one per named ConfigMap asked for (`configMaps`, watched
+ * by fieldSelector in its namespace), all feeding one immer snapshot store.
  *
  * Lifecycle: `createKubeSource(options)` reads the configuration (throws `KubeConfigError` with
  * a one-line reason: the runtime exits 1 with it) → `start()` (never rejects: API errors retry
@@ -21,7 +22,7 @@ import type { BackoffOptions } from "./backoff.ts";
 import { type ConnectionFlags, loadKubeConfig, serverOf } from "./config.ts";
 import { type InformerStatus, KindInformer } from "./informer.ts";
 import { Interner } from "./intern.ts";
-import { KINDS } from "./kinds.ts";
+import { KINDS, type KindSpec, configMapSpec } from "./kinds.ts";
 import { SnapshotStore } from "./store.ts";
 import { SyncWaiters } from "../sync-waiters.ts";
 
@@ -32,7 +33,12 @@ export interface KubeSourceOptions extends ConnectionFlags {
   /** A ready configuration (tests); when given, `kubeconfig`/`master` are not read. */
   readonly kubeConfig?: KubeConfig;
   /** Kinds to watch (default: all six). Unwatched kinds stay empty and count as synced. */
-  readonly kinds?: readonly SourceKind[];
+  readonly kinds?: readonly Exclude<SourceKind, "configMaps">[];
+  /**
+   * ConfigMaps to watch, each alone (`fieldSelector=metadata.name=<name>` in its namespace),
+   * into `snapshot().configMaps` keyed `namespace/name` (default none: no ConfigMap request).
+   */
+  readonly configMaps?: readonly { readonly namespace: string; readonly name: string }[];
   /** Restart backoff (default 500 ms ×2 up to 10 s, jitter 0.2). */
   readonly backoff?: BackoffOptions;
   /** Watchdog: restart a connected watch silent this long (default 5 min; 0 = off). */
@@ -76,7 +82,8 @@ export class KubeSource implements ClusterSource {
     const now = opts.now ?? Date.now;
     const kinds = opts.kinds ?? SOURCE_KINDS;
     const pool = new Interner();
-    this.informers = kinds.map((k) => new KindInformer(KINDS[k], kc, {
+    const specs: KindSpec[] = [...kinds.map((k) => KINDS[k]), ...(opts.configMaps ?? []).map((c) => configMapSpec(c.namespace, c.name))];
+    this.informers = specs.map((spec) => new KindInformer(spec, kc, {
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
       silenceMs: opts.watchSilenceMs ?? DEFAULT_WATCH_SILENCE_MS,
       pageSize: opts.listPageSize ?? 500,
@@ -149,7 +156,7 @@ export class KubeSource implements ClusterSource {
 
   private isSynced(): boolean {
     const listed = this.store.listed();
-    return this.informers.every((i) => listed.has(i.spec.kind));
+    return this.informers.every((i) => listed.has(i.spec.id));
   }
 
   private wake(): void {

@@ -27,6 +27,8 @@ export interface ListOptions {
   /** Max silence while waiting for one page. */
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
+  /** Extra query parameters of every page (e.g. a fieldSelector). */
+  readonly query?: Readonly<Record<string, string>>;
 }
 
 export interface ListResult<T> {
@@ -87,21 +89,23 @@ const reasonOf = (e: unknown): string => {
 /** Lists every item of `path` (following `continue`), mapping each with `map`. */
 export async function listAll<T>(kc: KubeConfig, path: string, opts: ListOptions, map: (raw: unknown) => T): Promise<ListResult<T>> {
   const server = kc.getCurrentCluster()?.server;
-  if (!server) throw new ListError(`list ${path}: no current cluster`);
+  const shown = opts.query ? `${path}?${new URLSearchParams(opts.query as Record<string, string>)}` : path;
+  if (!server) throw new ListError(`list ${shown}: no current cluster`);
   const items: T[] = [];
   let resourceVersion = "";
   let token: string | undefined;
   do {
     const url = new URL(server.replace(/\/+$/, "") + path);
+    for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
     if (opts.pageSize > 0) url.searchParams.set("limit", String(opts.pageSize));
     if (token) url.searchParams.set("continue", token);
     let body: unknown;
     try {
       body = await getJson(kc, url, opts);
     } catch (e) {
-      throw new ListError(`list ${path}: ${reasonOf(e)}`, e instanceof ListError ? e.statusCode : undefined);
+      throw new ListError(`list ${shown}: ${reasonOf(e)}`, e instanceof ListError ? e.statusCode : undefined);
     }
-    if (!isObj(body) || !Array.isArray(body["items"])) throw new ListError(`list ${path}: the answer has no items`);
+    if (!isObj(body) || !Array.isArray(body["items"])) throw new ListError(`list ${shown}: the answer has no items`);
     for (const raw of body["items"] as unknown[]) items.push(map(raw));
     const meta = isObj(body["metadata"]) ? body["metadata"] : {};
     // A paged list is one snapshot: the first page's resourceVersion is the list's.

@@ -33,6 +33,8 @@ export interface WatchHooks {
   readonly onActivity: (type: string) => void;
   /** `timeoutSeconds` for the next watch request, or undefined for the server's default. */
   readonly timeoutSeconds?: () => number | undefined;
+  /** Extra query parameters of every watch request (e.g. a fieldSelector). */
+  readonly query?: Readonly<Record<string, string>>;
 }
 
 interface Attempt {
@@ -116,7 +118,7 @@ export class ManagedWatch extends Watch {
     try {
       const pending = super.watch(
         path,
-        { ...queryParams, allowWatchBookmarks: true, ...timeoutParam(this.hooks.timeoutSeconds?.()) },
+        { ...queryParams, ...this.hooks.query, allowWatchBookmarks: true, ...timeoutParam(this.hooks.timeoutSeconds?.()) },
         (type, obj) => {
           if (attempt.ours || attempt.finished) return;
           this.hooks.onActivity(type);

@@ -11,7 +11,8 @@
  * - Listeners get one `SourceChange` per watch-driven change that altered the snapshot, and
  *   one `relisted` (key "") per kind after its first list, or after a relist that changed
  *   anything — a relist's own changes are not reported one by one.
- * - A kind counts as synced once its first list has been applied (not just received).
+ * - An informer (kind, or one named ConfigMap: `id`) counts as synced once its first list has
+ *   been applied (not just received).
  *
  * @category sources
  */
@@ -27,7 +28,7 @@ export class SnapshotStore {
   private pending: InformerEvent[] = [];
   private scheduled: NodeJS.Immediate | undefined;
   private readonly warningMap = new Map<string, InputWarning>();
-  private readonly listedKinds = new Set<SourceKind>();
+  private readonly listedIds = new Set<string>();
   private readonly listeners = new Set<(c: SourceChange) => void>();
   private readonly appliedListeners = new Set<() => void>();
   private closed = false;
@@ -45,9 +46,9 @@ export class SnapshotStore {
     return [...this.warningMap.values()];
   }
 
-  /** Kinds whose first list has been applied. */
-  listed(): ReadonlySet<SourceKind> {
-    return this.listedKinds;
+  /** Informer ids (`KindSpec.id`) whose first list has been applied. */
+  listed(): ReadonlySet<string> {
+    return this.listedIds;
   }
 
   onChange(fn: (c: SourceChange) => void): () => void {
@@ -81,8 +82,8 @@ export class SnapshotStore {
     this.current = produce(this.current, (draft) => {
       for (const e of events) {
         if (e.type === "listed") {
-          const first = !this.listedKinds.has(e.kind);
-          this.listedKinds.add(e.kind);
+          const first = !this.listedIds.has(e.id);
+          this.listedIds.add(e.id);
           if (first || listChanged.has(e.kind)) changes.push({ kind: e.kind, key: "", type: "relisted" });
           listChanged.delete(e.kind);
           continue;

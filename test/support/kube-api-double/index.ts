@@ -7,7 +7,8 @@ import { createServer } from "node:net";
 import { kubeconfigText, tempDir, type TempDir } from "./kubeconfig.ts";
 import { ApiServerDouble, type DoubleOptions } from "./server.ts";
 
-export { ApiServerDouble, type DoubleOptions, type RequestRecord, type Verb } from "./server.ts";
+export { ALL_VERBS, ApiServerDouble, type DoubleOptions, type RequestRecord, type Verb } from "./server.ts";
+export { mergePatch } from "./write.ts";
 export { RESOURCES, type ResourceName } from "./resources.ts";
 export type { KubeObject } from "./store.ts";
 export { kubeconfigText, tempDir, type TempDir } from "./kubeconfig.ts";

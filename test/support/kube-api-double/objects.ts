@@ -66,6 +66,10 @@ export function networkPolicy(ns: string, name: string, podLabels: Record<string
   };
 }
 
+export function configMap(ns: string, name: string, data: Record<string, string> = {}): KubeObject {
+  return { metadata: { namespace: ns, name }, data: { ...data } };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Model records → API objects (the inverse of src/sources/project.ts, for generated clusters)
 
@@ -160,5 +164,7 @@ export function apiObjectsOf(s: ClusterSnapshot, noise = false): Record<Resource
     services: [...s.services.values()].map(serviceObject),
     endpointslices: [...s.endpointSlices.values()].map(endpointSliceObject),
     networkpolicies: [...s.networkPolicies.values()].map(networkPolicyObject),
+    configmaps: [...(s.configMaps?.values() ?? [])].map((c) => configMap(c.namespace, c.name, c.data)),
+    leases: [],
   };
 }

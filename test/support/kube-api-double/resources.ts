@@ -2,11 +2,13 @@
  * The API resources the double serves, and how their URLs look.
  *
  * Core kinds live under `/api/v1`, grouped ones under `/apis/<group>/<version>`; namespaced
- * kinds are also served per namespace (`…/namespaces/<ns>/<plural>`). Only GET is routed: tests
- * change objects through the double's own API, not over HTTP.
+ * kinds are also served per namespace (`…/namespaces/<ns>/<plural>`). Every resource is read
+ * (list, get, watch); `writable` ones (the objects the agent itself writes) also take POST, PUT,
+ * PATCH and DELETE (write.ts).
  */
 
-export type ResourceName = "nodes" | "namespaces" | "pods" | "services" | "endpointslices" | "networkpolicies";
+export type ResourceName =
+  | "nodes" | "namespaces" | "pods" | "services" | "endpointslices" | "networkpolicies" | "configmaps" | "leases";
 
 export interface ResourceSpec {
   readonly name: ResourceName;
@@ -15,6 +17,8 @@ export interface ResourceSpec {
   readonly version: string;
   readonly kind: string;
   readonly namespaced: boolean;
+  /** Served for POST/PUT/PATCH/DELETE too. */
+  readonly writable?: boolean;
 }
 
 export const RESOURCES: Readonly<Record<ResourceName, ResourceSpec>> = {
@@ -24,6 +28,8 @@ export const RESOURCES: Readonly<Record<ResourceName, ResourceSpec>> = {
   services: { name: "services", group: "", version: "v1", kind: "Service", namespaced: true },
   endpointslices: { name: "endpointslices", group: "discovery.k8s.io", version: "v1", kind: "EndpointSlice", namespaced: true },
   networkpolicies: { name: "networkpolicies", group: "networking.k8s.io", version: "v1", kind: "NetworkPolicy", namespaced: true },
+  configmaps: { name: "configmaps", group: "", version: "v1", kind: "ConfigMap", namespaced: true, writable: true },
+  leases: { name: "leases", group: "coordination.k8s.io", version: "v1", kind: "Lease", namespaced: true, writable: true },
 };
 
 export const apiVersionOf = (r: ResourceSpec): string => (r.group === "" ? r.version : `${r.group}/${r.version}`);

@@ -1,7 +1,9 @@
 /**
  * An in-process Kubernetes API server double, speaking enough HTTP for the real
- * `@kubernetes/client-node` 1.4 informers: list (with `limit`/`continue`), get, and watch
- * (`?watch=true&resourceVersion=N`, chunked JSON lines ADDED/MODIFIED/DELETED/BOOKMARK/ERROR).
+ * `@kubernetes/client-node` 1.4 informers and API clients: list (with `limit`/`continue`), get, and
+ * watch (`?watch=true&resourceVersion=N`, chunked JSON lines ADDED/MODIFIED/DELETED/BOOKMARK/ERROR),
+ * both with `fieldSelector=metadata.name=<n>` (or `metadata.namespace=<ns>`; other fields: 400);
+ * and for configmaps and leases the write verbs create, update, patch, delete (write.ts).
  *
  * Semantics, as the real server:
  * - list items carry no kind/apiVersion; the list has `metadata.resourceVersion`; a paged list
@@ -17,8 +19,8 @@
  * Optionally HTTPS (`tls`: key and certificate) and bearer-token checking (`requireToken`: 401
  * otherwise), so the client's certificate and auth paths run as against a real cluster.
  *
- * Test controls: drop or silence every watch, slow lists, failing requests, compaction, stop and
- * start again on the same port. Every socket and timer is released by `close()`.
+ * Test controls: drop or silence every watch, slow lists, failing requests (any verb), writes
+ * answered 409 Conflict, compaction, stop and start again on the same port. Every socket and timer is released by `close()`.
  */
 import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
@@ -26,6 +28,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { ObjectStore, type KubeObject, type StoredEvent } from "./store.ts";
 import { type ResourceName, type Route, apiVersionOf, routeOf } from "./resources.ts";
+import { type WriteVerb, performWrite, statusBody, writeVerbOf } from "./write.ts";
 
 export interface DoubleOptions {
   /** Events kept for watches to resume from (default 1000). */
@@ -40,13 +43,24 @@ export interface DoubleOptions {
   readonly requireToken?: string;
 }
 
-export type Verb = "list" | "watch" | "get";
+export type Verb = "list" | "watch" | "get" | WriteVerb;
+export const ALL_VERBS: readonly Verb[] = ["list", "watch", "get", "create", "update", "patch", "delete"];
 
 export interface RequestRecord {
   readonly verb: Verb;
   readonly resource: ResourceName;
   readonly namespace?: string;
+  /** The object's name in the URL (get and the writes but create). */
+  readonly name?: string;
   readonly query: Readonly<Record<string, string>>;
+  /** Writes: the parsed JSON body and the Content-Type header. */
+  readonly body?: unknown;
+  readonly contentType?: string;
+}
+
+interface Conflicts {
+  readonly resource: ResourceName;
+  remaining: number;
 }
 
 interface Failure {
@@ -70,9 +84,20 @@ interface Page {
   readonly apiVersion: string;
 }
 
-const status = (code: number, reason: string, message: string) => ({
-  kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code,
-});
+const status = (code: number, reason: string, message: string) => statusBody(code, reason, message);
+
+/** The field selector of a query as a filter, or a message when it names an unsupported field. */
+function fieldFilter(query: Readonly<Record<string, string>>): ((o: KubeObject) => boolean) | string {
+  const sel = query["fieldSelector"];
+  if (!sel) return () => true;
+  const terms: { field: string; value: string; eq: boolean }[] = [];
+  for (const t of sel.split(",")) {
+    const m = /^([a-z.]+)(==|=|!=)(.*)$/.exec(t);
+    if (!m || (m[1] !== "metadata.name" && m[1] !== "metadata.namespace")) return `field label not supported: ${t.split(/[!=]/)[0]}`;
+    terms.push({ field: m[1].slice("metadata.".length), value: m[3]!, eq: m[2] !== "!=" });
+  }
+  return (o) => terms.every((t) => (o.metadata[t.field] === t.value) === t.eq);
+}
 const REASONS: Readonly<Record<number, string>> = {
   400: "BadRequest", 403: "Forbidden", 404: "NotFound", 410: "Expired", 429: "TooManyRequests",
   500: "InternalError", 503: "ServiceUnavailable",
@@ -87,6 +112,7 @@ export class ApiServerDouble {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly pages = new Map<string, Page>();
   private failures: Failure[] = [];
+  private conflicts: Conflicts[] = [];
   private listDelayMs = 0;
   private hanging = false;
   private readonly hung = new Set<ServerResponse>();
@@ -175,12 +201,26 @@ export class ApiServerDouble {
     this.listDelayMs = ms;
   }
 
-  /** The next `count` requests of the given verbs (default all) fail with HTTP `status`. */
+  /** The next `count` requests of the given verbs (default all, writes included) fail with HTTP `status`. */
   failRequests(opts: { status?: number; count?: number; verbs?: readonly Verb[] } = {}): void {
-    this.failures.push({ status: opts.status ?? 500, remaining: opts.count ?? Infinity, verbs: opts.verbs ?? ["list", "watch", "get"] });
+    this.failures.push({ status: opts.status ?? 500, remaining: opts.count ?? Infinity, verbs: opts.verbs ?? ALL_VERBS });
   }
   clearFailures(): void {
     this.failures = [];
+    this.conflicts = [];
+  }
+
+  /**
+   * The next `count` writes (create, update, patch, delete) of `resource` answer 409 Conflict
+   * (reason Conflict) without changing anything, as when another writer got there first.
+   */
+  conflictWrites(resource: ResourceName, count = 1): void {
+    this.conflicts.push({ resource, remaining: count });
+  }
+
+  /** The requests of a verb (optionally of one resource), e.g. to assert the writes made. */
+  requestsOf(verb: Verb, resource?: ResourceName): RequestRecord[] {
+    return this.requests.filter((r) => r.verb === verb && (resource === undefined || r.resource === resource));
   }
 
   /** Forgets the event history: every watch resuming from an older resourceVersion gets 410 Gone. */
@@ -218,25 +258,59 @@ export class ApiServerDouble {
     if (this.requireToken !== undefined && req.headers.authorization !== `Bearer ${this.requireToken}`) {
       return this.send(res, 401, status(401, "Unauthorized", "Unauthorized"));
     }
-    if (req.method !== "GET") return this.send(res, 405, status(405, "MethodNotAllowed", `${req.method} is not supported by the double`));
     if (!route) return this.send(res, 404, status(404, "NotFound", `the server could not find the requested resource ${url.pathname}`));
+    const method = req.method ?? "GET";
+    if (method !== "GET") {
+      const wv = route.resource.writable && route.namespace !== undefined ? writeVerbOf(method, route) : undefined;
+      if (!wv) return this.send(res, 405, status(405, "MethodNotAllowed", `${method} ${url.pathname} is not supported by the double`));
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => this.write(wv, route, Object.fromEntries(url.searchParams), Buffer.concat(chunks).toString("utf8"), req.headers["content-type"] ?? "", res));
+      return;
+    }
     const query = Object.fromEntries(url.searchParams);
     const watch = query["watch"] === "true" || query["watch"] === "1";
     const verb: Verb = watch ? "watch" : route.name !== undefined ? "get" : "list";
-    this.requests.push({ verb, resource: route.resource.name, ...(route.namespace !== undefined ? { namespace: route.namespace } : {}), query });
-    const failure = this.failures.find((f) => f.remaining > 0 && f.verbs.includes(verb));
-    if (failure) {
-      failure.remaining--;
-      return this.send(res, failure.status, status(failure.status, REASONS[failure.status] ?? "Unknown", `injected failure (${failure.status})`));
-    }
+    this.requests.push({ verb, resource: route.resource.name, ...(route.namespace !== undefined ? { namespace: route.namespace } : {}), ...(route.name !== undefined ? { name: route.name } : {}), query });
+    if (this.injectedFailure(verb, res)) return;
+    const filter = fieldFilter(query);
+    if (typeof filter === "string") return this.send(res, 400, status(400, "BadRequest", filter));
     if (verb === "watch" && this.hanging) {
       this.hung.add(res);
       res.on("close", () => this.hung.delete(res));
       return;
     }
-    if (verb === "watch") return this.watch(route, query, res);
+    if (verb === "watch") return this.watch(route, query, filter, res);
     if (verb === "get") return this.get(route, res);
-    this.later(this.listDelayMs, () => this.list(route, query, res));
+    this.later(this.listDelayMs, () => this.list(route, query, filter, res));
+  }
+
+  /** Answers an injected failure for `verb` if one is pending; true when it did. */
+  private injectedFailure(verb: Verb, res: ServerResponse): boolean {
+    const failure = this.failures.find((f) => f.remaining > 0 && f.verbs.includes(verb));
+    if (!failure) return false;
+    failure.remaining--;
+    this.send(res, failure.status, status(failure.status, REASONS[failure.status] ?? "Unknown", `injected failure (${failure.status})`));
+    return true;
+  }
+
+  private write(verb: WriteVerb, route: Route, query: Record<string, string>, text: string, contentType: string, res: ServerResponse): void {
+    let body: unknown;
+    try {
+      body = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    this.requests.push({
+      verb, resource: route.resource.name, namespace: route.namespace!, ...(route.name !== undefined ? { name: route.name } : {}),
+      query, ...(body !== undefined ? { body } : {}), contentType,
+    });
+    if (this.injectedFailure(verb, res)) return;
+    if (text !== "" && body === undefined) return this.send(res, 400, status(400, "BadRequest", "the body is not JSON"));
+    const c = this.conflicts.find((x) => x.remaining > 0 && x.resource === route.resource.name);
+    if (c) c.remaining--;
+    const a = performWrite(this.store, verb, route, body, contentType, c !== undefined);
+    this.send(res, a.code, a.body);
   }
 
   private send(res: ServerResponse, code: number, body: unknown): void {
@@ -261,7 +335,7 @@ export class ApiServerDouble {
     this.send(res, 200, o);
   }
 
-  private list(route: Route, query: Readonly<Record<string, string>>, res: ServerResponse): void {
+  private list(route: Route, query: Readonly<Record<string, string>>, filter: (o: KubeObject) => boolean, res: ServerResponse): void {
     const r = route.resource;
     let page: Page;
     let offset = 0;
@@ -273,7 +347,7 @@ export class ApiServerDouble {
       page = found;
       offset = Number(off);
     } else {
-      page = { items: this.store.list(r.name, route.namespace), rv: this.store.rv, listKind: `${r.kind}List`, apiVersion: apiVersionOf(r) };
+      page = { items: this.store.list(r.name, route.namespace).filter(filter), rv: this.store.rv, listKind: `${r.kind}List`, apiVersion: apiVersionOf(r) };
     }
     const limit = Number(query["limit"] ?? "0");
     const end = limit > 0 ? Math.min(page.items.length, offset + limit) : page.items.length;
@@ -294,11 +368,11 @@ export class ApiServerDouble {
     });
   }
 
-  private watch(route: Route, query: Readonly<Record<string, string>>, res: ServerResponse): void {
+  private watch(route: Route, query: Readonly<Record<string, string>>, filter: (o: KubeObject) => boolean, res: ServerResponse): void {
     const r = route.resource;
     const rvText = query["resourceVersion"] ?? "";
     const from = rvText === "" || rvText === "0" ? undefined : Number(rvText);
-    const replay = from === undefined ? [] : this.store.eventsSince(from, r.name, route.namespace);
+    const replay = from === undefined ? [] : this.store.eventsSince(from, r.name, route.namespace)?.filter((e) => filter(e.object));
     if (replay === undefined && this.goneAs === "status") {
       return this.send(res, 410, status(410, "Expired", `too old resource version: ${rvText} (${this.store.compactedThrough})`));
     }
@@ -329,10 +403,10 @@ export class ApiServerDouble {
       return;
     }
     this.watchers.add(watcher);
-    if (from === undefined) for (const o of this.store.list(r.name, route.namespace)) write("ADDED", o);
+    if (from === undefined) for (const o of this.store.list(r.name, route.namespace).filter(filter)) write("ADDED", o);
     for (const e of replay) write(e.type, e.object);
     unsubscribe = this.store.subscribe((e: StoredEvent) => {
-      if (e.resource === r.name && (route.namespace === undefined || e.namespace === route.namespace)) write(e.type, e.object);
+      if (e.resource === r.name && (route.namespace === undefined || e.namespace === route.namespace) && filter(e.object)) write(e.type, e.object);
     });
     if (query["allowWatchBookmarks"] === "true" && this.bookmarkIntervalMs > 0) {
       bookmarks = setInterval(() => write("BOOKMARK", { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(this.store.rv) } }), this.bookmarkIntervalMs);
