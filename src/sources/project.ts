@@ -5,8 +5,12 @@
  * Guarantees, for every `project*` function:
  * - never throws; returns `{ ok }` or `{ warning }` naming the kind, namespace/name (when
  *   readable) and the field path of the first problem (`spec.podCIDRs[1]`);
- * - a malformed object is rejected whole (the caller skips it): missing `metadata.name`, a field
- *   of the wrong type, an invalid IP or CIDR, an unknown enum value, an out-of-range port;
+ * - a malformed object is rejected whole (the caller skips it), following the API server's
+ *   validation: missing `metadata.name`, an `apiVersion` other than the served one (when given:
+ *   API list items carry none), a Pod or Service without `spec`, a field of the wrong type (a
+ *   Service `spec.selector` that is not a string map), an invalid IP or CIDR, two IPs or CIDRs
+ *   of one family, an unknown enum value, an out-of-range port, an invalid port name
+ *   (IANA_SVC_NAME for containers, DNS-1123 label for Services and slices), duplicate ports;
  * - the API server's defaulting is applied, since objects may arrive with or without it:
  *   port protocols TCP, Service type ClusterIP, sessionAffinity None (ClientIP timeout 10800 s),
  *   external/internal traffic policy Cluster, targetPort = port, NetworkPolicy policyTypes
