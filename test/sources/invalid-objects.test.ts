@@ -130,3 +130,27 @@ test("given a Pod with no spec, when loaded, then one line names file, kind, obj
   assert.equal(r.snapshot.pods.has("default/nospec"), false);
   assert.deepEqual(r.counted, ['kube_router_input_warnings{kind="Pod"} 1']);
 });
+
+test("given fields beyond the issue's list that the API server rejects, when projected, then each is named and its object skipped", () => {
+  const cases: [string, string][] = [
+    ["kind: Pod\nmetadata: {name: p, namespace: x}\nspec: {containers: [{ports: [{name: HTTP, containerPort: 80}]}]}",
+      `cluster.yaml: Pod x/p: spec.containers[0].ports[0].name: "HTTP" is not a port name: must contain only lowercase letters, digits and '-' (object skipped)`],
+    ["kind: Pod\nmetadata: {name: p, namespace: x}\nspec: {}\nstatus: {podIPs: [{ip: 10.0.0.1}, {ip: 10.0.0.2}]}",
+      "cluster.yaml: Pod x/p: status.podIPs[1]: duplicate address of family ipv4 (object skipped)"],
+    ["kind: Service\nmetadata: {name: s, namespace: x}\nspec: {clusterIPs: [10.96.0.1, 10.96.0.2], ports: [{port: 80}]}",
+      "cluster.yaml: Service x/s: spec.clusterIPs[1]: duplicate address of family ipv4 (object skipped)"],
+    ["kind: Service\nmetadata: {name: s, namespace: x}\nspec: {ports: [{name: a, port: 80}, {name: b, port: 80}]}",
+      "cluster.yaml: Service x/s: spec.ports[1]: duplicate port 80/TCP (object skipped)"],
+    ["kind: Service\nmetadata: {name: s, namespace: x}\nspec: {ports: [{name: a_b, port: 80}]}",
+      `cluster.yaml: Service x/s: spec.ports[0].name: "a_b" is not a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit (object skipped)`],
+    ["kind: Node\nmetadata: {name: n}\nspec: {podCIDRs: [10.244.1.0/24, 10.244.2.0/24]}",
+      "cluster.yaml: Node n: spec.podCIDRs[1]: duplicate address of family ipv4 (object skipped)"],
+    ["apiVersion: discovery.k8s.io/v1beta1\nkind: EndpointSlice\nmetadata: {name: e, namespace: x, labels: {kubernetes.io/service-name: s}}\naddressType: IPv4",
+      `cluster.yaml: EndpointSlice x/e: apiVersion: must be discovery.k8s.io/v1, not "discovery.k8s.io/v1beta1" (object skipped)`],
+  ];
+  for (const [text, line] of cases) {
+    const { snapshot, warnings } = parseSnapshotText(text, "cluster.yaml");
+    assert.deepEqual(warnings.map(formatWarning), [line]);
+    assert.equal(snapshot.pods.size + snapshot.services.size + snapshot.nodes.size + snapshot.endpointSlices.size, 0);
+  }
+});
