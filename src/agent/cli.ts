@@ -9,7 +9,7 @@ import { type Exec, realExec } from "../apply/exec.ts";
 import { formatWarning } from "../model/cluster.ts";
 import type { NodeConfig } from "../model/config.ts";
 import { isEmptyPlan, planSummary } from "../model/plan.ts";
-import { SnapshotError, loadSnapshotFile } from "../sources/snapshot-file.ts";
+import { SnapshotError, loadSnapshotFile, snapshotHostProblem } from "../sources/snapshot-file.ts";
 import { realDrivers, startDrivers, stopDrivers } from "./drivers.ts";
 import { type EngineDeps, type SyncOutcome, syncNode } from "./engine.ts";
 import { refusals } from "./flag-status.ts";
@@ -90,6 +90,8 @@ async function oneShot(cfg: NodeConfig, nodeName: string, deps: EngineDeps, io: 
     return 1;
   }
   for (const w of loaded.warnings) io.err(`warning: ${formatWarning(w)}\n`);
+  const hostProblem = cfg.snapshot === undefined ? undefined : snapshotHostProblem(cfg.snapshot, loaded.snapshot, nodeName, loaded.warnings.length);
+  if (hostProblem !== undefined) io.err(`warning: ${hostProblem}\n`);
   if (cfg.runRouter) io.err("warning: bgp: --once leaves BGP alone (gobgpd lives only as long as the agent); run without --once to peer and advertise\n");
   const once = async () => {
     const outcome = await syncNode(deps, { mode: cfg.dryRun ? "plan" : "apply", config: cfg, nodeName, snapshot: loaded.snapshot, verify: true });

@@ -6,6 +6,7 @@
  *
  * @category models
  */
+import { oneLine } from "./one-line.ts";
 
 export interface ObjectRef {
   readonly namespace?: string;
@@ -190,8 +191,8 @@ export function emptySnapshot(): ClusterSnapshot {
   };
 }
 
-/** Formats an input warning as one line: `file: Kind ns/name: field: message`. */
+/** Formats an input warning as one line: `file: Kind ns/name: field: message` (control characters escaped). */
 export function formatWarning(w: InputWarning): string {
   const ref = w.ref ? ` ${w.ref.namespace ? `${w.ref.namespace}/` : ""}${w.ref.name}` : "";
-  return `${w.source ? `${w.source}: ` : ""}${w.kind}${ref}: ${w.field ? `${w.field}: ` : ""}${w.message}`;
+  return oneLine(`${w.source ? `${w.source}: ` : ""}${w.kind}${ref}: ${w.field ? `${w.field}: ` : ""}${w.message}`);
 }

@@ -1,10 +1,11 @@
 /**
  * renderNode: (ClusterSnapshot, NodeConfig, HostFacts, node name) → per-controller renders.
- * Pure. The engine assembles them against observed state (assemble.ts).
+ * Pure. Every warning and error line it returns is one line (control characters escaped). The engine assembles them against observed state (assemble.ts).
  *
  * @category render
  */
 import type { ClusterSnapshot } from "../model/cluster.ts";
+import { oneLine } from "../model/one-line.ts";
 import { deepEqual } from "../model/table.ts";
 import type { Controller, ControllerResult, RenderInput } from "./controller.ts";
 import { CONTROLLERS } from "./controllers.ts";
@@ -44,9 +45,15 @@ function renderAll(input: RenderInput, controllers: readonly Controller[]): Cont
   return controllers.map((controller) => {
     if (!controller.enabled(input.config)) return { controller, status: "disabled" };
     if (controller.render === undefined) return { controller, status: "not-built" };
-    const result = controller.render(input);
+    const result = oneLineWarnings(controller.render(input));
     return { controller, status: "ok" in result ? "rendered" : "failed", result };
   });
+}
+
+/** The result with every warning and error on one line (input values may hold line breaks). */
+function oneLineWarnings(r: ControllerResult): ControllerResult {
+  if ("ok" in r) return { ok: { ...r.ok, warnings: r.ok.warnings.map(oneLine) } };
+  return { error: oneLine(r.error), warnings: r.warnings.map(oneLine) };
 }
 
 export type { RenderInput } from "./controller.ts";

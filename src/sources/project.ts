@@ -5,8 +5,12 @@
  * Guarantees, for every `project*` function:
  * - never throws; returns `{ ok }` or `{ warning }` naming the kind, namespace/name (when
  *   readable) and the field path of the first problem (`spec.podCIDRs[1]`);
- * - a malformed object is rejected whole (the caller skips it): missing `metadata.name`, a field
- *   of the wrong type, an invalid IP or CIDR, an unknown enum value, an out-of-range port;
+ * - a malformed object is rejected whole (the caller skips it), following the API server's
+ *   validation: missing `metadata.name`, an `apiVersion` other than the served one (when given:
+ *   API list items carry none), a Pod or Service without `spec`, a field of the wrong type (a
+ *   Service `spec.selector` that is not a string map), an invalid IP or CIDR, two IPs or CIDRs
+ *   of one family, an unknown enum value, an out-of-range port, an invalid port name
+ *   (IANA_SVC_NAME for containers, DNS-1123 label for Services and slices), duplicate ports;
  * - the API server's defaulting is applied, since objects may arrive with or without it:
  *   port protocols TCP, Service type ClusterIP, sessionAffinity None (ClientIP timeout 10800 s),
  *   external/internal traffic policy Cluster, targetPort = port, NetworkPolicy policyTypes
@@ -29,7 +33,8 @@ import type {
   NamespaceInfo, NetworkPolicyInfo, NodeAddress, NodeInfo, ObjectRef, PodInfo, PolicyPeer, PolicyPort,
   PolicyRule, ServiceInfo, ServicePort,
 } from "../model/cluster.ts";
-import { canonicalCidr, canonicalIp, ipFamily } from "../model/ip.ts";
+import { canonicalCidr, canonicalIp, cidrFamily, ipFamily } from "../model/ip.ts";
+import { dns1123LabelProblem, ianaSvcNameProblem } from "../model/k8s-names.ts";
 import { taintsOf } from "./project-extender.ts";
 
 /** The result of projecting one object. */
@@ -104,6 +109,33 @@ function reqStrItem(v: unknown, field: string): string {
   if (typeof v !== "string") throw new Bad(field, `must be a string, not ${describe(v)}`);
   return v;
 }
+function reqObj(v: unknown, field: string): Obj {
+  const o = optObj(v, field);
+  if (o === undefined) throw new Bad(field, "is required");
+  return o;
+}
+/** A port name as the API validates it: IANA_SVC_NAME (pods, policies) or a DNS-1123 label (Services, slices). */
+function portName(v: unknown, field: string, rule: "iana" | "dns1123"): string | undefined {
+  const name = optStr(v, field);
+  if (!name) return undefined;
+  const why = rule === "iana" ? ianaSvcNameProblem(name) : dns1123LabelProblem(name);
+  if (why !== undefined) throw new Bad(field, `${JSON.stringify(name)} ${why}`);
+  return name;
+}
+/** Fails when two entries of `items` share `key` (the API rejects duplicates: `Duplicate value`). */
+function unique<T>(items: readonly T[], key: (t: T) => string | undefined, field: (i: number) => string, what: string): void {
+  const seen = new Set<string>();
+  items.forEach((t, i) => {
+    const k = key(t);
+    if (k === undefined) return;
+    if (seen.has(k)) throw new Bad(field(i), `duplicate ${what} ${k}`);
+    seen.add(k);
+  });
+}
+/** Fails when two addresses or CIDRs are of one family (the API allows one per family, at most two). */
+function onePerFamily(items: readonly string[], field: string, family: (s: string) => string | undefined): void {
+  unique(items, family, (i) => `${field}[${i}]`, "address of family");
+}
 function ip(v: string, field: string): string {
   const c = canonicalIp(v);
   if (c === undefined) throw new Bad(field, `invalid IP address ${JSON.stringify(v)}`);
@@ -166,9 +198,21 @@ function readMeta(o: Obj, namespaced: boolean): Meta {
   };
 }
 
+/** The served apiVersion of each kind; another one (a retired beta, a typo) is what the API server would refuse. */
+const API_VERSIONS: Readonly<Record<string, string>> = {
+  Node: "v1", Namespace: "v1", Pod: "v1", Service: "v1", EndpointSlice: "discovery.k8s.io/v1", NetworkPolicy: "networking.k8s.io/v1",
+};
+/** An absent apiVersion (API list items carry none) is accepted; a present one must be the served one. */
+function apiVersion(v: unknown, kind: string): void {
+  const want = API_VERSIONS[kind];
+  const got = optStr(v, "apiVersion");
+  if (want !== undefined && got !== undefined && got !== want) throw new Bad("apiVersion", `must be ${want}, not ${JSON.stringify(got)}`);
+}
+
 function project<T>(kind: string, namespaced: boolean, raw: unknown, build: (o: Obj, meta: Meta) => T): Projection<T> {
   try {
     if (!isObj(raw)) throw new Bad(undefined, `not an object (${describe(raw)})`);
+    apiVersion(raw["apiVersion"], kind);
     return { ok: build(raw, readMeta(raw, namespaced)) };
   } catch (e) {
     if (!(e instanceof Bad)) throw e;
@@ -192,6 +236,7 @@ export function projectNode(raw: unknown): Projection<NodeInfo> {
     const podCIDRText = optStr(spec["podCIDR"], "spec.podCIDR");
     const podCIDR = podCIDRText ? cidr(podCIDRText, "spec.podCIDR") : undefined;
     const podCIDRs = strList(spec["podCIDRs"], "spec.podCIDRs").map((c, i) => cidr(c, `spec.podCIDRs[${i}]`));
+    onePerFamily(podCIDRs, "spec.podCIDRs", cidrFamily);
     const addresses: NodeAddress[] = (optArr(status["addresses"], "status.addresses") ?? []).map((a, i) => {
       const f = `status.addresses[${i}]`;
       const ao = optObj(a, f) ?? {};
@@ -223,7 +268,7 @@ export function projectNamespace(raw: unknown): Projection<NamespaceInfo> {
 /** Projects a v1 Pod (ports of `spec.containers`; IPs from `status.podIPs`, else `status.podIP`). */
 export function projectPod(raw: unknown): Projection<PodInfo> {
   return project("Pod", true, raw, (o, meta) => {
-    const spec = optObj(o["spec"], "spec") ?? {};
+    const spec = reqObj(o["spec"], "spec");
     const status = optObj(o["status"], "status") ?? {};
     const ports: ContainerPort[] = [];
     (optArr(spec["containers"], "spec.containers") ?? []).forEach((c, ci) => {
@@ -232,7 +277,7 @@ export function projectPod(raw: unknown): Projection<PodInfo> {
       (optArr(co["ports"], `${cf}.ports`) ?? []).forEach((p, pi) => {
         const pf = `${cf}.ports[${pi}]`;
         const po = optObj(p, pf) ?? {};
-        const name = optStr(po["name"], `${pf}.name`);
+        const name = portName(po["name"], `${pf}.name`, "iana");
         ports.push({
           ...(name ? { name } : {}),
           containerPort: reqInt(po["containerPort"], `${pf}.containerPort`, 1, 65535),
@@ -251,6 +296,7 @@ export function projectPod(raw: unknown): Projection<PodInfo> {
       const single = optStr(status["podIP"], "status.podIP");
       podIPs = single ? [ip(single, "status.podIP")] : [];
     }
+    onePerFamily(podIPs, "status.podIPs", ipFamily);
     const hostIPText = optStr(status["hostIP"], "status.hostIP");
     const hostIP = hostIPText ? ip(hostIPText, "status.hostIP") : undefined;
     const nodeName = optStr(spec["nodeName"], "spec.nodeName");
@@ -282,7 +328,8 @@ const DEFAULT_CLIENT_IP_TIMEOUT = 10800;
 /** Projects a v1 Service (cluster IPs from `spec.clusterIPs`, else `spec.clusterIP`). */
 export function projectService(raw: unknown): Projection<ServiceInfo> {
   return project("Service", true, raw, (o, meta) => {
-    const spec = optObj(o["spec"], "spec") ?? {};
+    const spec = reqObj(o["spec"], "spec");
+    strMap(spec["selector"], "spec.selector"); // not kept (EndpointSlices name the endpoints), but a non-map is rejected
     const status = optObj(o["status"], "status") ?? {};
     const type = oneOf(optStr(spec["type"], "spec.type") ?? "ClusterIP", "spec.type", SERVICE_TYPES);
     const clusterIPsRaw = strList(spec["clusterIPs"], "spec.clusterIPs");
@@ -290,6 +337,7 @@ export function projectService(raw: unknown): Projection<ServiceInfo> {
       clusterIPsRaw.length > 0
         ? clusterIPsRaw.map((c, i) => (c === "None" ? c : ip(c, `spec.clusterIPs[${i}]`)))
         : [optStr(spec["clusterIP"], "spec.clusterIP") ?? ""].filter((c) => c !== "").map((c) => (c === "None" ? c : ip(c, "spec.clusterIP")));
+    onePerFamily(clusterIPs, "spec.clusterIPs", (c) => (c === "None" ? "None" : ipFamily(c)));
     const externalIPs = strList(spec["externalIPs"], "spec.externalIPs").map((e, i) => ip(e, `spec.externalIPs[${i}]`));
     const lb = optObj(status["loadBalancer"], "status.loadBalancer") ?? {};
     const loadBalancerIngress = (optArr(lb["ingress"], "status.loadBalancer.ingress") ?? []).map((x, i) => {
@@ -307,7 +355,7 @@ export function projectService(raw: unknown): Projection<ServiceInfo> {
     const ports: ServicePort[] = (optArr(spec["ports"], "spec.ports") ?? []).map((p, i) => {
       const f = `spec.ports[${i}]`;
       const po = optObj(p, f) ?? {};
-      const name = optStr(po["name"], `${f}.name`);
+      const name = portName(po["name"], `${f}.name`, "dns1123");
       const port = reqInt(po["port"], `${f}.port`, 1, 65535);
       const nodePort = optInt(po["nodePort"], `${f}.nodePort`, 0, 65535);
       return {
@@ -318,6 +366,9 @@ export function projectService(raw: unknown): Projection<ServiceInfo> {
         ...(nodePort ? { nodePort } : {}),
       };
     });
+    unique(ports, (p) => p.name, (i) => `spec.ports[${i}].name`, "port name");
+    unique(ports, (p) => `${p.port}/${p.protocol}`, (i) => `spec.ports[${i}]`, "port");
+    unique(ports, (p) => (p.nodePort ? `${p.nodePort}/${p.protocol}` : undefined), (i) => `spec.ports[${i}].nodePort`, "nodePort");
     const sessionAffinity = oneOf(optStr(spec["sessionAffinity"], "spec.sessionAffinity") ?? "None", "spec.sessionAffinity", ["None", "ClientIP"] as const);
     const sac = optObj(spec["sessionAffinityConfig"], "spec.sessionAffinityConfig");
     const clientIP = sac ? optObj(sac["clientIP"], "spec.sessionAffinityConfig.clientIP") : undefined;
@@ -378,10 +429,11 @@ export function projectEndpointSlice(raw: unknown): Projection<EndpointSliceInfo
       const f = `ports[${i}]`;
       const po = optObj(p, f) ?? {};
       const port = optInt(po["port"], `${f}.port`, 1, 65535);
-      const name = optStr(po["name"], `${f}.name`);
+      const name = portName(po["name"], `${f}.name`, "dns1123");
       const proto = protocol(po["protocol"], `${f}.protocol`);
       if (port !== undefined) ports.push({ ...(name ? { name } : {}), port, protocol: proto });
     });
+    unique(ports, (p) => p.name ?? "", (i) => `ports[${i}].name`, "port name");
     const family = addressType === "IPv4" ? "ipv4" : addressType === "IPv6" ? "ipv6" : undefined;
     const endpoints: EndpointInfo[] = (optArr(o["endpoints"], "endpoints") ?? []).map((e, i) => {
       const f = `endpoints[${i}]`;

@@ -58,6 +58,21 @@ export function loadSnapshotFile(path: string): LoadedSnapshot {
   return parseSnapshotText(text, path);
 }
 
+/**
+ * The one line saying a loaded snapshot file cannot describe this host, naming the file: it
+ * holds no usable object at all (`skipped` of them were rejected), or no Node named `nodeName`.
+ * undefined when the Node is there. Never fatal: callers warn and render as usual (the
+ * controllers that need this Node report that they cannot render).
+ */
+export function snapshotHostProblem(file: string, snapshot: ClusterSnapshot, nodeName: string, skipped = 0): string | undefined {
+  if (snapshot.nodes.has(nodeName)) return undefined;
+  const kinds = [snapshot.nodes, snapshot.namespaces, snapshot.pods, snapshot.services, snapshot.endpointSlices, snapshot.networkPolicies];
+  if (kinds.every((m) => m.size === 0)) {
+    return `${file}: the snapshot is empty${skipped > 0 ? ` (${skipped} object${skipped === 1 ? "" : "s"} skipped, see the warnings)` : ""}: no Node ${nodeName} for this host`;
+  }
+  return `${file}: no Node ${nodeName} for this host (its name: --hostname-override, else NODE_NAME, else the hostname)`;
+}
+
 /** One parsed top-level value and where it came from (1-based document number). */
 interface TopValue {
   readonly value: unknown;

@@ -7,6 +7,8 @@
  *   (network filesystems, a watch that failed or missed an event). Both feed one debounce of
  *   `debounceMs`: a burst of writes is one reload.
  * - A reload whose text is unchanged does nothing.
+ * - A load that holds no object, or no Node named `nodeName` (this host), is logged once as a
+ *   warning naming the file (snapshotHostProblem); the source still serves it.
  * - A file that cannot be read or parsed keeps the last good snapshot; `status().error` holds
  *   the one-line `SnapshotError` message until a good version is read. A file bad from the
  *   start leaves the source unsynced (empty snapshot) until it is fixed.
@@ -23,7 +25,7 @@ import { freeze } from "immer";
 import type { ClusterSnapshot, InputWarning } from "../model/cluster.ts";
 import { emptySnapshot } from "../model/cluster.ts";
 import { deepEqual } from "../model/table.ts";
-import { SnapshotError, parseSnapshotText } from "./snapshot-file.ts";
+import { SnapshotError, parseSnapshotText, snapshotHostProblem } from "./snapshot-file.ts";
 import { type ClusterSource, SNAPSHOT_KINDS, SOURCE_KINDS, type SourceChange, type SourceKind, type SourceStatus } from "./source.ts";
 import { SyncWaiters } from "./sync-waiters.ts";
 
@@ -38,6 +40,8 @@ export interface SnapshotWatchOptions {
   readonly now?: () => number;
   /** Called for each warning of each successful load. */
   readonly onWarning?: (w: InputWarning) => void;
+  /** This host's node name: a load without its Node (or without any object) is logged once as a warning naming the file. */
+  readonly nodeName?: string;
   readonly log?: (level: "info" | "warn" | "error", msg: string) => void;
 }
 
@@ -47,6 +51,7 @@ export class SnapshotWatchSource implements ClusterSource {
   private lastText: string | undefined;
   private loaded = false;
   private error: string | undefined;
+  private hostProblem: string | undefined;
   private lastEventMs: Partial<Record<SourceKind, number>> = {};
   private readonly listeners = new Set<(c: SourceChange) => void>();
   private readonly waiters = new SyncWaiters(() => this.loaded, () => this.stopped);
@@ -168,6 +173,9 @@ export class SnapshotWatchSource implements ClusterSource {
     this.error = undefined;
     this.loaded = true;
     for (const w of loaded.warnings) this.opts.onWarning?.(w);
+    const hostProblem = this.opts.nodeName === undefined ? undefined : snapshotHostProblem(this.opts.path, this.current, this.opts.nodeName, loaded.warnings.length);
+    if (hostProblem !== undefined && hostProblem !== this.hostProblem) this.log("warn", hostProblem);
+    this.hostProblem = hostProblem;
     const t = this.now();
     for (const k of SOURCE_KINDS) if (first || changes.some((c) => c.kind === k)) this.lastEventMs[k] = t;
     const out: SourceChange[] = first ? SOURCE_KINDS.map((kind) => ({ kind, key: "", type: "relisted" as const })) : changes;

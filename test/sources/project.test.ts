@@ -93,11 +93,11 @@ test("Pod: IPs, ports with default protocol, host network, first container ID", 
   assert.equal(single.namespace, "default");
   assert.equal(single.hostNetwork, true);
   // And a pending pod has no IPs
-  assert.deepEqual(ok(projectPod({ metadata: { name: "r", namespace: "x" }, status: { phase: "Pending" } })).podIPs, []);
+  assert.deepEqual(ok(projectPod({ metadata: { name: "r", namespace: "x" }, spec: {}, status: { phase: "Pending" } })).podIPs, []);
 });
 
 test("Pod: malformed", () => {
-  assert.equal(warn(projectPod({ metadata: { name: "p", namespace: "nsA" }, status: { podIPs: [{ ip: "10.1.0.5" }, { ip: "3.1" }] } })),
+  assert.equal(warn(projectPod({ metadata: { name: "p", namespace: "nsA" }, spec: {}, status: { podIPs: [{ ip: "10.1.0.5" }, { ip: "3.1" }] } })),
     'Pod nsA/p: status.podIPs[1].ip: invalid IP address "3.1"');
   assert.equal(warn(projectPod({ metadata: { name: "p", namespace: "nsA" }, spec: { containers: [{ ports: [{ containerPort: 80, protocol: "ICMP" }] }] } })),
     'Pod nsA/p: spec.containers[0].ports[0].protocol: must be one of TCP, UDP, SCTP, not "ICMP"');
@@ -105,7 +105,7 @@ test("Pod: malformed", () => {
     "Pod nsA/p: spec.containers[0].ports[0].containerPort: must be an integer, not a string");
   assert.equal(warn(projectPod({ metadata: { name: "p", namespace: "nsA" }, spec: { hostNetwork: "true" } })),
     "Pod nsA/p: spec.hostNetwork: must be true or false, not a string");
-  assert.equal(warn(projectPod({ metadata: { name: "p", namespace: "nsA" }, status: { hostIP: "node-1" } })),
+  assert.equal(warn(projectPod({ metadata: { name: "p", namespace: "nsA" }, spec: {}, status: { hostIP: "node-1" } })),
     'Pod nsA/p: status.hostIP: invalid IP address "node-1"');
 });
 

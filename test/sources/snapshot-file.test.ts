@@ -76,7 +76,7 @@ test("JSON API lists: items inherit their kind from the list kind", () => {
   assert.deepEqual(r.warnings, []);
   assert.deepEqual([...r.snapshot.nodes.keys()], ["n1", "n2"]);
   // And a PodList item carrying its own kind keeps it
-  const mixed = parseSnapshotText(JSON.stringify({ kind: "PodList", items: [{ metadata: { name: "p", namespace: "a" } }, { kind: "Namespace", metadata: { name: "a" } }] }), "x.json");
+  const mixed = parseSnapshotText(JSON.stringify({ kind: "PodList", items: [{ metadata: { name: "p", namespace: "a" }, spec: {} }, { kind: "Namespace", metadata: { name: "a" } }] }), "x.json");
   assert.deepEqual([...mixed.snapshot.pods.keys()], ["a/p"]);
   assert.deepEqual([...mixed.snapshot.namespaces.keys()], ["a"]);
   // And a top-level JSON array of objects works too
@@ -89,7 +89,7 @@ test("malformed objects are reported with file, kind, namespace/name and field, 
   const text = [
     "kind: Node\nmetadata:\n  name: good\nspec:\n  podCIDRs: [10.0.1.0/24]",
     "kind: Node\nmetadata:\n  name: bad\nspec:\n  podCIDRs: [10.0.1.0/24, 10.0.2.0/33]",
-    "kind: Pod\nmetadata:\n  name: p\n  namespace: nsA\nstatus:\n  podIPs:\n  - ip: 10.0.0.1.2",
+    "kind: Pod\nmetadata:\n  name: p\n  namespace: nsA\nspec: {}\nstatus:\n  podIPs:\n  - ip: 10.0.0.1.2",
     "kind: Service\nmetadata:\n  namespace: nsA\nspec:\n  clusterIP: 10.96.0.1",
     "kind: EndpointSlice\nmetadata:\n  name: s-1\n  namespace: nsA\naddressType: IPv4",
   ].join("\n---\n");
@@ -117,8 +117,8 @@ test("unknown kinds, missing kinds, non-objects and duplicates are warnings", ()
     "kind: List\nitems:\n- 42\n- metadata:\n    name: nokind-item",
     "kind: Namespace\nmetadata:\n  name: a\n  labels: {first: 'yes'}",
     "kind: Namespace\nmetadata:\n  name: a\n  labels: {second: 'yes'}",
-    "kind: Pod\nmetadata:\n  name: p\n  namespace: x",
-    "kind: Pod\nmetadata:\n  name: p\n  namespace: y",
+    "kind: Pod\nmetadata:\n  name: p\n  namespace: x\nspec: {}",
+    "kind: Pod\nmetadata:\n  name: p\n  namespace: y\nspec: {}",
     "",
   ].join("\n---\n");
   // When parsed

@@ -13,6 +13,7 @@ import { type InputWarning, formatWarning } from "../../model/cluster.ts";
 import type { NodeConfig } from "../../model/config.ts";
 import type { SourceLog } from "../../sources/kube/index.ts";
 import type { ClusterSource } from "../../sources/source.ts";
+import { resolveNodeName } from "../identity.ts";
 import type { Logger } from "./log.ts";
 
 /** A source's log callback, into pino (component "source"). */
@@ -43,7 +44,7 @@ export async function makeSource(cfg: NodeConfig, log: Logger): Promise<ClusterS
   if (cfg.snapshot !== undefined) {
     const { createSnapshotWatchSource } = await import("../../sources/snapshot-watch.ts");
     const log2 = opts.log;
-    return createSnapshotWatchSource({ path: cfg.snapshot, onWarning: opts.onWarning, log: (level, msg) => log2(level, msg) });
+    return createSnapshotWatchSource({ path: cfg.snapshot, nodeName: resolveNodeName(cfg), onWarning: opts.onWarning, log: (level, msg) => log2(level, msg) });
   }
   const { createKubeSource } = await import("../../sources/kube/index.ts");
   return createKubeSource({

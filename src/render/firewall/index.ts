@@ -35,7 +35,7 @@ import { enabledFamilies, nodePodCidrs } from "../node-facts.ts";
 import { builtinJumps, commonChainRules, defaultChainRules, inputExemptions, tailChainRules, topChainEnd } from "./base-chains.ts";
 import { CHAIN, policyChainName } from "./names.ts";
 import { type PodPolicies, podChain, podJumps } from "./pod-chain.ts";
-import { type PolicyContext, compilePolicy, namespaceLabels, policyTargets } from "./policy.ts";
+import { type PolicyContext, compilePolicy, namespaceLabels, policySyntaxProblems, policyTargets } from "./policy.ts";
 import { renderPolicyChain } from "./policy-chain.ts";
 import { type FwPod, indexPods, podIp } from "./pods.ts";
 import type { Labels } from "./selectors.ts";
@@ -81,7 +81,7 @@ export function renderFirewall(input: RenderInput): ControllerResult {
     const pre = policyTargets(p, pods);
     const localTargets = pre.targets.filter((t) => t.local);
     if (localTargets.length === 0) {
-      for (const m of pre.problems) warnings.push(`NetworkPolicy ${p.namespace}/${p.name}: ${m}`);
+      warnings.push(...policySyntaxProblems(p, pre.problems));
       continue;
     }
     const compiled = compilePolicy(p, ctx, pre);

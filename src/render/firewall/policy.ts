@@ -135,6 +135,36 @@ function compileRule(
   return { index, any, ...(podPeers !== undefined ? { podPeers } : {}), ipBlocks, ports: specs };
 }
 
+/**
+ * The problems of `p` that do not depend on pods (invalid CIDRs, selector operators, ports), as
+ * `compilePolicy` words them: for a policy that targets no pod on this node, so that what the
+ * API server would reject is named on every node, not only where the policy has targets.
+ */
+export function policySyntaxProblems(p: NetworkPolicyInfo, selectorProblems: readonly string[]): string[] {
+  const prefix = `NetworkPolicy ${p.namespace}/${p.name}: `;
+  const lines = selectorProblems.map((m) => `${prefix}${m}`);
+  for (const dir of coveredDirections(p)) {
+    const problems: string[] = [];
+    (dir === "ingress" ? p.ingress : p.egress).forEach((rule, i) => {
+      const field = `spec.${dir}[${i}]`;
+      (rule.peers ?? []).forEach((peer, k) => {
+        const f = `${field}.${dir === "ingress" ? "from" : "to"}[${k}]`;
+        if (peer.ipBlock !== undefined) problems.push(...ipBlockProblems(peer.ipBlock, `${f}.ipBlock`));
+        if (peer.podSelector) problems.push(...compileSelector(peer.podSelector, `${f}.podSelector`, false).problems);
+        if (peer.namespaceSelector) problems.push(...compileSelector(peer.namespaceSelector, `${f}.namespaceSelector`, false).problems);
+      });
+      problems.push(...compilePorts(rule.ports, field).problems);
+    });
+    for (const m of problems) lines.push(`${prefix}${m}; ${dir} fails closed`);
+  }
+  return lines;
+}
+
+const coveredDirections = (p: NetworkPolicyInfo): Direction[] => [
+  ...(p.policyTypes.includes("Ingress") ? (["ingress"] as const) : []),
+  ...(p.policyTypes.includes("Egress") ? (["egress"] as const) : []),
+];
+
 const byPod = (a: FwPod, b: FwPod): number =>
   a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
@@ -147,10 +177,7 @@ export function compilePolicy(p: NetworkPolicyInfo, ctx: PolicyContext, pre?: { 
   const prefix = `NetworkPolicy ${p.namespace}/${p.name}: `;
   const targetsBroken = selProblems.length > 0;
   const directions: CompiledDirection[] = [];
-  const covered: Direction[] = [
-    ...(p.policyTypes.includes("Ingress") ? (["ingress"] as const) : []),
-    ...(p.policyTypes.includes("Egress") ? (["egress"] as const) : []),
-  ];
+  const covered = coveredDirections(p);
   for (const m of selProblems) lines.push(`${prefix}${m}; every pod of the namespace is a target and ${covered.join(", ")} fail${covered.length === 1 ? "s" : ""} closed`);
   for (const dir of covered) {
     const problems: string[] = [];

@@ -5,8 +5,10 @@
  * Guarantees:
  * - protocol must be TCP, UDP or SCTP (the projection defaults a missing one to TCP);
  *   anything else is a problem naming the field;
- * - a numeric port is 1-65535; `endPort` ≥ port makes a range `port:endPort`; an `endPort`
- *   below the port, or without a port, is ignored (upstream) with a problem-free note;
+ * - a numeric port is 1-65535; `endPort` ≥ port makes a range `port:endPort`; as the API
+ *   server validates it, an `endPort` below the port, beside a named port or without a port
+ *   is a problem (upstream ignores it; matching only `port` would allow less, or other, than
+ *   written, so the direction fails closed instead); a named port must be an IANA_SVC_NAME;
  * - a port without number is a protocol-only match; a named port is resolved per destination
  *   pod on its container ports of the same protocol and name (`resolveNamedPort`);
  * - `ports` missing or empty means every port and protocol (one `all` spec).
@@ -14,6 +16,7 @@
  * @category render
  */
 import type { ContainerPort, PolicyPort } from "../../model/cluster.ts";
+import { ianaSvcNameProblem } from "../../model/k8s-names.ts";
 
 export type Protocol = "tcp" | "udp" | "sctp";
 
@@ -38,12 +41,19 @@ export function compilePorts(ports: readonly PolicyPort[] | undefined, field: st
       problems.push(`${f}.protocol: unknown protocol ${JSON.stringify(p.protocol)} (want TCP, UDP or SCTP)`);
       return;
     }
-    if (p.port === undefined) { specs.push({ kind: "proto", proto }); return; }
+    if (p.port === undefined) {
+      if (p.endPort !== undefined) { problems.push(`${f}.port: is required when endPort is set`); return; }
+      specs.push({ kind: "proto", proto });
+      return;
+    }
     if (typeof p.port === "string") {
       if (/^\d+$/.test(p.port)) {
         problems.push(`${f}.port: ${JSON.stringify(p.port)} is a number written as a string`);
         return;
       }
+      const bad = ianaSvcNameProblem(p.port);
+      if (bad !== undefined) { problems.push(`${f}.port: ${JSON.stringify(p.port)} ${bad}`); return; }
+      if (p.endPort !== undefined) { problems.push(`${f}.endPort: may not be set when port is a name`); return; }
       specs.push({ kind: "named", proto, name: p.port, field: `${f}.port` });
       return;
     }
@@ -51,7 +61,11 @@ export function compilePorts(ports: readonly PolicyPort[] | undefined, field: st
       problems.push(`${f}.port: ${p.port} is not a port (1-65535)`);
       return;
     }
-    const endPort = p.endPort !== undefined && p.endPort > p.port && p.endPort <= 65535 ? p.endPort : undefined;
+    if (p.endPort !== undefined && p.endPort < p.port) {
+      problems.push(`${f}.endPort: ${p.endPort} must be greater than or equal to port ${p.port}`);
+      return;
+    }
+    const endPort = p.endPort !== undefined && p.endPort > p.port ? p.endPort : undefined;
     specs.push({ kind: "number", proto, port: p.port, ...(endPort !== undefined ? { endPort } : {}) });
   });
   return { specs, problems };

@@ -8,10 +8,10 @@ import { policyChainName } from "../../../src/render/firewall/names.ts";
 import { compilePorts } from "../../../src/render/firewall/ports.ts";
 import { cluster, members, pod, policy, render, setsIn } from "./fixture.ts";
 
-test("ports: number, endPort range, endPort below port ignored, protocol only, SCTP, default TCP", () => {
+test("ports: number, endPort range, endPort equal to port, protocol only, SCTP, default TCP", () => {
   // Given the port shapes of upstream's tests (§8.1 items 8-10, 13)
   const { specs, problems } = compilePorts([
-    { protocol: "TCP", port: 80 }, { protocol: "TCP", port: 30000, endPort: 31000 }, { protocol: "TCP", port: 34000, endPort: 31000 },
+    { protocol: "TCP", port: 80 }, { protocol: "TCP", port: 30000, endPort: 31000 }, { protocol: "TCP", port: 34000, endPort: 34000 },
     { protocol: "UDP" }, { protocol: "SCTP", port: 36000 }, { protocol: "TCP", port: "http" },
   ], "spec.ingress[0]");
   // Then each becomes the match upstream renders
@@ -23,6 +23,23 @@ test("ports: number, endPort range, endPort below port ignored, protocol only, S
   // And missing or empty ports mean every port
   assert.deepEqual(compilePorts(undefined, "f").specs, [{ kind: "all" }]);
   assert.deepEqual(compilePorts([], "f").specs, [{ kind: "all" }]);
+});
+
+test("ports: as the API server validates them, endPort below port, beside a named port or without a port, and a bad port name are problems naming the field", () => {
+  // Given the port shapes the API server rejects (upstream kube-router ignores a bad endPort, matching only the port)
+  const { specs, problems } = compilePorts([
+    { protocol: "TCP", port: 34000, endPort: 31000 }, { protocol: "TCP", port: "http", endPort: 90 }, { protocol: "TCP", endPort: 90 },
+    { protocol: "TCP", port: "Http" }, { protocol: "TCP", port: "a-very-long-port-name" },
+  ], "spec.ingress[0]");
+  // Then none renders and each is named (the caller fails the direction closed)
+  assert.deepEqual(specs, []);
+  assert.deepEqual(problems, [
+    "spec.ingress[0].ports[0].endPort: 31000 must be greater than or equal to port 34000",
+    "spec.ingress[0].ports[1].endPort: may not be set when port is a name",
+    "spec.ingress[0].ports[2].port: is required when endPort is set",
+    "spec.ingress[0].ports[3].port: \"Http\" is not a port name: must contain only lowercase letters, digits and '-'",
+    "spec.ingress[0].ports[4].port: \"a-very-long-port-name\" is not a port name: must be no more than 15 characters",
+  ]);
 });
 
 test("ports: an unknown protocol is a problem naming the field", () => {
