@@ -26,3 +26,17 @@ export function dns1123LabelProblem(name: string): string | undefined {
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) return "is not a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit";
   return undefined;
 }
+
+/**
+ * Why `name` cannot be an object's `metadata.name` or `metadata.namespace`, or undefined. The
+ * API server asks for a DNS-1123 subdomain (a label for namespaces); we accept upper-case
+ * letters too (older snapshots and fixtures use them) but refuse what no API server would
+ * store and what would break our own output: empty, longer than 253, whitespace, control
+ * characters, `/` and any character outside letters, digits, `-` and `.`, or a non-alphanumeric
+ * first or last character.
+ */
+export function objectNameProblem(name: string): string | undefined {
+  if (name.length > 253) return "is not a valid name: must be no more than 253 characters";
+  if (!/^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$/.test(name)) return "is not a valid name: letters, digits, '-' and '.', starting and ending with a letter or digit";
+  return undefined;
+}

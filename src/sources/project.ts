@@ -34,7 +34,7 @@ import type {
   PolicyRule, ServiceInfo, ServicePort,
 } from "../model/cluster.ts";
 import { canonicalCidr, canonicalIp, cidrFamily, ipFamily } from "../model/ip.ts";
-import { dns1123LabelProblem, ianaSvcNameProblem } from "../model/k8s-names.ts";
+import { dns1123LabelProblem, ianaSvcNameProblem, objectNameProblem } from "../model/k8s-names.ts";
 import { taintsOf } from "./project-extender.ts";
 
 /** The result of projecting one object. */
@@ -189,9 +189,15 @@ function refOf(raw: unknown, namespaced: boolean): ObjectRef | undefined {
 function readMeta(o: Obj, namespaced: boolean): Meta {
   const m = optObj(o["metadata"], "metadata");
   if (!m) throw new Bad("metadata.name", "is required");
+  const name = reqStr(m["name"], "metadata.name");
+  const namespace = namespaced ? optStr(m["namespace"], "metadata.namespace") || "default" : "";
+  const badName = objectNameProblem(name);
+  if (badName !== undefined) throw new Bad("metadata.name", badName);
+  const badNs = namespaced ? objectNameProblem(namespace) : undefined;
+  if (badNs !== undefined) throw new Bad("metadata.namespace", badNs);
   return {
-    name: reqStr(m["name"], "metadata.name"),
-    namespace: namespaced ? optStr(m["namespace"], "metadata.namespace") || "default" : "",
+    name,
+    namespace,
     uid: optStr(m["uid"], "metadata.uid") ?? "",
     labels: strMap(m["labels"], "metadata.labels"),
     annotations: strMap(m["annotations"], "metadata.annotations"),
