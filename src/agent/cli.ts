@@ -105,6 +105,7 @@ function report(outcome: SyncOutcome, cfg: NodeConfig, io: Io): number {
   for (const [name, status] of Object.entries(outcome.controllers)) {
     if (status === "not-built") io.err(`warning: ${name} controller is enabled but not built yet; its kernel objects are left as they are\n`);
   }
+  if (outcome.reapplied > 0) io.err(`warning: another writer moved our objects right after apply; re-applied ${outcome.reapplied} time(s): ${[...new Set(outcome.displaced.map((d) => d.line))].join("; ")}\n`);
   for (const e of outcome.errors) io.err(`error: ${e}\n`);
   if (cfg.dryRun) {
     io.out(cfg.output === "json" ? formatPlanJson(outcome.plan) : formatPlanText(outcome.plan, outcome.scripts));
