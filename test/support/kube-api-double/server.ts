@@ -51,6 +51,7 @@ export interface RequestRecord {
 
 interface Failure {
   readonly status: number;
+  readonly retryAfterS?: number;
   readonly verbs: readonly Verb[];
   remaining: number;
 }
@@ -175,9 +176,9 @@ export class ApiServerDouble {
     this.listDelayMs = ms;
   }
 
-  /** The next `count` requests of the given verbs (default all) fail with HTTP `status`. */
-  failRequests(opts: { status?: number; count?: number; verbs?: readonly Verb[] } = {}): void {
-    this.failures.push({ status: opts.status ?? 500, remaining: opts.count ?? Infinity, verbs: opts.verbs ?? ["list", "watch", "get"] });
+  /** The next `count` requests of the given verbs (default all) fail with HTTP `status` (with a `Retry-After: retryAfterS` header when given). */
+  failRequests(opts: { status?: number; count?: number; verbs?: readonly Verb[]; retryAfterS?: number } = {}): void {
+    this.failures.push({ status: opts.status ?? 500, remaining: opts.count ?? Infinity, verbs: opts.verbs ?? ["list", "watch", "get"], ...(opts.retryAfterS !== undefined ? { retryAfterS: opts.retryAfterS } : {}) });
   }
   clearFailures(): void {
     this.failures = [];
@@ -227,7 +228,7 @@ export class ApiServerDouble {
     const failure = this.failures.find((f) => f.remaining > 0 && f.verbs.includes(verb));
     if (failure) {
       failure.remaining--;
-      return this.send(res, failure.status, status(failure.status, REASONS[failure.status] ?? "Unknown", `injected failure (${failure.status})`));
+      return this.send(res, failure.status, status(failure.status, REASONS[failure.status] ?? "Unknown", `injected failure (${failure.status})`), failure.retryAfterS !== undefined ? { "Retry-After": String(failure.retryAfterS) } : {});
     }
     if (verb === "watch" && this.hanging) {
       this.hung.add(res);
@@ -239,10 +240,10 @@ export class ApiServerDouble {
     this.later(this.listDelayMs, () => this.list(route, query, res));
   }
 
-  private send(res: ServerResponse, code: number, body: unknown): void {
+  private send(res: ServerResponse, code: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
     if (res.destroyed) return;
     const text = JSON.stringify(body);
-    res.writeHead(code, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
+    res.writeHead(code, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text), ...headers });
     res.end(text);
   }
 
