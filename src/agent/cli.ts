@@ -12,6 +12,7 @@ import { isEmptyPlan, planSummary } from "../model/plan.ts";
 import { SnapshotError, loadSnapshotFile, snapshotHostProblem } from "../sources/snapshot-file.ts";
 import { realDrivers, startDrivers, stopDrivers } from "./drivers.ts";
 import { type EngineDeps, type SyncOutcome, syncNode } from "./engine.ts";
+import { firstLine } from "./sync-error.ts";
 import { refusals } from "./flag-status.ts";
 import { parseFlags, usage } from "./flags.ts";
 import { readHostFacts } from "./host-facts.ts";
@@ -95,7 +96,10 @@ async function oneShot(cfg: NodeConfig, nodeName: string, deps: EngineDeps, io: 
   if (cfg.runRouter) io.err("warning: bgp: --once leaves BGP alone (gobgpd lives only as long as the agent); run without --once to peer and advertise\n");
   const once = async () => {
     const outcome = await syncNode(deps, { mode: cfg.dryRun ? "plan" : "apply", config: cfg, nodeName, snapshot: loaded.snapshot, verify: true });
-    if (!cfg.dryRun && outcome.ran > 0) saveLastSync(resolveStateDir(cfg, nodeName), outcome);
+    if (!cfg.dryRun && outcome.ran > 0) {
+      const failed = saveLastSync(resolveStateDir(cfg, nodeName), outcome);
+      if (failed) io.err(`warning: ${failed}\n`);
+    }
     return report(outcome, cfg, io);
   };
   return once();
@@ -107,6 +111,7 @@ function report(outcome: SyncOutcome, cfg: NodeConfig, io: Io): number {
   for (const [name, status] of Object.entries(outcome.controllers)) {
     if (status === "not-built") io.err(`warning: ${name} controller is enabled but not built yet; its kernel objects are left as they are\n`);
   }
+  if (outcome.reapplied > 0) io.err(`warning: another writer moved our objects right after apply; re-applied ${outcome.reapplied} time(s): ${[...new Set(outcome.displaced.map((d) => d.line))].join("; ")}\n`);
   for (const e of outcome.errors) io.err(`error: ${e}\n`);
   if (cfg.dryRun) {
     io.out(cfg.output === "json" ? formatPlanJson(outcome.plan) : formatPlanText(outcome.plan, outcome.scripts));
@@ -118,10 +123,18 @@ function report(outcome: SyncOutcome, cfg: NodeConfig, io: Io): number {
   return outcome.errors.length > 0 ? 1 : 0;
 }
 
-/** Records the last applied plan summary in the node's state directory (best effort). */
-function saveLastSync(dir: string, outcome: SyncOutcome): void {
+/**
+ * Records the last applied plan summary in the node's state directory (best effort: the file
+ * is informational, so a read-only or full file system must not fail the sync). Returns the
+ * one-line warning naming the file when it could not be written.
+ */
+function saveLastSync(dir: string, outcome: SyncOutcome): string | undefined {
+  const file = join(dir, "last-sync.json");
   try {
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "last-sync.json"), `${JSON.stringify({ summary: planSummary(outcome.plan), scripts: outcome.scripts.map((s) => s.title), errors: outcome.errors }, null, 2)}\n`);
-  } catch { /* the state dir is informational; a read-only fs must not fail the sync */ }
+    writeFileSync(file, `${JSON.stringify({ summary: planSummary(outcome.plan), scripts: outcome.scripts.map((s) => s.title), errors: outcome.errors }, null, 2)}\n`);
+    return undefined;
+  } catch (e) {
+    return `state dir: cannot write ${file} (${(e as NodeJS.ErrnoException).code ?? firstLine(e)}); the sync itself is applied`;
+  }
 }

@@ -6,7 +6,7 @@
  *
  * @category agent
  */
-import type { Driver, PlannedScript } from "../apply/driver.ts";
+import type { Displacement, Driver, PlannedScript } from "../apply/driver.ts";
 import type { Exec } from "../apply/exec.ts";
 import type { ClusterSnapshot } from "../model/cluster.ts";
 import type { NodeConfig } from "../model/config.ts";
@@ -58,6 +58,10 @@ export interface SyncOutcome {
   readonly failedDrivers: readonly DriverFamily[];
   /** Best-effort scripts that failed (each also a warning line); they fail nothing. */
   readonly bestEffortFailures: number;
+  /** Owned objects this sync put back after another writer moved them (a jump below a foreign rule), one per re-placement. */
+  readonly displaced: readonly Displacement[];
+  /** How many times verify found drift right after apply and re-applied (at most MAX_REAPPLY). */
+  readonly reapplied: number;
   /** Controller → rendered | disabled | not-built | failed. */
   readonly controllers: Readonly<Record<string, string>>;
   /** Controller → how many render warnings it gave (bad input it skipped or failed closed on). */
@@ -124,7 +128,10 @@ const observeErrors = (failed: ReadonlyMap<DriverFamily, string>): SyncError[] =
  * `errors` (one line each). Drivers are isolated: one that cannot observe has its tables
  * left out of the plan (nothing of it is changed blind) and is listed in `failedDrivers`;
  * the others sync. In `apply` mode scripts run in order; a failed script is reported and the
- * rest still run (each is atomic on its own or idempotent on retry).
+ * rest still run (each is atomic on its own or idempotent on retry). With `verify`, drift found
+ * right after apply (another writer moved our objects) is re-planned and re-applied up to
+ * MAX_REAPPLY times before it is reported; every re-placement is listed in `displaced`.
+ * Foreign objects are never deleted or moved: only ours are put back.
  */
 export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<SyncOutcome> {
   const warnings: string[] = [];
@@ -171,42 +178,73 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
   const plan = withoutTables(diffNode(desired, observed), tablesOf(failed.keys()));
   const scripts = compilePlan(deps.drivers, plan);
   let bestEffortFailures = 0;
+  const displaced: Displacement[] = [];
+  let reapplied = 0;
   const outcome = (ran: number, broken: Iterable<DriverFamily>): SyncOutcome =>
-    ({ desired, plan, scripts, ran, warnings, errors, failedDrivers: [...new Set(broken)].sort(), bestEffortFailures, controllers, controllerWarnings, ...(host ? { host } : {}) });
+    ({ desired, plan, scripts, ran, warnings, errors, failedDrivers: [...new Set(broken)].sort(), bestEffortFailures, displaced, reapplied, controllers, controllerWarnings, ...(host ? { host } : {}) });
   if (req.mode === "plan" || req.mode === "cleanup-plan") return outcome(0, failed.keys());
   const broken = new Set(failed.keys());
   let ran = 0;
-  for (const s of scripts) {
-    try {
-      await s.run(deps.exec);
-      ran++;
-    } catch (e) {
-      if (s.bestEffort) {
-        bestEffortFailures++;
-        warnings.push(`best-effort step ${s.title} failed (the sync goes on): ${firstLine(e)}`);
-        continue;
+  /** Runs scripts in order; a failed one is reported (best-effort ones only counted) and the rest still run. */
+  const runAll = async (list: readonly PlannedScript[]): Promise<void> => {
+    for (const s of list) {
+      try {
+        await s.run(deps.exec);
+        ran++;
+      } catch (e) {
+        if (s.bestEffort) {
+          bestEffortFailures++;
+          warnings.push(`best-effort step ${s.title} failed (the sync goes on): ${firstLine(e)}`);
+          continue;
+        }
+        broken.add(s.driver);
+        errors.push(new SyncError("apply", firstLine(e), { driver: s.driver, object: s.title }));
       }
-      broken.add(s.driver);
-      errors.push(new SyncError("apply", firstLine(e), { driver: s.driver, object: s.title }));
     }
-  }
+  };
+  displaced.push(...displacedIn(deps.drivers, plan));
+  await runAll(scripts);
   if (req.verify && scripts.length > 0) {
-    // re-read only the drivers that had something to do and did it
-    // (a driver whose apply failed is already reported and broken: re-reading it adds nothing)
-    // and those whose changes another driver's script carried out (an FDB entry goes with its deleted link)
-    const planned = TABLE_NAMES.filter((t) => plan[t].length > 0).map((t) => TABLES[t].driver);
-    const touched = new Set([...scripts.map((s) => s.driver), ...planned].filter((d) => !broken.has(d)));
-    const after = await observeEach(deps.exec, deps.drivers.filter((d) => touched.has(d.name)), scope);
-    for (const [driver, message] of after.failed) {
-      broken.add(driver);
-      errors.push(new SyncError("observe", `after apply: ${message}`, { driver }));
-    }
-    const again = withoutTables(diffNode(desired, overlay(observed, after.state, touched)), tablesOf(broken));
-    if (!isEmptyPlan(again)) {
-      const off = new Set(TABLE_NAMES.filter((t) => again[t].length > 0 || (t === "ipsets" && again.ipsetMembers.length > 0)).map((t) => TABLES[t].driver));
-      for (const d of off) broken.add(d);
-      errors.push(new SyncError("verify", planSummary(again), { ...(off.size === 1 ? { driver: [...off][0]! } : {}) }));
+    // Re-read only the drivers that had something to do and did it (a driver whose apply
+    // failed is already reported and broken: re-reading it adds nothing). Another writer may
+    // have moved our objects between apply and this read (a tool inserting its rule at the
+    // top of INPUT): re-plan and re-apply what differs, at most MAX_REAPPLY times, then report
+    // what is still off, naming the foreign object (Driver.displaced). Also re-read the drivers
+    // whose changes another driver's script carried out (an FDB entry goes with its deleted link).
+    const touchedBy = (list: readonly PlannedScript[], p: NodePlan) =>
+      new Set([...list.map((s) => s.driver), ...TABLE_NAMES.filter((t) => p[t].length > 0).map((t) => TABLES[t].driver)].filter((d) => !broken.has(d)));
+    let base = observed;
+    let touched = touchedBy(scripts, plan);
+    for (;;) {
+      const after = await observeEach(deps.exec, deps.drivers.filter((d) => touched.has(d.name)), scope);
+      for (const [driver, message] of after.failed) {
+        broken.add(driver);
+        errors.push(new SyncError("observe", `after apply: ${message}`, { driver }));
+      }
+      base = overlay(base, after.state, touched);
+      const again = withoutTables(diffNode(desired, base), tablesOf(broken));
+      if (isEmptyPlan(again)) break;
+      const moved = displacedIn(deps.drivers, again);
+      if (reapplied === MAX_REAPPLY) {
+        const off = new Set(TABLE_NAMES.filter((t) => again[t].length > 0 || (t === "ipsets" && again.ipsetMembers.length > 0)).map((t) => TABLES[t].driver));
+        for (const d of off) broken.add(d);
+        const why = moved.length > 0 ? ` after ${MAX_REAPPLY} re-applies; another writer keeps moving our objects: ${moved.map((m) => m.line).join("; ")}` : "";
+        errors.push(new SyncError("verify", `${planSummary(again)}${why}`, { ...(off.size === 1 ? { driver: [...off][0]! } : {}) }));
+        break;
+      }
+      reapplied++;
+      displaced.push(...moved);
+      const more = compilePlan(deps.drivers, again);
+      await runAll(more);
+      touched = touchedBy(more, again);
+      if (touched.size === 0) break;
     }
   }
   return outcome(ran, broken);
 }
+
+/** How many times one sync re-plans and re-applies what another writer changed right after our apply. */
+export const MAX_REAPPLY = 3;
+
+/** What each driver says `plan` puts back after another writer moved it. */
+const displacedIn = (drivers: readonly Driver[], plan: NodePlan): Displacement[] => drivers.flatMap((d) => d.displaced?.(plan) ?? []);

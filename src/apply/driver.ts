@@ -90,6 +90,20 @@ export interface Driver {
    * each render so render stays pure. Never rejects: what it cannot read is left out.
    */
   hostFacts?(): Promise<Partial<HostFacts>>;
+  /**
+   * Which changes of `plan` put back an owned object another writer moved (today: a jump a
+   * foreign rule was inserted above), each naming the foreign object as the driver last
+   * observed it. Pure over the last observe; [] when none. The engine counts and reports them.
+   */
+  displaced?(plan: NodePlan): Displacement[];
+}
+
+/** An owned object found moved by another writer (see Driver.displaced). */
+export interface Displacement {
+  /** Where, for a metric label: the builtin chain (`INPUT`). */
+  readonly chain: string;
+  /** One line naming our object and the foreign one above it. */
+  readonly line: string;
 }
 
 /** What a driver tells the runtime between syncs (see Driver.subscribe). */

@@ -233,7 +233,7 @@ test("kernel: a set referenced by an iptables rule gets its header replaced; del
   assert.match(nsSh(ns, "iptables -S INPUT"), /--match-set kube-router-svip dst -j ACCEPT/);
   assert.match(nsSh(ns, "ipset list -n"), /^kube-router-svip$/m);
   // When the set is no longer desired while the rule still uses it, the destroy fails loudly
-  await assert.rejects(sync(exec, withIpsets([])), /ipset restore -exist: exit 1: ipset v7\.17: Error in line 2: Set cannot be destroyed: it is in use by a kernel component/);
+  await assert.rejects(sync(exec, withIpsets([])), /ipset: cannot destroy kube-router-svip \(Set cannot be destroyed: it is in use by a kernel component\): a rule we do not own still references it/);
   // and once the rule is gone, the next sync destroys it
   nsSh(ns, "iptables -F INPUT");
   await sync(exec, withIpsets([]));

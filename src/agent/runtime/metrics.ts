@@ -8,6 +8,8 @@
  *   (ipset members count as create/delete of the `ipsets` table)
  * - `kube_router_sync_failures_total{controller}` failed syncs (render, observe or apply)
  * - `kube_router_last_successful_sync_timestamp_seconds{controller}`
+ * - `kube_router_jump_replacements_total{chain}` our jumps put back after a foreign rule was
+ *   inserted above them (an endless fight with another writer shows as a steady rate)
  * - `kube_router_desired_objects{table}` objects in the desired state after the last sync
  * - `kube_router_informer_last_event_timestamp_seconds{resource}` from the source
  * - `kube_router_input_warnings{kind}` input objects skipped or defaulted, now
@@ -60,6 +62,8 @@ export interface AgentMetrics {
   renderWarnings(counts: Readonly<Record<string, number>>): void;
   /** Best-effort steps (flow or cache cleanups) that failed without failing the sync. */
   bestEffortFailed(n: number): void;
+  /** One of our jumps put back at its position in builtin `chain` after another writer displaced it. */
+  jumpReplaced(chain: string): void;
 }
 
 /** Creates the registry and every metric. `defaults` adds process metrics (off in unit tests for speed). */
@@ -74,6 +78,7 @@ export function makeMetrics(src: MetricsSources, opts: { defaults?: boolean } = 
   const failures = new Counter({ name: `${P}sync_failures_total`, help: "Failed syncs (render, observe or apply), by controller.", labelNames: ["controller"], registers });
   const lastOk = new Gauge({ name: `${P}last_successful_sync_timestamp_seconds`, help: "Unix time of the last successful sync, by controller.", labelNames: ["controller"], registers });
   const bestEffort = new Counter({ name: `${P}best_effort_failures_total`, help: "Best-effort steps (e.g. the UDP conntrack flush) that failed; they never fail a sync.", registers });
+  const replaced = new Counter({ name: `${P}jump_replacements_total`, help: "Our jumps put back at the top of a builtin chain after another writer inserted a rule above them, by chain (policy: our jump first, always; the foreign rule is never moved).", labelNames: ["chain"], registers });
   const renderWarnings = new Gauge({ name: `${P}render_warnings`, help: "Warnings of the controller's last render: objects it skipped or failed closed on (e.g. a NetworkPolicy with an invalid CIDR).", labelNames: ["controller"], registers });
   const desired = new Gauge({ name: `${P}desired_objects`, help: "Objects in the node's desired state after the last sync, by table.", labelNames: ["table"], registers });
   new Gauge({
@@ -136,6 +141,9 @@ export function makeMetrics(src: MetricsSources, opts: { defaults?: boolean } = 
     },
     bestEffortFailed(n) {
       if (n > 0) bestEffort.inc(n);
+    },
+    jumpReplaced(chain) {
+      replaced.inc({ chain });
     },
     renderWarnings(counts) {
       for (const [controller, n] of Object.entries(counts)) renderWarnings.set({ controller }, n);

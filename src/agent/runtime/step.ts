@@ -50,10 +50,12 @@ export interface StepMemory {
   warned: ReadonlySet<string>;
   /** Per controller, the render error logged last: the same error again is logged at debug only. */
   renderErrors: Map<string, string>;
+  /** Per builtin chain: when a jump re-placement was last logged, and how many since (logged at most once a minute). */
+  replacements: Map<string, { loggedMs: number; since: number }>;
   syncs: number;
 }
 
-export const newStepMemory = (): StepMemory => ({ confirmed: undefined, untrusted: new Set(), lastPlanText: undefined, warned: new Set(), renderErrors: new Map(), syncs: 0 });
+export const newStepMemory = (): StepMemory => ({ confirmed: undefined, untrusted: new Set(), lastPlanText: undefined, warned: new Set(), renderErrors: new Map(), replacements: new Map(), syncs: 0 });
 
 export interface LaneResult {
   readonly lane: ControllerName;
@@ -122,7 +124,9 @@ export async function runStep(env: StepEnv, mem: StepMemory, snapshot: ClusterSn
     if (outcome.controllerWarnings) m.renderWarnings(outcome.controllerWarnings);
     if (!env.dryRun && outcome.ran > 0) m.applied(outcome.plan);
     m.bestEffortFailed(outcome.bestEffortFailures);
+    for (const d of outcome.displaced) m.jumpReplaced(d.chain);
   }
+  logReplacements(log, mem, outcome, env.now());
 
   // Logs: summary at info, the full plan at debug; dry-run logs each new plan at info.
   const changes = Object.fromEntries(planTables(outcome.plan).filter((t) => t.changes > 0).map((t) => [t.table, t.counts]));
@@ -153,4 +157,22 @@ export async function runStep(env: StepEnv, mem: StepMemory, snapshot: ClusterSn
     if (!empty && log.isLevelEnabled("debug")) log.debug({ plan: formatPlanText(outcome.plan, outcome.scripts) }, "sync plan");
   }
   return { syncId, mode, lanes: results, outcome };
+}
+
+/** A minute: re-placements in one chain are logged at most this often (the metric counts each). */
+export const REPLACEMENT_LOG_MS = 60_000;
+
+/**
+ * Logs the sync's jump re-placements (another writer inserted a rule above ours) at most once
+ * a minute per chain, with how many happened since the last line, so an endless fight with
+ * another tool is visible without a line per sync.
+ */
+function logReplacements(log: Logger, mem: StepMemory, outcome: SyncOutcome, now: number): void {
+  for (const d of outcome.displaced) {
+    const seen = mem.replacements.get(d.chain);
+    if (seen !== undefined && now - seen.loggedMs < REPLACEMENT_LOG_MS) { seen.since++; continue; }
+    const since = (seen?.since ?? 0) + 1;
+    mem.replacements.set(d.chain, { loggedMs: now, since: 0 });
+    log.warn({ chain: d.chain, replacements: since }, `jump re-placed (${since} in ${d.chain} since the last such line): ${d.line}`);
+  }
 }

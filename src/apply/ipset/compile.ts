@@ -18,7 +18,8 @@
  *
  * Running a script: one `ipset restore -exist` with the text on stdin (a write). The tool is
  * not atomic: it stops at the first failing line, keeping what ran before; the ExecError
- * names the line. The engine's next (full) sync observes and repairs.
+ * names the line. The engine's next (full) sync observes and repairs. The destroy script goes
+ * on past a set the kernel refuses to destroy (a foreign rule references it; see runDestroy).
  *
  * @category apply
  */
@@ -46,8 +47,37 @@ export function ipsetScripts(plan: NodePlan): Script[] {
   const destroy = destroyLines(plan);
   const out: Script[] = [];
   if (fill.length > 0) out.push(restoreScript(ORDER.ipsetFill, "ipset restore", fill));
-  if (destroy.length > 0) out.push(restoreScript(ORDER.ipsetDestroy, "ipset restore (destroy)", destroy));
+  if (destroy.length > 0) out.push({ ...restoreScript(ORDER.ipsetDestroy, "ipset restore (destroy)", destroy), run: (exec) => runDestroy(exec, destroy) });
   return out;
+}
+
+/** `ipset restore`'s error for a failing input line: 1-based line number and the reason. */
+const LINE_ERROR = /Error in line (\d+): (.*)/;
+
+/**
+ * Runs the destroy lines (`flush X`, `destroy X` pairs) so that a set the kernel refuses to
+ * destroy (a rule we do not own still references it: "in use by a kernel component") does not
+ * stop the others: the restore is run again from the line after the refused one, once per
+ * refused set. Fails, after every other set is gone, with one line naming the refused sets and
+ * the kernel's reason; any other failure is the tool's ExecError.
+ */
+async function runDestroy(exec: Exec, lines: readonly string[]): Promise<void> {
+  const refused: string[] = [];
+  let rest = lines;
+  while (rest.length > 0) {
+    try {
+      await exec.run("ipset", ["restore", "-exist"], { stdin: rest.map((l) => `${l}\n`).join(""), write: true });
+      break;
+    } catch (e) {
+      const m = LINE_ERROR.exec((e as { stderr?: string }).stderr ?? "");
+      const at = m ? Number(m[1]) : 0;
+      const failing = rest[at - 1];
+      if (!failing?.startsWith("destroy ")) throw e;
+      refused.push(`${failing.slice("destroy ".length)} (${m![2]!.trim()})`);
+      rest = rest.slice(at);
+    }
+  }
+  if (refused.length > 0) throw new Error(`ipset: cannot destroy ${refused.join(", ")}: a rule we do not own still references it; it is kept (emptied) and every other set was destroyed`);
 }
 
 function restoreScript(order: number, title: string, lines: readonly string[]): Script {

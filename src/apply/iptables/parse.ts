@@ -43,9 +43,11 @@ const TABLES: ReadonlySet<string> = new Set<IptTableName>(["filter", "nat", "man
  *
  * Tables other than filter/nat/mangle/raw (`security`) are ignored. Foreign chains and
  * foreign rules are never returned. Output tables are sorted by key.
+ * `displacedBy`, when given, receives for every displaced jump (by key) the first foreign rule
+ * above it as `-A <chain> <rule>` ("" when it is displaced by a copy of itself only).
  * Throws an Error (SaveFormatError) whose one-line message names the line, on malformed input.
  */
-export function parseOwned(family: Family, saveText: string): OwnedIptables {
+export function parseOwned(family: Family, saveText: string, displacedBy?: Map<string, string>): OwnedIptables {
   const chains: [string, Chain][] = [];
   const jumps: [string, Jump][] = [];
   const wanted = (table: string, chain: string, policy: string): boolean =>
@@ -62,22 +64,24 @@ export function parseOwned(family: Family, saveText: string): OwnedIptables {
         }
         continue;
       }
-      jumps.push(...builtinJumps(family, table, name, rules));
+      jumps.push(...builtinJumps(family, table, name, rules, displacedBy));
     }
   }
   return { chains: sortedTable(chains), jumps: sortedTable(jumps) };
 }
 
 /** The owned rules of one builtin chain as Jumps (see parseOwned for keys and positions). */
-function builtinJumps(family: Family, table: IptTableName, chain: string, rules: readonly string[]): [string, Jump][] {
+function builtinJumps(family: Family, table: IptTableName, chain: string, rules: readonly string[], displacedBy?: Map<string, string>): [string, Jump][] {
   const copies = new Map<string, number>();
   for (const r of rules) copies.set(r, (copies.get(r) ?? 0) + 1);
   const seen = new Map<string, number>();
   const out: [string, Jump][] = [];
   let inPlace = true;
+  let foreign = "";
   rules.forEach((rule, i) => {
     const { comment, target } = ruleCommentAndTarget(ruleTokens(rule));
     if (!ownsBuiltinRule(comment, target)) {
+      if (inPlace) foreign = `-A ${chain} ${rule}`;
       inPlace = false;
       return;
     }
@@ -92,6 +96,7 @@ function builtinJumps(family: Family, table: IptTableName, chain: string, rules:
       position: inPlace && unique ? i + 1 : -(i + 1),
     };
     out.push([jumpKey(j), j]);
+    if (j.position < 0) displacedBy?.set(jumpKey(j), foreign);
   });
   return out;
 }

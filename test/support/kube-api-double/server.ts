@@ -65,6 +65,7 @@ interface Conflicts {
 
 interface Failure {
   readonly status: number;
+  readonly retryAfterS?: number;
   readonly verbs: readonly Verb[];
   remaining: number;
 }
@@ -201,9 +202,9 @@ export class ApiServerDouble {
     this.listDelayMs = ms;
   }
 
-  /** The next `count` requests of the given verbs (default all, writes included) fail with HTTP `status`. */
-  failRequests(opts: { status?: number; count?: number; verbs?: readonly Verb[] } = {}): void {
-    this.failures.push({ status: opts.status ?? 500, remaining: opts.count ?? Infinity, verbs: opts.verbs ?? ALL_VERBS });
+  /** The next `count` requests of the given verbs (default all, writes included) fail with HTTP `status` (with a `Retry-After: retryAfterS` header when given). */
+  failRequests(opts: { status?: number; count?: number; verbs?: readonly Verb[]; retryAfterS?: number } = {}): void {
+    this.failures.push({ status: opts.status ?? 500, remaining: opts.count ?? Infinity, verbs: opts.verbs ?? ALL_VERBS, ...(opts.retryAfterS !== undefined ? { retryAfterS: opts.retryAfterS } : {}) });
   }
   clearFailures(): void {
     this.failures = [];
@@ -290,7 +291,7 @@ export class ApiServerDouble {
     const failure = this.failures.find((f) => f.remaining > 0 && f.verbs.includes(verb));
     if (!failure) return false;
     failure.remaining--;
-    this.send(res, failure.status, status(failure.status, REASONS[failure.status] ?? "Unknown", `injected failure (${failure.status})`));
+    this.send(res, failure.status, status(failure.status, REASONS[failure.status] ?? "Unknown", `injected failure (${failure.status})`), failure.retryAfterS !== undefined ? { "Retry-After": String(failure.retryAfterS) } : {});
     return true;
   }
 
@@ -313,10 +314,10 @@ export class ApiServerDouble {
     this.send(res, a.code, a.body);
   }
 
-  private send(res: ServerResponse, code: number, body: unknown): void {
+  private send(res: ServerResponse, code: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
     if (res.destroyed) return;
     const text = JSON.stringify(body);
-    res.writeHead(code, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
+    res.writeHead(code, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text), ...headers });
     res.end(text);
   }
 
