@@ -158,3 +158,117 @@ test("given two nodes and the API double, when both agents start with --run-rout
   programDevice(d);
   for (const n of NODES) assert.ok(ping(podIp(n)) || ping(podIp(n)), `device → pod ${podIp(n)} on node${n}`);
 });
+
+const extenderSyncs = (n: number): number => {
+  const m = /kube_router_syncs_total\{controller="extender",mode="full",result="success"\} (\d+)/.exec(scrapeIn(nodeNs.get(n)!, METRICS, "/metrics").body);
+  return m ? Number(m[1]) : 0;
+};
+const leaseHolder = () => ((double!.api.store.get("leases", CM.ns, LEASE) as { spec?: { holderIdentity?: string } } | undefined)?.spec?.holderIdentity ?? "");
+const resourceVersion = () => String(double!.api.store.get("configmaps", CM.ns, CM.name)?.metadata["resourceVersion"] ?? "");
+const interfaces = (d: Record<string, string>) => Object.entries(d).filter(([k]) => k.startsWith("Interface-")).map(([, v]) => v);
+const hasDuplicate = (xs: readonly string[]) => new Set(xs).size !== xs.length;
+const kernelOf = (n: number) => {
+  const ns = nodeNs.get(n)!;
+  return { link: link(n), fdb: nsSh(ns, "bridge fdb show 2>/dev/null | grep routervxlan0 || true"), rule: nsSh(ns, "iptables -S | grep -e '--dport 8472' || true") };
+};
+
+test("given converged agents, when several sync periods pass, then no configmap write reaches the API", { skip, timeout: 30_000 }, async () => {
+  // (--routes-sync-period=1s is the extender lane's period, lanes.ts periodOf)
+  await until(() => complete(data()), 10_000, "a complete ConfigMap", agents.get(1), 50);
+  const base = new Map(NODES.map((n) => [n, extenderSyncs(n)]));
+  await until(() => NODES.every((n) => extenderSyncs(n) >= base.get(n)! + 1), 5_000, "one full extender sync on each node", agents.get(1), 100);
+  const writes = configMapWrites();
+  const rv = resourceVersion();
+  const from = new Map(NODES.map((n) => [n, extenderSyncs(n)]));
+  await until(() => NODES.every((n) => extenderSyncs(n) >= from.get(n)! + 3), 10_000, "three more full extender syncs on each node", agents.get(1), 100);
+  assert.equal(configMapWrites(), writes, "a no-op sync wrote the ConfigMap");
+  assert.equal(resourceVersion(), rv);
+});
+
+test("given converged agents, when the Lease holder restarts (SIGTERM, start again), then no key, value or MAC changes and the ConfigMap is never written", { skip, timeout: 40_000 }, async () => {
+  const holder = leaseHolder();
+  const n = NODES.find((x) => holder === `kube-router-node${x}`);
+  assert.ok(n !== undefined, `the Lease is held by one of the agents (holder ${JSON.stringify(holder)})`);
+  const before = { data: data(), rv: resourceVersion(), writes: configMapWrites(), macs: NODES.map((x) => link(x)?.address) };
+  assert.equal(await stopAgent(agents.get(n)!), 0);
+  const a = startAgent(n);
+  await until(() => scrapeIn(nodeNs.get(n)!, HEALTH, "/healthz").code === 200, 20_000, "the restarted agent healthy", a, 100);
+  // the other agent takes the Lease (released on SIGTERM); the restarted one syncs twice more
+  const s0 = extenderSyncs(n);
+  await until(() => extenderSyncs(n) >= s0 + 2, 10_000, "two full syncs after the restart", a, 100);
+  assert.deepEqual(data(), before.data);
+  assert.equal(resourceVersion(), before.rv, "the ConfigMap was written (delete and recreate, or an update)");
+  assert.equal(configMapWrites(), before.writes);
+  assert.deepEqual(NODES.map((x) => link(x)?.address), before.macs);
+});
+
+test("given two racing agents, when the Lease and the ConfigMap are deleted together 20 times, then no ConfigMap state ever holds a duplicate Interface- address", { skip, timeout: 90_000 }, async () => {
+  // Both agents keep running: each round is a fresh election (both read no Lease and race to
+  // create it; the previous holder still counts itself leader until its next round) and a
+  // fresh allocation. Restarting both agents per round would cost ~5 s a round here.
+  const seen: string[] = [];
+  const off = double!.api.store.subscribe((e) => {
+    if (e.resource !== "configmaps" || e.type === "DELETED") return;
+    const d = (e.object as { data?: Record<string, string> }).data ?? {};
+    if (hasDuplicate(interfaces(d))) seen.push(JSON.stringify(d));
+  });
+  const t0 = Date.now();
+  const holders = new Set<string>();
+  try {
+    for (let round = 0; round < 20; round++) {
+      double!.api.delete("leases", CM.ns, LEASE);
+      double!.api.delete("configmaps", CM.ns, CM.name);
+      await until(() => complete(data()), 20_000, `a complete ConfigMap in round ${round}`, agents.get(1), 20);
+      holders.add(leaseHolder());
+    }
+  } finally {
+    off();
+  }
+  console.log(`# route extender e2e: 20 Lease races in ${Date.now() - t0} ms; holders ${[...holders].sort().join(", ")}`);
+  assert.deepEqual(seen, []);
+  assert.ok(!hasDuplicate(interfaces(data())));
+});
+
+test("given a converged cluster, when node1 is deleted while its agent runs, then its keys go for good and its agent removes its device, FDB entry and rule; re-created with a new uid it reuses the freed address", { skip, timeout: 60_000 }, async () => {
+  await until(() => complete(data()) && NODES.every((n) => kernelOf(n).link !== undefined), 20_000, "converged", agents.get(1), 50);
+  const freed = data()[`Interface-${nodeIp(1)}`]!;
+  const oldMac = data()[`Mac-${nodeIp(1)}`];
+  const ours = (d: Record<string, string>) => Object.keys(d).filter((k) => k.endsWith(nodeIp(1)) || d[k] === nodeIp(1));
+  // When
+  double!.api.delete("nodes", "", "node1");
+  const keysMs = await until(() => ours(data()).length === 0, 20_000, "node1's keys gone", agents.get(2), 50);
+  const kernelMs = await until(() => { const k = kernelOf(1); return k.link === undefined && k.fdb.trim() === "" && k.rule.trim() === ""; }, 20_000, "node1's device, FDB entry and rule gone", agents.get(1), 50);
+  // Then they never come back (watched for 5 s), and node2 keeps its keys
+  const t = Date.now();
+  while (Date.now() - t < 5000) {
+    assert.deepEqual(ours(data()), [], "node1's keys came back");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(complete(data(), [2]));
+  console.log(`# route extender e2e: node1 deleted: keys gone in ${keysMs} ms, its kernel state in ${kernelMs} ms`);
+  // When node1 joins again (new uid), then it gets the freed address and a new MAC, and the device reaches its pod
+  double!.api.create("nodes", k8sNode(1));
+  await until(() => complete(data()), 20_000, "node1's keys back", agents.get(1), 50);
+  assert.equal(data()[`Interface-${nodeIp(1)}`], freed);
+  assert.notEqual(data()[`Mac-${nodeIp(1)}`], oldMac);
+  await until(() => kernelOf(1).link?.address === data()[`Mac-${nodeIp(1)}`] && nsSh(nodeNs.get(1)!, "ip -4 addr show dev routervxlan0").includes(`${freed}/24`), 20_000, "node1's device with its new MAC and address", agents.get(1), 50);
+  programDevice(data());
+  assert.ok(ping(podIp(1)) || ping(podIp(1)), "device → pod on the re-joined node1");
+});
+
+test("given an agent WITHOUT --run-route-extender on a node the extender served, when it runs several sync periods, then it removes our device, FDB entry and rule, never asks the API for a ConfigMap, and its extender lane synced once", { skip, timeout: 40_000 }, async () => {
+  for (const n of NODES) assert.equal(await stopAgent(agents.get(n)!), 0);
+  assert.notEqual(kernelOf(1).link, undefined, "routervxlan0 left by the extender run");
+  const from = double!.api.requests.length;
+  const a = startAgent(1, []);
+  await until(() => scrapeIn(nodeNs.get(1)!, HEALTH, "/healthz").code === 200, 20_000, "healthy", a, 100);
+  await until(() => { const k = kernelOf(1); return k.link === undefined && k.fdb.trim() === "" && k.rule.trim() === ""; }, 10_000, "our extender objects removed", a, 50);
+  // three --routes-sync-period (1 s) pass, and a node changes
+  double!.api.update("nodes", node("node2", { ip: nodeIp(2), podCIDR: "10.244.2.0/24", labels: { changed: "yes" } }));
+  await new Promise((r) => setTimeout(r, 3500));
+  const asked = double!.api.requests.slice(from).filter((r) => r.resource === "configmaps" || r.resource === "leases").map((r) => `${r.verb} ${r.resource}`);
+  assert.deepEqual(asked, []);
+  assert.equal(extenderSyncs(1), 1);
+  assert.equal(scrapeIn(nodeNs.get(1)!, HEALTH, "/healthz").code, 200);
+  assert.equal(await stopAgent(a), 0);
+});
