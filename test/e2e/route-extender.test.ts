@@ -157,6 +157,12 @@ test("given two nodes and the API double, when both agents start with --run-rout
   assert.equal(ping(podIp(1)), false, "no path before the device is programmed");
   programDevice(d);
   for (const n of NODES) assert.ok(ping(podIp(n)) || ping(podIp(n)), `device → pod ${podIp(n)} on node${n}`);
+  // and each node learnt the device behind EndpointIP through routervxlan0 (E8): neighbour and FDB entry
+  const deviceMac = (JSON.parse(nsSh(dev, "ip -j link show dev vx0")) as { address: string }[])[0]!.address;
+  for (const n of NODES) {
+    assert.match(nsSh(nodeNs.get(n)!, "ip neigh show dev routervxlan0"), new RegExp(`${ENDPOINT.replaceAll(".", "\\.")} lladdr ${deviceMac}`));
+    assert.match(nsSh(nodeNs.get(n)!, "bridge fdb show dev routervxlan0"), new RegExp(`${deviceMac} dst ${VTEP.replaceAll(".", "\\.")}`));
+  }
 });
 
 const extenderSyncs = (n: number): number => {
