@@ -4,7 +4,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { laneSpecs } from "../../src/agent/runtime/lanes.ts";
 import { type LaneSpec, type Timing, backoffMs, decide, finished, markDirty, newSchedule, started } from "../../src/agent/runtime/schedule.ts";
+import { DEFAULT_CONFIG } from "../../src/model/config.ts";
 
 const timing: Timing = { debounceMs: 100, maxDelayMs: 500, minIntervalMs: 1000, backoffBaseMs: 1000, backoffMaxMs: 8000 };
 const router: LaneSpec = { name: "router", periodMs: 60_000, kinds: new Set(["nodes"]) };
@@ -121,4 +123,24 @@ test("schedule: a failing lane runs alone; the others keep their own schedule", 
   const second = decide(s, 1300);
   assert.deepEqual(second.kind === "run" ? [second.sync, second.lanes.map((l) => l.spec.name)] : second, ["partial", ["proxy"]]);
   assert.equal(p!.failures, 0);
+});
+
+test("schedule: given the route extender off, when the lanes are built, then its lane syncs once at start and then rests through node churn and periods", () => {
+  const spec = (on: boolean) => laneSpecs({ ...DEFAULT_CONFIG, runRouteExtender: on }).lanes.find((l) => l.name === "extender")!;
+  // with the extender on, it has a period and follows nodes and its ConfigMap
+  assert.deepEqual([...spec(true).kinds].sort(), ["configMaps", "nodes"]);
+  assert.ok(Number.isFinite(spec(true).periodMs));
+  // off: one full sync at start (removes what an earlier run left) …
+  const off = spec(false);
+  const s = synced(router, off);
+  // … then node changes and a day of periods wake the router lane only
+  markDirty(s, "nodes", 2000);
+  const d = decide(s, 2100);
+  assert.deepEqual(d.kind === "run" ? d.lanes.map((l) => l.spec.name) : d, ["router"]);
+  started(d.kind === "run" ? d.lanes : [], "partial", 2100);
+  for (const l of s.lanes) if (l.running) finished(s, l, true, 2110);
+  const later = decide(s, 86_400_000);
+  assert.deepEqual(later.kind === "run" ? later.lanes.map((l) => l.spec.name) : later, ["router"]);
+  const extenderLane = s.lanes.find((l) => l.spec.name === "extender")!;
+  assert.equal(extenderLane.lastStartAt, 0);
 });

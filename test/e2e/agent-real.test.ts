@@ -11,14 +11,14 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { type Server, connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import { addNetns, delNetns, kernelSkip, nsSh } from "../support/netns.ts";
+import { type ApiRelay, apiRelay } from "../support/api-relay.ts";
 import { type AgentProcess, scrapeIn, spawnAgent, stopAgent, until as untilReady } from "../support/agent-process.ts";
 import { node } from "../support/kube-api-double/index.ts";
 import { type RealApiServer, apiserverSkip, startRealApiServer } from "../support/apiserver/index.ts";
@@ -35,31 +35,12 @@ let ns = "";
 let api: RealApiServer | undefined;
 let k: RealCluster;
 let objects: KubernetesObjectApi;
-let unixRelay: Server | undefined;
-let nsRelay: ChildProcess | undefined;
+let relay: ApiRelay | undefined;
 const agents = new Set<ChildProcess>();
 
 type Doc = KubernetesObject & { rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
 const rbacDocs = (): Doc[] => parseAllDocuments(readFileSync(join(import.meta.dirname, "../../deploy/kube-router-daemonset.yaml"), "utf8"))
   .map((d) => d.toJS() as Doc).filter((d) => ["ServiceAccount", "ClusterRole", "ClusterRoleBinding"].includes(d.kind ?? ""));
-
-function startUnixRelay(path: string, port: number): Promise<Server> {
-  const srv = createServer((c) => {
-    const u = connect(port, "127.0.0.1");
-    c.pipe(u).pipe(c);
-    c.on("error", () => u.destroy());
-    u.on("error", () => c.destroy());
-    c.on("close", () => u.destroy());
-    u.on("close", () => c.destroy());
-  });
-  return new Promise((resolve) => srv.listen(path, () => resolve(srv)));
-}
-
-function startNsRelay(sock: string): ChildProcess {
-  const code = `const net=require("net");net.createServer(c=>{const u=net.connect(${JSON.stringify(sock)});c.pipe(u).pipe(c);` +
-    `for(const [a,b] of [[c,u],[u,c]]){a.on("error",()=>b.destroy());a.on("close",()=>b.destroy());}}).listen(${API_PORT},"127.0.0.1",()=>console.log("ready"));`;
-  return spawn("ip", ["netns", "exec", ns, process.execPath, "-e", code], { stdio: ["ignore", "pipe", "inherit"] });
-}
 
 /** A kubeconfig for the agent in the netns: the relayed port, the real CA, the ServiceAccount's token. */
 function agentKubeconfig(): string {
@@ -110,18 +91,13 @@ before(async () => {
   ns = addNetns("agr");
   nsSh(ns, "ip link add eth0 type veth peer name eth0p && ip link set eth0p up && ip addr add 10.250.0.11/24 dev eth0 && ip link set eth0 up");
   const sock = join(dir, "api.sock");
-  unixRelay = await startUnixRelay(sock, api.port);
-  nsRelay = startNsRelay(sock);
-  await new Promise<void>((resolve, reject) => {
-    nsRelay!.stdout!.once("data", () => resolve());
-    nsRelay!.once("exit", (c) => reject(new Error(`netns relay exited with ${c}`)));
-  });
+  relay = await apiRelay(sock, api.port);
+  await relay.into(ns, API_PORT);
 });
 
 after(async () => {
   for (const a of agents) a.kill("SIGKILL");
-  if (nsRelay && nsRelay.exitCode === null) nsRelay.kill("SIGKILL");
-  await new Promise<void>((r) => (unixRelay ? unixRelay.close(() => r()) : r()));
+  await relay?.close();
   await api?.stop();
   if (ns) delNetns(ns);
   if (dir) rmSync(dir, { recursive: true, force: true });

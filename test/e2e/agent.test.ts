@@ -15,10 +15,10 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { type Server, connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { addNetns, delNetns, kernelSkip, nsSh } from "../support/netns.ts";
+import { type ApiRelay, apiRelay } from "../support/api-relay.ts";
 import { type AgentProcess, scrapeIn, spawnAgent, stopAgent, until } from "../support/agent-process.ts";
 import { CLI, runCli } from "../support/cli.ts";
 import { type DoubleHandle, RESOURCES, kubeconfigText, node, reserveApiDouble } from "../support/kube-api-double/index.ts";
@@ -34,29 +34,8 @@ const METRICS = 20245;
 let dir = "";
 let ns = "";
 let double: DoubleHandle | undefined;
-let unixRelay: Server | undefined;
-let nsRelay: ChildProcess | undefined;
+let relay: ApiRelay | undefined;
 const agents = new Set<ChildProcess>();
-
-/** Unix socket (this process) → the double's TCP port. */
-function startUnixRelay(path: string, port: number): Promise<Server> {
-  const srv = createServer((c) => {
-    const u = connect(port, "127.0.0.1");
-    c.pipe(u).pipe(c);
-    c.on("error", () => u.destroy());
-    u.on("error", () => c.destroy());
-    c.on("close", () => u.destroy());
-    u.on("close", () => c.destroy());
-  });
-  return new Promise((resolve) => srv.listen(path, () => resolve(srv)));
-}
-
-/** In the netns: 127.0.0.1:API_PORT → the unix socket. */
-function startNsRelay(sock: string): ChildProcess {
-  const code = `const net=require("net");net.createServer(c=>{const u=net.connect(${JSON.stringify(sock)});c.pipe(u).pipe(c);` +
-    `for(const [a,b] of [[c,u],[u,c]]){a.on("error",()=>b.destroy());a.on("close",()=>b.destroy());}}).listen(${API_PORT},"127.0.0.1",()=>console.log("ready"));`;
-  return spawn("ip", ["netns", "exec", ns, process.execPath, "-e", code], { stdio: ["ignore", "pipe", "inherit"] });
-}
 
 function kubeconfigFile(): string {
   const kubeconfig = join(dir, "kubeconfig");
@@ -87,18 +66,13 @@ before(async () => {
   nsSh(ns, "ip link add eth0 type veth peer name eth0p && ip link set eth0p up && ip addr add 10.250.0.11/24 dev eth0 && ip link set eth0 up");
   double = await reserveApiDouble();
   const sock = join(dir, "api.sock");
-  unixRelay = await startUnixRelay(sock, double.api.port);
-  nsRelay = startNsRelay(sock);
-  await new Promise<void>((resolve, reject) => {
-    nsRelay!.stdout!.once("data", () => resolve());
-    nsRelay!.once("exit", (c) => reject(new Error(`netns relay exited with ${c}`)));
-  });
+  relay = await apiRelay(sock, double.api.port);
+  await relay.into(ns, API_PORT);
 });
 
 after(async () => {
   for (const a of agents) a.kill("SIGKILL");
-  if (nsRelay && nsRelay.exitCode === null) nsRelay.kill("SIGKILL");
-  await new Promise<void>((r) => (unixRelay ? unixRelay.close(() => r()) : r()));
+  await relay?.close();
   await double?.dispose();
   if (ns) delNetns(ns);
   if (dir) rmSync(dir, { recursive: true, force: true });

@@ -8,6 +8,7 @@
  * reports it, the other lanes run. `refused` lists every refusal, including those of owners
  * without a lane (the LoadBalancer allocator, the process). The kind lists are generous on purpose: a spurious
  * dirty mark costs one cheap partial sync with an empty plan, a missing one a late change.
+ * A resting lane (the extender turned off) syncs once at start and never again.
  *
  * @category agent
  */
@@ -43,6 +44,15 @@ export function periodOf(name: ControllerName, cfg: NodeConfig): number {
 }
 
 /**
+ * True for a lane that syncs once at start and then rests (no period, no source kinds): the
+ * extender while `--run-route-extender` is off, whose only job is to remove what an earlier run
+ * left (its render is empty; it asks the API nothing), so node churn costs it nothing.
+ */
+function resting(name: ControllerName, cfg: NodeConfig): boolean {
+  return name === "extender" && !cfg.runRouteExtender;
+}
+
+/**
  * Lanes for the enabled, built controllers (in controller order; parked with `refused` when a
  * flag of theirs is refused), the enabled ones not built yet, and every refusal.
  */
@@ -54,7 +64,8 @@ export function laneSpecs(cfg: NodeConfig): { lanes: LaneSpec[]; notBuilt: Contr
     if (!c.enabled(cfg)) continue;
     if (c.render === undefined) { notBuilt.push(c.name); continue; }
     const mine = refused.filter((r) => r.owner === c.name).map((r) => r.line);
-    lanes.push({ name: c.name, periodMs: periodOf(c.name, cfg), kinds: new Set(KINDS[c.name]), ...(mine.length > 0 ? { refused: mine.join("; ") } : {}) });
+    const rest = resting(c.name, cfg);
+    lanes.push({ name: c.name, periodMs: rest ? Infinity : periodOf(c.name, cfg), kinds: new Set(rest ? [] : KINDS[c.name]), ...(mine.length > 0 ? { refused: mine.join("; ") } : {}) });
   }
   return { lanes, notBuilt, refused };
 }

@@ -135,7 +135,7 @@ export function markLanes(s: Schedule, owns: (name: ControllerName) => boolean, 
   return n;
 }
 
-/** When a lane may next sync (ms epoch), with the kind of sync; undefined = nothing to do until a change. */
+/** When a lane may next sync (ms epoch), with the kind of sync; undefined = nothing to do until a change (or ever, for a resting lane). */
 export function laneDue(s: Schedule, l: LaneState): { at: number; kind: SyncKind } | undefined {
   if (l.running || l.spec.refused !== undefined) return undefined;
   const t = s.timing;
@@ -147,6 +147,8 @@ export function laneDue(s: Schedule, l: LaneState): { at: number; kind: SyncKind
   }
   const best = candidates.reduce((a, b) => (b.at < a.at ? b : a));
   const at = Math.max(best.at, l.retryAt ?? -Infinity);
+  // a resting lane (periodMs Infinity) after its sync: nothing until it is marked
+  if (at === Infinity) return undefined;
   return { at, kind: l.needFull || at >= l.nextFullAt ? "full" : best.kind };
 }
 
