@@ -18,7 +18,7 @@ import { scrapeIn, spawnAgent, stopAgent, until } from "../support/agent-process
 import { CLI } from "../support/cli.ts";
 import { type DoubleHandle, endpointSlice, kubeconfigText, namespace, networkPolicy, node, pod, reserveApiDouble, service } from "../support/kube-api-double/index.ts";
 import { addNetns, delNetns, kernelSkip, nsSh } from "../support/netns.ts";
-import { type NsApiRelay, startNsApiRelay } from "../support/ns-api-relay.ts";
+import { type ApiRelay, apiRelay } from "../support/api-relay.ts";
 
 const API_PORT = 6443;
 const HEALTH = 20444;
@@ -30,7 +30,7 @@ const SLICES = 50;
 let dir = "";
 let ns = "";
 let double: DoubleHandle | undefined;
-let relay: NsApiRelay | undefined;
+let relay: ApiRelay | undefined;
 const live = new Set<ChildProcess>();
 
 before(async () => {
@@ -40,7 +40,8 @@ before(async () => {
   nsSh(ns, "ip link add eth0 type veth peer name eth0p && ip link set eth0p up && ip addr add 10.250.0.11/24 dev eth0 && ip link set eth0 up");
   double = await reserveApiDouble();
   await double.api.listen();
-  relay = await startNsApiRelay(ns, dir, double.api.port, API_PORT);
+  relay = await apiRelay(join(dir, "api.sock"), double.api.port);
+  await relay.into(ns, API_PORT);
 });
 
 after(async () => {
