@@ -53,7 +53,10 @@ test("our own flags have their documented defaults", () => {
 
 test("no field exists that is neither an upstream flag nor ours", () => {
   // Given the fields of DEFAULT_CONFIG plus the optional ones
-  const ours = new Set(["snapshot", "once", "dryRun", "output", "stateDir", "iptablesBackend", "cniConfFile", "nodeNameEnv", "overlayVni"]);
+  const ours = new Set(["snapshot", "once", "dryRun", "output", "stateDir", "iptablesBackend", "cniConfFile", "nodeNameEnv", "overlayVni",
+    // the route extender (ours: upstream kube-router has none)
+    "runRouteExtender", "routeExtenderNetwork", "routeExtenderVni", "routeExtenderPort", "routeExtenderVtepIp", "routeExtenderType",
+    "routeExtenderTunnelEndpoint", "routeExtenderConfigmapNamespace", "routeExtenderConfigmapName", "routeExtenderSkipTaints"]);
   const upstream = new Set(Object.keys(UPSTREAM_DEFAULTS).map(fieldOf));
   // Then each is accounted for
   for (const k of Object.keys(DEFAULT_CONFIG)) assert.ok(upstream.has(k) || ours.has(k), `unexpected field ${k}`);
