@@ -28,7 +28,8 @@ const byKind = (docs: Obj[], kind: string): Obj => {
 /**
  * (apiGroup, resource) → verbs the source uses, from the source's own kind table; the agent
  * variant adds the LoadBalancer status driver's calls (apply/kube-status/client.ts: read a
- * Service, replace its status).
+ * Service, replace its status; apply/kube-status/events.ts: create Warning Events on Services,
+ * patch granted for a recorder's count updates).
  */
 function usedRules(variant: "agent" | "dry-run"): Map<string, string[]> {
   const out = new Map<string, string[]>();
@@ -40,6 +41,7 @@ function usedRules(variant: "agent" | "dry-run"): Map<string, string[]> {
   if (variant === "agent") {
     out.set("/services", ["get", "list", "watch"]);
     out.set("/services/status", ["update"]);
+    out.set("/events", ["create", "patch"]);
   }
   return out;
 }

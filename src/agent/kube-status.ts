@@ -7,6 +7,8 @@
  *   (not `--dry-run`, not `--once`) elects a leader through the Lease `kube-router-lballoc` in
  *   `POD_NAMESPACE` (default kube-system) as `POD_NAME` (default the node name), and only
  *   the leader writes. `--once` writes without the Lease (an operator's explicit one-shot).
+ *   Allocation problems become Warning Events on their Service (apply/kube-status/events.ts),
+ *   reported by the same identity.
  * The Kubernetes client is loaded only when used (one-shot runs stay fast).
  *
  * @category agent
@@ -31,14 +33,16 @@ export async function realKubeStatusDriver({ config, env = process.env, nodeName
   const { loadKubeConfig } = await import("../sources/kube/config.ts");
   const { kubeServiceStatusApi } = await import("../apply/kube-status/client.ts");
   const { LeaseElector, leaseApi } = await import("../apply/kube-status/lease.ts");
+  const { kubeEventApi } = await import("../apply/kube-status/events.ts");
   const kc = loadKubeConfig({ ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}), ...(config.master ? { master: config.master } : {}) });
-  const api = kubeServiceStatusApi(kc.makeApiClient(CoreV1Api));
+  const core = kc.makeApiClient(CoreV1Api);
+  const api = kubeServiceStatusApi(core);
   const elect = !config.dryRun && !config.once;
   const namespace = env["POD_NAMESPACE"] || "kube-system";
   const identity = env["POD_NAME"] || nodeName || env["NODE_NAME"] || "kube-router";
   const coord = kc.makeApiClient(CoordinationV1Api);
   return kubeStatusDriver({
-    api, handles: ours, ...(log ? { log } : {}),
+    api, handles: ours, events: kubeEventApi(core, identity), ...(log ? { log } : {}),
     ...(elect ? { elector: (onChange: (leader: boolean) => void) => new LeaseElector(leaseApi(coord, namespace), { identity, onChange, ...(log ? { onError: log } : {}) }) } : {}),
   });
 }

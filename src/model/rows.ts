@@ -263,10 +263,19 @@ export interface LbStatus {
   readonly ingress: readonly string[];
   readonly resourceVersion: string;
   readonly current: readonly string[];
+  /** Why the allocator cannot give the Service what it asks (each reported once as a Warning Event by the Lease holder); absent = none. */
+  readonly problems?: readonly LbProblem[];
+}
+/** One allocation problem of a Service: a stable Event reason and a one-line message naming the Service. */
+export interface LbProblem {
+  readonly reason: string;
+  readonly message: string;
 }
 export const lbStatusKey = (s: Pick<LbStatus, "namespace" | "name">): string => `${s.namespace}/${s.name}`;
+const sameProblems = (a: readonly LbProblem[] = [], b: readonly LbProblem[] = []): boolean =>
+  a.length === b.length && a.every((p, i) => p.reason === b[i]!.reason && p.message === b[i]!.message);
 export const sameLbStatus = (a: LbStatus, b: LbStatus): boolean =>
-  a.namespace === b.namespace && a.name === b.name && a.ingress.length === b.ingress.length && a.ingress.every((ip, i) => ip === b.ingress[i]);
+  a.namespace === b.namespace && a.name === b.name && a.ingress.length === b.ingress.length && a.ingress.every((ip, i) => ip === b.ingress[i]) && sameProblems(a.problems, b.problems);
 
 // ---------------------------------------------------------------------------------------------
 // Cluster-wide: the route extender's ConfigMap (reference/route-extender.md §4), one row per key.

@@ -160,8 +160,8 @@ test("agent e2e: the requests the agent made are exactly what deploy/'s ClusterR
   const role = docs.find((d) => d["kind"] === "ClusterRole") as { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
   const granted = new Set(role.rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${v} ${g}/${res}`)))));
   const used = new Set(double!.api.requests.map((r) => `${r.verb} ${RESOURCES[r.resource].group}/${r.resource}`));
-  // --run-loadbalancer (off here) reads a Service before writing its status (test/e2e/lballoc-real.test.ts runs it against the real server)
-  const allocator = new Set(["get /services", "update /services/status"]);
+  // --run-loadbalancer (off here) reads a Service before writing its status and reports allocation problems as Events (test/e2e/lballoc-real.test.ts runs it against the real server)
+  const allocator = new Set(["get /services", "update /services/status", "create /events", "patch /events"]);
   assert.deepEqual([...used].sort(), [...granted].filter((g) => !allocator.has(g)).sort());
   for (const g of allocator) assert.ok(granted.has(g), g);
 });

@@ -192,6 +192,31 @@ test("lballoc (real apiserver): two agents, one leader; IP within 5 s; a deleted
   assert.equal(await holder(), "");
 });
 
+test("lballoc (real apiserver, agent's RBAC): given a one-address range, when a second Service finds it exhausted and a third asks for an IP outside it, then one Warning Event each on the Service, not repeated", { skip, timeout: 60_000 }, async () => {
+  const ns = `${NS}-ev`;
+  await k.namespace(ns);
+  const cfg: NodeConfig = { ...config(), loadbalancerIpRange: ["198.51.102.0/32"] };
+  const d = (await realKubeStatusDriver({ config: cfg, env: { POD_NAMESPACE: "kube-system", POD_NAME: "ev-1" }, nodeName: "ev-1" })) as KubeStatusDriver;
+  const a = await startAgentWith("ev-1", d, cfg);
+  await until("ev-1 leads", 10_000, async () => (d.role() === "leader" ? true : undefined));
+  const svc = (name: string, spec: object = {}) => k.create("services", { metadata: { name, namespace: ns }, spec: { type: "LoadBalancer", ports: [{ port: 80, protocol: "TCP" }], ...spec } });
+  await svc("first");
+  await until("first gets the address", 5000, async () => { const r = await api!.request("GET", `/api/v1/namespaces/${ns}/services/first`); return (r.body["status"] as { loadBalancer?: { ingress?: unknown[] } }).loadBalancer?.ingress?.length ? true : undefined; });
+  await svc("second");
+  await svc("third", { loadBalancerIP: "203.0.113.50" });
+  type Ev = { involvedObject: { kind: string; name: string }; type: string; reason: string; message: string; source?: { component?: string } };
+  const events = async () => ((await api!.request("GET", `/api/v1/namespaces/${ns}/events`)).body["items"] as Ev[]).filter((e) => e.source?.component === "kube-router-lballoc");
+  const got = await until("two Events", 10_000, async () => { const e = await events(); return e.length >= 2 ? e : undefined; });
+  console.log(`# Events written ${got.ms} ms after the Services were created`);
+  await sleep(2500); // more syncs: nothing repeated
+  const all = (await events()).map((e) => `${e.involvedObject.kind}/${e.involvedObject.name} ${e.type} ${e.reason}: ${e.message}`).sort();
+  assert.deepEqual(all, [
+    `Service/second Warning AllocationFailed: Service ${ns}/second: no free ipv4 address in --loadbalancer-ip-range; pending`,
+    `Service/third Warning LoadBalancerIPNotHonoured: Service ${ns}/third: spec.loadBalancerIP 203.0.113.50 is outside every --loadbalancer-ip-range; pending`,
+  ]);
+  await a.stop();
+});
+
 test("lballoc (real apiserver): three agents, 200 Services created concurrently: no IP twice, all set within the bound", { skip, timeout: 120_000 }, async () => {
   const ns = `${NS}-many`;
   await k.namespace(ns);

@@ -1,11 +1,12 @@
 /**
- * The API double's write verbs (configmaps, leases) as kube-apiserver answers them, through the
- * real @kubernetes/client-node 1.4 clients, plus list/watch of one named ConfigMap by
- * fieldSelector.
+ * The API double's write verbs (configmaps, leases, events, the Service status subresource) as
+ * kube-apiserver answers them, through the real @kubernetes/client-node 1.4 clients, plus
+ * list/watch of one named ConfigMap by fieldSelector.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CoordinationV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { kubeServiceStatusApi } from "../../src/apply/kube-status/client.ts";
 import { leaseApi } from "../../src/apply/kube-status/lease.ts";
 import { type DoubleHandle, configMap, eventually, startApiDouble } from "../support/kube-api-double/index.ts";
 
@@ -152,5 +153,58 @@ test("given injected failures without verbs, when a write is made, then it fails
     await core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: NAME }, data: {} } });
     assert.equal(await codeOf(core.replaceNamespacedConfigMap({ namespace: NS, name: NAME, body: { metadata: { name: NAME }, data: { a: "1" } } })), 500);
     assert.deepEqual(d.api.store.get("configmaps", NS, NAME)?.["data"], {});
+  });
+});
+
+test("given a LoadBalancer Service, when the allocator's client reads it and replaces its status, then only status changes, a watch sees MODIFIED, a stale resourceVersion is 409 (conflict) and a missing Service 404 (gone)", async () => {
+  await withDouble(async (d, core) => {
+    d.api.create("services", { metadata: { namespace: "web", name: "lb" }, spec: { type: "LoadBalancer", ports: [{ port: 80, protocol: "TCP" }] } });
+    const seen: string[] = [];
+    const res = await fetch(`${d.api.url}/api/v1/services?watch=true&resourceVersion=${d.api.store.rv}`);
+    const reader = res.body!.getReader();
+    const pump = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        for (const l of Buffer.from(value).toString("utf8").split("\n").filter((x) => x !== "")) {
+          const e = JSON.parse(l) as { type: string; object: { status?: { loadBalancer?: { ingress?: { ip: string }[] } } } };
+          seen.push(`${e.type} ${e.object.status?.loadBalancer?.ingress?.map((i) => i.ip).join(",") ?? ""}`);
+        }
+      }
+    })();
+    await eventually("the watch is open", () => d.api.watchCount("services") === 1);
+    const api = kubeServiceStatusApi(core);
+    const svc = (await api.get("web", "lb"))!;
+    assert.deepEqual([svc.type, svc.ingress], ["LoadBalancer", []]);
+    // a body whose spec differs: the status subresource ignores it
+    const tampered = { ...svc, raw: { ...(svc.raw as object), spec: { type: "ClusterIP" } } };
+    assert.equal(await api.writeStatus(tampered, [{ ip: "198.51.100.7" }]), "ok");
+    const after = (await api.get("web", "lb"))!;
+    assert.deepEqual([after.type, after.ingress], ["LoadBalancer", [{ ip: "198.51.100.7" }]]);
+    assert.ok(Number(after.resourceVersion) > Number(svc.resourceVersion));
+    assert.equal(await api.writeStatus(svc, [{ ip: "198.51.100.8" }]), "conflict", "stale resourceVersion");
+    d.api.conflictWrites("services", 1);
+    assert.equal(await api.writeStatus(after, [{ ip: "198.51.100.9" }]), "conflict", "forced conflict");
+    d.api.delete("services", "web", "lb");
+    assert.equal(await api.writeStatus(after, [{ ip: "198.51.100.9" }]), "gone");
+    assert.equal(await api.get("web", "lb"), undefined);
+    await eventually("MODIFIED then DELETED arrive", () => seen.length === 2);
+    assert.deepEqual(seen, ["MODIFIED 198.51.100.7", "DELETED 198.51.100.7"]);
+    const writes = d.api.requestsOf("update", "services");
+    assert.deepEqual(writes.map((r) => `${r.namespace}/${r.name}/${r.subresource}`), Array(4).fill("web/lb/status"));
+    // the Service itself is not writable, and no other subresource is served
+    assert.equal((await raw(d, "PUT", "/api/v1/namespaces/web/services/lb", {})).code, 405);
+    assert.equal((await raw(d, "PUT", "/api/v1/namespaces/web/services/lb/scale", {})).code, 404);
+    d.api.dropWatches();
+    await pump.catch(() => undefined);
+  });
+});
+
+test("given the double, when a core/v1 Event is created in a namespace, then it is stored there and recorded with its body", async () => {
+  await withDouble(async (d, core) => {
+    const body = { metadata: { name: "lb.1", namespace: "web" }, involvedObject: { kind: "Service", namespace: "web", name: "lb" }, type: "Warning", reason: "AllocationFailed", message: "m" };
+    await core.createNamespacedEvent({ namespace: "web", body });
+    assert.equal(d.api.store.list("events", "web").length, 1);
+    assert.equal((d.api.requestsOf("create", "events")[0]!.body as { reason: string }).reason, "AllocationFailed");
   });
 });

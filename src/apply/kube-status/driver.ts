@@ -10,6 +10,14 @@
  *   409 ⇒ read again and re-check (up to 5 tries). Hostname entries of the status are kept.
  *   A no-op sync plans nothing and writes nothing;
  * - dry-run text: `kubectl patch service -n NS NAME --subresource=status --type=merge -p …`;
+ * - Events (with `events`): each allocation problem a row carries (render/lballoc REASONS) is
+ *   reported once as a Warning Event on its Service while it lasts: a problem is new when its
+ *   reason is neither in the row as last applied nor in the driver's record of what it
+ *   reported; it ends when the row no longer carries it (a later recurrence is reported
+ *   again). Observe reports the record, so a full sync after taking the Lease (record
+ *   cleared) reports what is going on once. One create per Event, 8 in flight, after the
+ *   status writes, in a best-effort script: a failed write is a counted warning, never a
+ *   failed sync, and the sync waits at most 2 s for them (the rest finish in the background);
  * - leader election (lease.ts): with an elector, only the Lease holder writes. A standby
  *   agent reports its scope as observed (nothing to do: it renders, plans nothing and
  *   writes nothing) and, on becoming leader, asks for a full sync at once (`subscribe`);
@@ -23,7 +31,9 @@ import type { NodePlan } from "../../model/plan.ts";
 import { type LbStatus, type NodeState, lbStatusKey } from "../../model/state.ts";
 import { sortedTable } from "../../model/table.ts";
 import { type Driver, ORDER, type Script, type SyncNotice } from "../driver.ts";
+import type { LbProblem } from "../../model/rows.ts";
 import { type IngressEntry, type ServiceObject, type ServiceStatusApi, ingressIps } from "./api.ts";
+import type { EventApi } from "./events.ts";
 import { LEASE_NAME, type LeaseElector } from "./lease.ts";
 
 export interface KubeStatusOptions {
@@ -35,11 +45,17 @@ export interface KubeStatusOptions {
   readonly elector?: (onChange: (leader: boolean) => void) => LeaseElector;
   /** One line per leadership change and per skipped write. */
   readonly log?: (line: string) => void;
+  /** Where allocation problems are reported as Warning Events; none: problems are only logged (by the render). */
+  readonly events?: EventApi;
 }
 
 const MAX_TRIES = 5;
 /** Status writes in flight at once. */
 const WRITERS = 16;
+/** Event writes in flight at once, and how long a sync waits for them. */
+const EVENT_WRITERS = 8;
+const EVENT_WAIT_MS = 2000;
+const reasonsOf = (ps: readonly LbProblem[] | undefined): Set<string> => new Set((ps ?? []).map((p) => p.reason));
 const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** The kubectl command that makes the same change (dry-run and golden text). */
@@ -60,7 +76,10 @@ export interface KubeStatusDriver extends Driver {
 
 export function kubeStatusDriver(o: KubeStatusOptions): KubeStatusDriver {
   let wake: ((n: SyncNotice) => void) | undefined;
+  /** Service key → the problems reported for it (Events written or attempted). */
+  const reported = new Map<string, readonly LbProblem[]>();
   const elector = o.elector?.((leader) => {
+    if (leader) reported.clear();
     o.log?.(leader ? `lballoc: leader (Lease ${LEASE_NAME} held by ${elector?.identity ?? "?"})` : `lballoc: standby (Lease ${LEASE_NAME} held by another agent); rendering, not writing`);
     if (leader) wake?.({ full: true, reason: "took the LoadBalancer allocator Lease: syncing the status of every handled Service" });
   });
@@ -86,6 +105,52 @@ export function kubeStatusDriver(o: KubeStatusOptions): KubeStatusDriver {
     throw new Error(`Service ${key}: status write conflicted ${MAX_TRIES} times`);
   }
 
+  /**
+   * The best-effort script reporting the problems of `plan` that are new (see the module
+   * comment), and recording what each changed row now carries; [] when no row's problems change.
+   */
+  function eventScript(plan: NodePlan): Script[] {
+    if (o.events === undefined) return [];
+    const events = o.events;
+    const changed = plan.lbStatus.flatMap((c) => (c.op === "delete" ? [] : [c]));
+    const fresh = changed.flatMap((c) => {
+      const known = new Set([...reasonsOf(reported.get(c.key)), ...(c.op === "update" ? reasonsOf(c.before.problems) : [])]);
+      return (c.after.problems ?? []).filter((p) => !known.has(p.reason)).map((p) => ({ namespace: c.after.namespace, name: c.after.name, reason: p.reason, message: p.message }));
+    });
+    if (fresh.length === 0 && changed.every((c) => reasonsOf(c.after.problems).size === 0 && !reported.has(c.key))) return [];
+    return [{
+      order: ORDER.api + 1,
+      title: `LoadBalancer allocation Events: ${fresh.length} Warning${fresh.length === 1 ? "" : "s"} (Kubernetes API)`,
+      text: fresh.map((e) => `event Warning ${e.reason} on service ${e.namespace}/${e.name}: ${e.message}\n`).join(""),
+      bestEffort: true,
+      run: async () => {
+        for (const c of changed) {
+          if (c.after.problems?.length) reported.set(c.key, c.after.problems);
+          else reported.delete(c.key);
+        }
+        if (fresh.length === 0) return;
+        const failed: string[] = [];
+        let next = 0;
+        const worker = async () => {
+          while (next < fresh.length) {
+            const e = fresh[next++]!;
+            await events.create(e).catch((err: unknown) => {
+              const line = String((err as Error).message ?? err).split("\n")[0]!;
+              failed.push(line);
+              o.log?.(`lballoc: ${line}; not retried while the condition lasts`);
+            });
+          }
+        };
+        const all = Promise.all(Array.from({ length: Math.min(EVENT_WRITERS, fresh.length) }, worker));
+        let timer: NodeJS.Timeout | undefined;
+        const late = await Promise.race([all.then(() => false), new Promise<boolean>((r) => { timer = setTimeout(() => r(true), EVENT_WAIT_MS); })]);
+        clearTimeout(timer);
+        if (late) throw new Error(`${fresh.length} Event writes not done within ${EVENT_WAIT_MS} ms; left to finish in the background`);
+        if (failed.length > 0) throw new Error(`${failed.length} of ${fresh.length} Event writes failed: ${failed.slice(0, 3).join("; ")}${failed.length > 3 ? "; …" : ""}`);
+      },
+    }];
+  }
+
   return {
     name: "kube-status",
     tables: ["lbStatus"],
@@ -98,11 +163,15 @@ export function kubeStatusDriver(o: KubeStatusOptions): KubeStatusDriver {
       if (standby()) return { lbStatus: scope };
       const all = await o.api.list();
       const rows: [string, LbStatus][] = [];
+      for (const key of reported.keys()) if (!scope.has(key)) reported.delete(key);
       for (const s of all) {
         const key = `${s.namespace}/${s.name}`;
-        if (!scope.has(key)) continue;
+        const want = scope.get(key);
+        if (want === undefined) continue;
         const ips = ingressIps(s.ingress);
-        rows.push([key, { namespace: s.namespace, name: s.name, ingress: ips, resourceVersion: s.resourceVersion, current: ips }]);
+        // problems: what was reported (the Events' own record); without Events, what is wanted
+        const problems = o.events ? reported.get(key) : want.problems;
+        rows.push([key, { namespace: s.namespace, name: s.name, ingress: ips, resourceVersion: s.resourceVersion, current: ips, ...(problems?.length ? { problems } : {}) }]);
       }
       return { lbStatus: sortedTable(rows) };
     },
@@ -111,8 +180,9 @@ export function kubeStatusDriver(o: KubeStatusOptions): KubeStatusDriver {
       // A create whose IPs are what the render saw in the status already is nothing to write: it
       // comes from a confirmed state that lacked the row (another lane's full sync observed
       // no lbStatus), not from a change.
-      const rows = plan.lbStatus.flatMap((c) => (c.op === "delete" || (c.op === "create" && same(c.after.ingress, c.after.current)) ? [] : [c.after]));
-      if (rows.length === 0) return [];
+      const rows = plan.lbStatus.flatMap((c) => (c.op === "delete" || (c.op === "create" && same(c.after.ingress, c.after.current)) || (c.op === "update" && same(c.after.ingress, c.before.ingress)) ? [] : [c.after]));
+      const events = eventScript(plan);
+      if (rows.length === 0) return events;
       // An IP never moves between live Services. A render from a snapshot that has not seen our
       // last writes yet can plan one (a Service created in the same second sorting before one
       // we just gave it): an IP another change of this plan takes away from its holder is
@@ -156,7 +226,7 @@ export function kubeStatusDriver(o: KubeStatusOptions): KubeStatusDriver {
           await Promise.all(Array.from({ length: Math.min(WRITERS, rows.length) }, worker));
           if (errors.length > 0) throw new Error(`${errors.length} of ${rows.length} status writes failed: ${errors.slice(0, 3).join("; ")}${errors.length > 3 ? "; …" : ""}`);
         },
-      }];
+      }, ...events];
     },
     async start() {
       elector?.start();

@@ -27,9 +27,21 @@
  */
 import type { ServiceInfo } from "../../model/cluster.ts";
 import { type Cidr, type Family, cidrNetwork, formatIp, parseCidr, parseIp } from "../../model/ip.ts";
-import type { LbStatus } from "../../model/rows.ts";
+import type { LbProblem, LbStatus } from "../../model/rows.ts";
 
 export const LB_CLASS = "kube-router";
+
+/**
+ * Event reasons of the allocation problems a Service's row carries (`problems`), one warning
+ * each: a `spec.loadBalancerIP` that cannot be honoured (not an IP, wrong family, outside every
+ * range, held by another Service); no address to give (pool exhausted, no range of the
+ * family, RequireDualStack short of one); a status IP another Service holds too.
+ */
+export const REASONS = {
+  requested: "LoadBalancerIPNotHonoured",
+  exhausted: "AllocationFailed",
+  conflict: "IngressIPConflict",
+} as const;
 
 export interface AllocConfig {
   readonly loadbalancerIpRange: readonly string[];
@@ -117,6 +129,12 @@ const byAge = (a: ServiceInfo, b: ServiceInfo): number => {
 /** Allocates; see the module comment. Never throws. */
 export function allocate(services: Iterable<ServiceInfo>, cfg: AllocConfig): AllocResult {
   const { ranges, warnings } = parseRanges(cfg);
+  /** Service key → its problems, in the order warned. */
+  const problems = new Map<string, LbProblem[]>();
+  const warn = (k: string, reason: string, message: string) => {
+    warnings.push(message);
+    problems.set(k, [...(problems.get(k) ?? []), { reason, message }]);
+  };
   const all = [...services].sort(byAge);
   const handled = all.filter((s) => handles(s, cfg));
   const handledKeys = new Set(handled.map(svcKey));
@@ -136,7 +154,7 @@ export function allocate(services: Iterable<ServiceInfo>, cfg: AllocConfig): All
       if (!v) continue;
       const holder = owner.get(v.ip);
       if (holder !== undefined && holder !== k) {
-        if (handledKeys.has(k) && statusIps(s).includes(text)) warnings.push(`Service ${k}: status.loadBalancer.ingress IP ${v.ip} is also held by Service ${holder}; left to ${holder}`);
+        if (handledKeys.has(k) && statusIps(s).includes(text)) warn(k, REASONS.conflict, `Service ${k}: status.loadBalancer.ingress IP ${v.ip} is also held by Service ${holder}; left to ${holder}`);
         continue;
       }
       owner.set(v.ip, k);
@@ -164,12 +182,12 @@ export function allocate(services: Iterable<ServiceInfo>, cfg: AllocConfig): All
     const v = ipOf(text);
     const want = wants.get(k)!;
     if (v && (kept.get(k) ?? []).includes(v.ip)) continue; // already has it
-    if (!v) { warnings.push(`Service ${k}: spec.loadBalancerIP ${JSON.stringify(text)} is not an IP address; pending`); requested.set(k, {}); continue; }
-    if (!want.families.includes(v.family)) { warnings.push(`Service ${k}: spec.loadBalancerIP ${v.ip} is ${v.family}, the Service asks for ${want.families.join(" and ")}; pending`); requested.set(k, {}); continue; }
+    if (!v) { warn(k, REASONS.requested, `Service ${k}: spec.loadBalancerIP ${JSON.stringify(text)} is not an IP address; pending`); requested.set(k, {}); continue; }
+    if (!want.families.includes(v.family)) { warn(k, REASONS.requested, `Service ${k}: spec.loadBalancerIP ${v.ip} is ${v.family}, the Service asks for ${want.families.join(" and ")}; pending`); requested.set(k, {}); continue; }
     if (hasFamily(k, v.family)) continue; // its IP of that family stays for its life
-    if (!inRange(v)) { warnings.push(`Service ${k}: spec.loadBalancerIP ${v.ip} is outside every --loadbalancer-ip-range; pending`); requested.set(k, { family: v.family }); continue; }
+    if (!inRange(v)) { warn(k, REASONS.requested, `Service ${k}: spec.loadBalancerIP ${v.ip} is outside every --loadbalancer-ip-range; pending`); requested.set(k, { family: v.family }); continue; }
     const holder = owner.get(v.ip);
-    if (holder !== undefined && holder !== k) { warnings.push(`Service ${k}: spec.loadBalancerIP ${v.ip} is held by Service ${holder}; not taken from it, pending`); requested.set(k, { family: v.family }); continue; }
+    if (holder !== undefined && holder !== k) { warn(k, REASONS.requested, `Service ${k}: spec.loadBalancerIP ${v.ip} is held by Service ${holder}; not taken from it, pending`); requested.set(k, { family: v.family }); continue; }
     owner.set(v.ip, k);
     requested.set(k, { ip: v.ip, family: v.family });
   }
@@ -212,7 +230,7 @@ export function allocate(services: Iterable<ServiceInfo>, cfg: AllocConfig): All
       if (policy === "PreferDualStack" && f !== families[0]) continue; // what is free, quietly
       short = true;
       const why = ranges.some((r) => r.family === f) ? `no free ${f} address in --loadbalancer-ip-range` : `no ${f} range in --loadbalancer-ip-range`;
-      warnings.push(`Service ${k}: ${why}; ${policy === "RequireDualStack" ? "RequireDualStack needs both families; " : ""}pending`);
+      warn(k, REASONS.exhausted, `Service ${k}: ${why}; ${policy === "RequireDualStack" ? "RequireDualStack needs both families; " : ""}pending`);
     }
     // RequireDualStack short of a family takes no new IP (a reserved requested IP stays reserved for it)
     if (!(policy === "RequireDualStack" && short)) {
@@ -222,6 +240,7 @@ export function allocate(services: Iterable<ServiceInfo>, cfg: AllocConfig): All
     rows.push({
       namespace: s.namespace, name: s.name, ingress, resourceVersion: s.resourceVersion ?? "",
       current: statusIps(s).flatMap((t) => { const v = ipOf(t); return v ? [v.ip] : []; }),
+      ...(problems.has(k) ? { problems: problems.get(k)! } : {}),
     });
   }
   return { rows, warnings };

@@ -166,5 +166,6 @@ export function apiObjectsOf(s: ClusterSnapshot, noise = false): Record<Resource
     networkpolicies: [...s.networkPolicies.values()].map(networkPolicyObject),
     configmaps: [...(s.configMaps?.values() ?? [])].map((c) => configMap(c.namespace, c.name, c.data)),
     leases: [],
+    events: [],
   };
 }

@@ -3,7 +3,8 @@
  * `@kubernetes/client-node` 1.4 informers and API clients: list (with `limit`/`continue`), get, and
  * watch (`?watch=true&resourceVersion=N`, chunked JSON lines ADDED/MODIFIED/DELETED/BOOKMARK/ERROR),
  * both with `fieldSelector=metadata.name=<n>` (or `metadata.namespace=<ns>`; other fields: 400);
- * and for configmaps and leases the write verbs create, update, patch, delete (write.ts).
+ * for configmaps, leases and events the write verbs create, update, patch, delete, and for the
+ * Service `status` subresource get, update (PUT) and patch (write.ts).
  *
  * Semantics, as the real server:
  * - list items carry no kind/apiVersion; the list has `metadata.resourceVersion`; a paged list
@@ -52,6 +53,8 @@ export interface RequestRecord {
   readonly namespace?: string;
   /** The object's name in the URL (get and the writes but create). */
   readonly name?: string;
+  /** `status` for a request on `…/<name>/status`. */
+  readonly subresource?: "status";
   readonly query: Readonly<Record<string, string>>;
   /** Writes: the parsed JSON body and the Content-Type header. */
   readonly body?: unknown;
@@ -262,7 +265,9 @@ export class ApiServerDouble {
     if (!route) return this.send(res, 404, status(404, "NotFound", `the server could not find the requested resource ${url.pathname}`));
     const method = req.method ?? "GET";
     if (method !== "GET") {
-      const wv = route.resource.writable && route.namespace !== undefined ? writeVerbOf(method, route) : undefined;
+      const wv = route.subresource === "status"
+        ? (method === "PUT" ? "update" : method === "PATCH" ? "patch" : undefined)
+        : route.resource.writable && route.namespace !== undefined ? writeVerbOf(method, route) : undefined;
       if (!wv) return this.send(res, 405, status(405, "MethodNotAllowed", `${method} ${url.pathname} is not supported by the double`));
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
@@ -272,7 +277,8 @@ export class ApiServerDouble {
     const query = Object.fromEntries(url.searchParams);
     const watch = query["watch"] === "true" || query["watch"] === "1";
     const verb: Verb = watch ? "watch" : route.name !== undefined ? "get" : "list";
-    this.requests.push({ verb, resource: route.resource.name, ...(route.namespace !== undefined ? { namespace: route.namespace } : {}), ...(route.name !== undefined ? { name: route.name } : {}), query });
+    if (watch && route.subresource !== undefined) return this.send(res, 405, status(405, "MethodNotAllowed", `watch ${url.pathname} is not supported`));
+    this.requests.push({ verb, resource: route.resource.name, ...(route.namespace !== undefined ? { namespace: route.namespace } : {}), ...(route.name !== undefined ? { name: route.name } : {}), ...(route.subresource ? { subresource: route.subresource } : {}), query });
     if (this.injectedFailure(verb, res)) return;
     const filter = fieldFilter(query);
     if (typeof filter === "string") return this.send(res, 400, status(400, "BadRequest", filter));
@@ -304,7 +310,7 @@ export class ApiServerDouble {
     }
     this.requests.push({
       verb, resource: route.resource.name, namespace: route.namespace!, ...(route.name !== undefined ? { name: route.name } : {}),
-      query, ...(body !== undefined ? { body } : {}), contentType,
+      ...(route.subresource ? { subresource: route.subresource } : {}), query, ...(body !== undefined ? { body } : {}), contentType,
     });
     if (this.injectedFailure(verb, res)) return;
     if (text !== "" && body === undefined) return this.send(res, 400, status(400, "BadRequest", "the body is not JSON"));

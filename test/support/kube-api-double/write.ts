@@ -1,6 +1,6 @@
 /**
  * The write verbs of the double, as kube-apiserver answers them for the `writable` resources
- * (configmaps, leases):
+ * (configmaps, leases, events), and for the `status` subresource (Services):
  *
  * - POST on the collection creates: 201 with the stored object; 409 `AlreadyExists` when the
  *   name is taken; a body namespace other than the URL's is 400 `BadRequest`;
@@ -12,7 +12,10 @@
  *   labels, annotations — both merge key by key and a null deletes a key; lists are replaced
  *   whole, the double knows no patch-merge keys); a `metadata.resourceVersion` in the patch is a
  *   precondition as for PUT; any other content type ⇒ 415;
- * - DELETE removes it: 200 with a Success Status; missing ⇒ 404.
+ * - DELETE removes it: 200 with a Success Status; missing ⇒ 404;
+ * - PUT or PATCH on `…/<name>/status` changes only `status` (the rest of the body is ignored,
+ *   as the real status strategy does): same precondition (409), missing ⇒ 404, a body name
+ *   other than the URL's ⇒ 400; emits MODIFIED like any write.
  *
  * Every successful write bumps the resourceVersion and emits the watch event (the store does).
  * These functions decide the answer; server.ts reads the body and sends it.
@@ -110,7 +113,12 @@ export function performWrite(
   const pre = preconditionOf(body);
   if (forceConflict || (pre !== undefined && pre !== cur.metadata["resourceVersion"])) return conflict(r, name);
   let next: KubeObject;
-  if (verb === "update") {
+  if (route.subresource === "status") {
+    const meta = isObj(body["metadata"]) ? body["metadata"] : {};
+    if (verb === "update" && meta["name"] !== name) return badRequest(`the name of the object (${String(meta["name"])}) does not match the name on the URL (${name})`);
+    const status = verb === "update" ? body["status"] : mergePatch(cur["status"], body["status"] ?? {});
+    next = { ...cur, status: structuredClone(status ?? {}) };
+  } else if (verb === "update") {
     const meta = isObj(body["metadata"]) ? body["metadata"] : {};
     if (meta["name"] !== name) return badRequest(`the name of the object (${String(meta["name"])}) does not match the name on the URL (${name})`);
     if (meta["namespace"] !== undefined && meta["namespace"] !== ns) return badRequest(`the namespace of the provided object does not match the namespace sent on the request`);
