@@ -14,6 +14,7 @@
  */
 import type { Driver } from "../apply/driver.ts";
 import { EXTENDER_LEASE, kubeConfigMapDriver } from "../apply/kube-configmap/driver.ts";
+import { kubeWriter } from "./kube-writer.ts";
 import type { NodeConfig } from "../model/config.ts";
 import { extenderSettings } from "../render/extender/config.ts";
 
@@ -32,18 +33,8 @@ export async function realKubeConfigMapDriver({ config, env = process.env, nodeN
     const file = config.snapshot;
     return kubeConfigMapDriver({ ...logs, readback: (ns, name) => { try { return loadSnapshotFile(file).snapshot.configMaps?.get(`${ns}/${name}`)?.data; } catch { return undefined; } } });
   }
-  const { CoreV1Api, CoordinationV1Api } = await import("@kubernetes/client-node");
-  const { loadKubeConfig } = await import("../sources/kube/config.ts");
+  const { CoreV1Api } = await import("@kubernetes/client-node");
   const { kubeConfigMapApi } = await import("../apply/kube-configmap/client.ts");
-  const { LeaseElector, leaseApi } = await import("../apply/kube-status/lease.ts");
-  const kc = loadKubeConfig({ ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}), ...(config.master ? { master: config.master } : {}) });
-  const api = kubeConfigMapApi(kc.makeApiClient(CoreV1Api));
-  const elect = !config.dryRun && !config.once;
-  const namespace = env["POD_NAMESPACE"] || "kube-system";
-  const identity = env["POD_NAME"] || nodeName || env["NODE_NAME"] || "kube-router";
-  const coord = kc.makeApiClient(CoordinationV1Api);
-  return kubeConfigMapDriver({
-    api, ...logs,
-    ...(elect ? { elector: (onChange: (leader: boolean) => void) => new LeaseElector(leaseApi(coord, namespace, EXTENDER_LEASE), { identity, onChange, leaseName: EXTENDER_LEASE, ...(log ? { onError: log } : {}) }) } : {}),
-  });
+  const w = await kubeWriter(config, env, nodeName, EXTENDER_LEASE, log);
+  return kubeConfigMapDriver({ api: kubeConfigMapApi(w.kc.makeApiClient(CoreV1Api)), ...logs, ...(w.elector ? { elector: w.elector } : {}) });
 }

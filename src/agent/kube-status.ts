@@ -3,10 +3,8 @@
  * - `--run-loadbalancer` off: a driver with nothing to do (the allocator renders no rows);
  * - `--snapshot`: no API server; observe reports the snapshot's status, apply fails with one
  *   line (dry-run prints the patches);
- * - otherwise a client from `--kubeconfig`/`--master`/in-cluster; the long-running agent
- *   (not `--dry-run`, not `--once`) elects a leader through the Lease `kube-router-lballoc` in
- *   `POD_NAMESPACE` (default kube-system) as `POD_NAME` (default the node name), and only
- *   the leader writes. `--once` writes without the Lease (an operator's explicit one-shot).
+ * - otherwise a client, identity and Lease elector from kube-writer.ts (Lease
+ *   `kube-router-lballoc`): only the leader writes; `--once` writes without the Lease.
  *   Allocation problems become Warning Events on their Service (apply/kube-status/events.ts),
  *   reported by the same identity.
  * The Kubernetes client is loaded only when used (one-shot runs stay fast).
@@ -17,6 +15,7 @@ import type { Driver } from "../apply/driver.ts";
 import { kubeStatusDriver } from "../apply/kube-status/driver.ts";
 import type { NodeConfig } from "../model/config.ts";
 import { handles } from "../render/lballoc/allocate.ts";
+import { kubeWriter } from "./kube-writer.ts";
 
 export interface KubeStatusCaps {
   readonly config: NodeConfig;
@@ -29,20 +28,14 @@ export interface KubeStatusCaps {
 export async function realKubeStatusDriver({ config, env = process.env, nodeName, log }: KubeStatusCaps): Promise<Driver> {
   const ours = (s: { type: string; loadBalancerClass?: string }) => handles({ type: s.type as "LoadBalancer", ...(s.loadBalancerClass !== undefined ? { loadBalancerClass: s.loadBalancerClass } : {}) }, config);
   if (!config.runLoadbalancer || config.snapshot !== undefined) return kubeStatusDriver({ handles: ours, ...(log ? { log } : {}) });
-  const { CoreV1Api, CoordinationV1Api } = await import("@kubernetes/client-node");
-  const { loadKubeConfig } = await import("../sources/kube/config.ts");
+  const { CoreV1Api } = await import("@kubernetes/client-node");
   const { kubeServiceStatusApi } = await import("../apply/kube-status/client.ts");
-  const { LeaseElector, leaseApi } = await import("../apply/kube-status/lease.ts");
   const { kubeEventApi } = await import("../apply/kube-status/events.ts");
-  const kc = loadKubeConfig({ ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}), ...(config.master ? { master: config.master } : {}) });
-  const core = kc.makeApiClient(CoreV1Api);
-  const api = kubeServiceStatusApi(core);
-  const elect = !config.dryRun && !config.once;
-  const namespace = env["POD_NAMESPACE"] || "kube-system";
-  const identity = env["POD_NAME"] || nodeName || env["NODE_NAME"] || "kube-router";
-  const coord = kc.makeApiClient(CoordinationV1Api);
+  const { LEASE_NAME } = await import("../apply/kube-status/lease.ts");
+  const w = await kubeWriter(config, env, nodeName, LEASE_NAME, log);
+  const core = w.kc.makeApiClient(CoreV1Api);
   return kubeStatusDriver({
-    api, handles: ours, events: kubeEventApi(core, identity), ...(log ? { log } : {}),
-    ...(elect ? { elector: (onChange: (leader: boolean) => void) => new LeaseElector(leaseApi(coord, namespace), { identity, onChange, ...(log ? { onError: log } : {}) }) } : {}),
+    api: kubeServiceStatusApi(core), handles: ours, events: kubeEventApi(core, w.identity), ...(log ? { log } : {}),
+    ...(w.elector ? { elector: w.elector } : {}),
   });
 }

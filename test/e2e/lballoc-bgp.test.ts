@@ -1,7 +1,7 @@
 /**
  * End to end, an allocated LoadBalancer IP flows into BGP: one built agent (`kube-router
  * --run-loadbalancer --run-router --advertise-loadbalancer-ip`, its own gobgpd) in a netns
- * "node" against the API double (through the unix-socket relay of support/ns-api-relay.ts),
+ * "node" against the API double (through the unix-socket relay of support/api-relay.ts),
  * peering with BIRD 2 in a second netns on a veth pair.
  *
  * Checks: a LoadBalancer Service with a ready endpoint on the node gets an IP from the range
@@ -22,7 +22,7 @@ import { type Bird, birdBgpConfig, birdSkip, startBird, stopBird, waitBirdNoRout
 import { CLI } from "../support/cli.ts";
 import { gobgpSkip } from "../support/gobgp.ts";
 import { kubeconfigText, node, startApiDouble } from "../support/kube-api-double/index.ts";
-import { startNsApiRelay } from "../support/ns-api-relay.ts";
+import { type ApiRelay, apiRelay } from "../support/api-relay.ts";
 
 const skip = gobgpSkip() || birdSkip() || (!existsSync(CLI) && "dist/ not built (npm run build)");
 const NODE_IP = "10.99.91.10";
@@ -39,7 +39,7 @@ test("given one agent with --run-loadbalancer --run-router --advertise-loadbalan
   const birdNs = nsName("bird");
   const live = new Set<ChildProcess>();
   const double = await startApiDouble();
-  let relay: Awaited<ReturnType<typeof startNsApiRelay>> | undefined;
+  let relay: ApiRelay | undefined;
   let bird: Bird | undefined;
   try {
     for (const n of [nodeNs, birdNs]) { sh("ip", ["netns", "add", n]); sh("ip", ["-n", n, "link", "set", "lo", "up"]); }
@@ -65,7 +65,8 @@ test("given one agent with --run-loadbalancer --run-router --advertise-loadbalan
       endpoints: [{ addresses: ["10.244.1.10"], conditions: { ready: true }, nodeName: "node1" }],
     });
     writeFileSync(join(dir, "kubeconfig"), kubeconfigText(`http://127.0.0.1:${API_PORT}`));
-    relay = await startNsApiRelay(nodeNs, dir, double.api.port, API_PORT);
+    relay = await apiRelay(join(dir, "api.sock"), double.api.port);
+    await relay.into(nodeNs, API_PORT);
 
     const t0 = Date.now();
     const agent = spawnAgent(nodeNs, [

@@ -11,7 +11,7 @@
  * renewed nor released) ⇒ another agent takes the Lease within the lease time (15 s) plus a
  * retry, no allocated IP changes, and a Service created after the takeover gets an IP.
  *
- * Plumbing as test/e2e/agent.test.ts (support/ns-api-relay.ts): the double listens on this
+ * Plumbing as test/e2e/agent.test.ts (support/api-relay.ts): the double listens on this
  * process's 127.0.0.1; the netns reaches it through a unix-socket relay. Only processes this
  * test started are signalled, by pid.
  */
@@ -24,7 +24,7 @@ import { join } from "node:path";
 import { type AgentProcess, scrapeIn, spawnAgent, until } from "../support/agent-process.ts";
 import { CLI } from "../support/cli.ts";
 import { type DoubleHandle, type KubeObject, kubeconfigText, startApiDouble } from "../support/kube-api-double/index.ts";
-import { type NsApiRelay, startNsApiRelay } from "../support/ns-api-relay.ts";
+import { type ApiRelay, apiRelay } from "../support/api-relay.ts";
 import { addNetns, delNetns, kernelSkip } from "../support/netns.ts";
 import { LEASE_NAME } from "../../src/apply/kube-status/lease.ts";
 
@@ -37,7 +37,7 @@ const AGENTS = ["lb-a", "lb-b", "lb-c"] as const;
 let dir = "";
 let ns = "";
 let double: DoubleHandle | undefined;
-let relay: NsApiRelay | undefined;
+let relay: ApiRelay | undefined;
 const live = new Set<ChildProcess>();
 
 function startAgent(id: string, i: number): AgentProcess {
@@ -71,7 +71,8 @@ before(async () => {
   ns = addNetns("lbd");
   double = await startApiDouble();
   writeFileSync(join(dir, "kubeconfig"), kubeconfigText(`http://127.0.0.1:${API_PORT}`));
-  relay = await startNsApiRelay(ns, dir, double.api.port, API_PORT);
+  relay = await apiRelay(join(dir, "api.sock"), double.api.port);
+  await relay.into(ns, API_PORT);
 });
 
 after(async () => {
