@@ -1,7 +1,10 @@
 /**
  * kill -9 during a first sync (issue 17), on the real kernel with the built CLI: the example
  * cluster (deploy/example/cluster.yaml) on node1, firewall and router on (the proxy off: the
- * host kernel has no IPVS), `--once` on a fresh network namespace, SIGKILLed at 30 points:
+ * host kernel has no IPVS), `--once` on a fresh network namespace, SIGKILLed at 30 points
+ * (env KRT_KILL_POINTS: fewer for a quick run; each point is a killed run plus a complete one:
+ * 4.7 s measured on 2 cores under a load average of 6, where one first sync took 2.8 s instead
+ * of 1.1 s idle):
  *
  * - 20 around the run's 5 kernel writes (sysctl, `ip -batch`, `ipset restore`, two
  *   `iptables-restore`s), through a shim on PATH that finds its call in the CLI's exec trace
