@@ -10,12 +10,11 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { scrapeIn, spawnAgent, stopAgent, until } from "../support/agent-process.ts";
-import { CLI } from "../support/cli.ts";
+import { runCliAsync, scrapeIn, spawnAgent, startHealthProbe, stopAgent, until } from "../support/agent-process.ts";
 import { type DoubleHandle, endpointSlice, kubeconfigText, namespace, networkPolicy, node, pod, reserveApiDouble, service } from "../support/kube-api-double/index.ts";
 import { addNetns, delNetns, kernelSkip, nsSh } from "../support/netns.ts";
 import { type ApiRelay, apiRelay } from "../support/api-relay.ts";
@@ -73,7 +72,7 @@ test("given the agent synced against the API double, when 50,000 pod and endpoin
   const rss: number[] = [];
   const health: number[] = [];
   const rssTimer = setInterval(() => { try { rss.push(rssKb(a.proc.pid!)); } catch { /* exited: caught below */ } }, 250);
-  const healthProbe = spawnAgentProbe();
+  const healthProbe = startHealthProbe(ns, HEALTH, live);
   try {
     // When 50,000 changes arrive in 60 s
     const pods = new Map<string, { ip: string; web: boolean }>();
@@ -138,7 +137,7 @@ test("given the agent synced against the API double, when 50,000 pod and endpoin
     assert.equal(a.proc.exitCode, null);
     // and the kernel equals a fresh render: --once --dry-run against the same API plans nothing
     // (a child process: the double and its relay live in this process's event loop)
-    const fresh = await runCliAsync(ns, [...common, "--once", "--dry-run", "--cache-sync-timeout=10s"], env);
+    const fresh = await runCliAsync(ns, [...common, "--once", "--dry-run", "--cache-sync-timeout=10s"], env, live);
     assert.equal(fresh.code, 0, `${fresh.stdout}\n${fresh.stderr}`);
   } finally {
     clearInterval(rssTimer);
@@ -146,28 +145,3 @@ test("given the agent synced against the API double, when 50,000 pod and endpoin
     assert.equal(await stopAgent(a), 0);
   }
 });
-
-/** /healthz every 200 ms from a child process in the netns (its own event loop): the codes seen. */
-function spawnAgentProbe(): { stop: () => Promise<number[]> } {
-  const code = `const http=require("http");const codes=[];const t=setInterval(()=>{http.get({host:"127.0.0.1",port:${HEALTH},path:"/healthz",timeout:1000},r=>{codes.push(r.statusCode);r.resume();}).on("error",()=>codes.push(0));},200);` +
-    `process.on("SIGTERM",()=>{clearInterval(t);setTimeout(()=>{process.stdout.write(JSON.stringify(codes));process.exit(0);},300);});`;
-  const p = spawn("ip", ["netns", "exec", ns, process.execPath, "-e", code], { stdio: ["ignore", "pipe", "inherit"] });
-  live.add(p);
-  let out = "";
-  p.stdout!.on("data", (b: Buffer) => { out += b.toString("utf8"); });
-  const exited = new Promise<void>((r) => p.on("exit", () => { live.delete(p); r(); }));
-  let codes: Promise<number[]> | undefined;
-  return { stop: () => (codes ??= (async () => { p.kill("SIGTERM"); await exited; return JSON.parse(out || "[]") as number[]; })()) };
-}
-
-
-/** The built CLI in `ns` without blocking this process: exit code and output. */
-function runCliAsync(netns: string, args: readonly string[], env: Readonly<Record<string, string>>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const p = spawn("ip", ["netns", "exec", netns, process.execPath, CLI, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
-  live.add(p);
-  let stdout = "";
-  let stderr = "";
-  p.stdout!.on("data", (b: Buffer) => { stdout += b.toString("utf8"); });
-  p.stderr!.on("data", (b: Buffer) => { stderr += b.toString("utf8"); });
-  return new Promise((resolve) => p.on("exit", (code) => { live.delete(p); resolve({ code: code ?? -1, stdout, stderr }); }));
-}

@@ -2,9 +2,9 @@
  * Every invalid object is named (issue 17): one object the Kubernetes API server would reject,
  * added to the example cluster, gives exactly one warning line naming the file (or, for the
  * firewall's fail-closed policies, the API object), the kind, namespace/name and field; the
- * object is skipped (a policy fails closed for its pods instead), and the warning is counted:
- * skipped objects in kube_router_input_warnings{kind}, fail-closed policies in
- * kube_router_render_warnings{controller="firewall"}. The rest of the cluster renders as before.
+ * object is skipped (a policy fails closed for its pods instead), and the warning is counted in
+ * kube_router_render_warnings: skipped objects as controller="input" (and by kind in
+ * kube_router_input_warnings{kind}), fail-closed policies as controller="firewall". The rest of the cluster renders as before.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -58,28 +58,28 @@ test("given a NetworkPolicy with apiVersion networking.k8s.io/v9, when loaded, t
   const r = await plan("apiVersion: networking.k8s.io/v9\nkind: NetworkPolicy\nmetadata: {name: v9, namespace: default}\nspec: {podSelector: {}}\n");
   assert.deepEqual(r.lines, ['cluster.yaml: NetworkPolicy default/v9: apiVersion: must be networking.k8s.io/v1, not "networking.k8s.io/v9" (object skipped)']);
   assert.equal(r.snapshot.networkPolicies.has("default/v9"), false);
-  assert.deepEqual(r.counted, ['kube_router_input_warnings{kind="NetworkPolicy"} 1']);
+  assert.deepEqual(r.counted, ['kube_router_render_warnings{controller="input"} 1', 'kube_router_input_warnings{kind="NetworkPolicy"} 1']);
 });
 
 test("given a NetworkPolicy with the retired apiVersion extensions/v1beta1, when loaded, then it is named and skipped like any unserved version", async () => {
   const r = await plan("apiVersion: extensions/v1beta1\nkind: NetworkPolicy\nmetadata: {name: old, namespace: default}\nspec: {podSelector: {}}\n");
   assert.deepEqual(r.lines, ['cluster.yaml: NetworkPolicy default/old: apiVersion: must be networking.k8s.io/v1, not "extensions/v1beta1" (object skipped)']);
   assert.equal(r.snapshot.networkPolicies.has("default/old"), false);
-  assert.deepEqual(r.counted, ['kube_router_input_warnings{kind="NetworkPolicy"} 1']);
+  assert.deepEqual(r.counted, ['kube_router_render_warnings{controller="input"} 1', 'kube_router_input_warnings{kind="NetworkPolicy"} 1']);
 });
 
 test("given a Service with no spec, when loaded, then one line names file, kind, object and spec and the Service is skipped", async () => {
   const r = await plan("apiVersion: v1\nkind: Service\nmetadata: {name: nospec, namespace: default}\n");
   assert.deepEqual(r.lines, ["cluster.yaml: Service default/nospec: spec: is required (object skipped)"]);
   assert.equal(r.snapshot.services.has("default/nospec"), false);
-  assert.deepEqual(r.counted, ['kube_router_input_warnings{kind="Service"} 1']);
+  assert.deepEqual(r.counted, ['kube_router_render_warnings{controller="input"} 1', 'kube_router_input_warnings{kind="Service"} 1']);
 });
 
 test("given a Service whose selector is a list, when loaded, then one line names file, kind, object and spec.selector and the Service is skipped", async () => {
   const r = await plan("apiVersion: v1\nkind: Service\nmetadata: {name: badsel, namespace: default}\nspec: {selector: [app], clusterIP: 10.96.0.50, ports: [{port: 80}]}\n");
   assert.deepEqual(r.lines, ["cluster.yaml: Service default/badsel: spec.selector: must be an object, not a list (object skipped)"]);
   assert.equal(r.snapshot.services.has("default/badsel"), false);
-  assert.deepEqual(r.counted, ['kube_router_input_warnings{kind="Service"} 1']);
+  assert.deepEqual(r.counted, ['kube_router_render_warnings{controller="input"} 1', 'kube_router_input_warnings{kind="Service"} 1']);
 });
 
 test("given a Service whose selector maps a key to a number, when loaded, then the key is named and the Service is skipped", async () => {
@@ -128,7 +128,7 @@ test("given a Pod with no spec, when loaded, then one line names file, kind, obj
   const r = await plan("apiVersion: v1\nkind: Pod\nmetadata: {name: nospec, namespace: default}\nstatus: {podIP: 10.244.1.77}\n");
   assert.deepEqual(r.lines, ["cluster.yaml: Pod default/nospec: spec: is required (object skipped)"]);
   assert.equal(r.snapshot.pods.has("default/nospec"), false);
-  assert.deepEqual(r.counted, ['kube_router_input_warnings{kind="Pod"} 1']);
+  assert.deepEqual(r.counted, ['kube_router_render_warnings{controller="input"} 1', 'kube_router_input_warnings{kind="Pod"} 1']);
 });
 
 test("given fields beyond the issue's list that the API server rejects, when projected, then each is named and its object skipped", () => {

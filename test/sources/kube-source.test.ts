@@ -215,6 +215,34 @@ test("failing watch requests: retried with backoff from the last resourceVersion
   });
 });
 
+for (const verb of ["list", "watch"] as const) {
+  test(`given a ${verb} answered 429 with Retry-After: 1, when the backoff alone would retry in 20 ms, then the informer waits the second the server asked for`, async () => {
+    const d = await cluster();
+    const warns: string[] = [];
+    await withSource(d, { kinds: ["pods"], log: (level, msg) => level === "warn" && warns.push(msg) }, async (src) => {
+      if (verb === "watch") {
+        assert.equal(await src.waitSynced(3000), true);
+        await eventually("pods watch established", () => d.api.watchCount("pods") === 1);
+      }
+      // Given the next request of the verb refused with 429 and Retry-After: 1
+      d.api.failRequests({ status: 429, count: 1, verbs: [verb], retryAfterS: 1 });
+      const before = d.api.count(verb, "pods");
+      if (verb === "watch") d.api.dropWatches();
+      else await src.start();
+      // When the refusal arrives
+      const refusals = () => warns.filter((w) => /HTTP 429/.test(w));
+      await eventually("the refused request", () => d.api.count(verb, "pods") === before + 1 && refusals().length === 1, 3000);
+      const refusedAt = Date.now();
+      // Then the retry waits about 1 s (not 20 ms), and the log says so
+      assert.match(refusals()[0]!, /HTTP 429.*retrying in 1000 ms$/);
+      await eventually("the retry", () => d.api.count(verb, "pods") === before + 2, 3000);
+      const waited = Date.now() - refusedAt;
+      assert.ok(waited >= 900, `retried after ${waited} ms`);
+      assert.equal(await src.waitSynced(3000), true);
+    });
+  });
+}
+
 test("a watch that goes silent is restarted by the watchdog and misses nothing", async () => {
   const d = await cluster();
   await withSource(d, { watchSilenceMs: 150 }, async (src) => {

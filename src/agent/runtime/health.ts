@@ -6,7 +6,11 @@
  * get the pod killed). A sync running longer than `hungAfterMs` is reported.
  *
  * A synced source whose watch the API refuses (403/401: a role without `watch`) is unhealthy
- * too, naming resource and verb: it would never see another change.
+ * too, naming resource and verb: it would never see another change. A passing outage of a
+ * synced source (5xx, 429, connection refused) is not: the node keeps its last state, the
+ * informers back off (honouring Retry-After) and relist when the API answers again, so
+ * /healthz stays 200 through it (test/e2e/api-faults.test.ts) — a restart would only lose the
+ * cache and add list load to an API server that is already struggling.
  *
  * Pure (`evaluateHealth`); served as `200 OK` or `500 Unhealthy: <reason>; <reason>`.
  *

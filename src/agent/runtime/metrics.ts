@@ -13,6 +13,11 @@
  * - `kube_router_desired_objects{table}` objects in the desired state after the last sync
  * - `kube_router_informer_last_event_timestamp_seconds{resource}` from the source
  * - `kube_router_input_warnings{kind}` input objects skipped or defaulted, now
+ * - `kube_router_render_warnings{controller}` warnings of each lane's last render (objects it
+ *   skipped or failed closed on), and `controller="input"`: the input objects skipped or
+ *   defaulted now (the sum of `input_warnings`), so `sum(kube_router_render_warnings) > 0` is
+ *   the one alert for "some object is not applied as written" (issue 17); neither name is
+ *   upstream's (features §6.3 has no warning metric)
  * - `kube_router_source_synced` 1 once every kind's initial list is in
  * - `kube_router_build_info{version,nodeversion,goversion}` 1 (goversion = the runtime, for
  *   upstream's dashboards)
@@ -79,7 +84,11 @@ export function makeMetrics(src: MetricsSources, opts: { defaults?: boolean } = 
   const lastOk = new Gauge({ name: `${P}last_successful_sync_timestamp_seconds`, help: "Unix time of the last successful sync, by controller.", labelNames: ["controller"], registers });
   const bestEffort = new Counter({ name: `${P}best_effort_failures_total`, help: "Best-effort steps (e.g. the UDP conntrack flush) that failed; they never fail a sync.", registers });
   const replaced = new Counter({ name: `${P}jump_replacements_total`, help: "Our jumps put back at the top of a builtin chain after another writer inserted a rule above them, by chain (policy: our jump first, always; the foreign rule is never moved).", labelNames: ["chain"], registers });
-  const renderWarnings = new Gauge({ name: `${P}render_warnings`, help: "Warnings of the controller's last render: objects it skipped or failed closed on (e.g. a NetworkPolicy with an invalid CIDR).", labelNames: ["controller"], registers });
+  const renderWarnings = new Gauge({
+    name: `${P}render_warnings`, labelNames: ["controller"], registers,
+    help: "Warnings of the controller's last render: objects it skipped or failed closed on (e.g. a NetworkPolicy with an invalid CIDR); controller=\"input\": input objects skipped or defaulted right now (by kind in kube_router_input_warnings).",
+    collect() { this.set({ controller: "input" }, src.warnings().length); },
+  });
   const desired = new Gauge({ name: `${P}desired_objects`, help: "Objects in the node's desired state after the last sync, by table.", labelNames: ["table"], registers });
   new Gauge({
     name: `${P}informer_last_event_timestamp_seconds`, help: "Unix time of the last list/watch event applied, by resource.", labelNames: ["resource"], registers,

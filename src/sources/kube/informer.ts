@@ -4,8 +4,9 @@
  * long-running:
  *
  * - the informer stops on any error other than 410 (1.4 behaviour): it is restarted after an
- *   exponential, jittered backoff (`Backoff`), one restart pending at a time; it resumes from its
- *   last resourceVersion, so nothing is missed, and relists when that is too old;
+ *   exponential, jittered backoff (`Backoff`), or after the answer's `Retry-After` (at most 30 s)
+ *   when that is longer, one restart pending at a time; it resumes from its last
+ *   resourceVersion, so nothing is missed, and relists when that is too old;
  * - a watchdog restarts a watch that has been silent (no event, no bookmark; or no answer to
  *   the connection attempt) for `silenceMs` — the stalled-watch problem of client-node
  *   (#364, #596); each watch asks the server to end it (`timeoutSeconds`) after 50–90 % of
@@ -28,6 +29,7 @@ import type { Interner } from "./intern.ts";
 import type { KindSpec } from "./kinds.ts";
 import { listAll } from "./list.ts";
 import { ManagedWatch } from "./managed-watch.ts";
+import { retryAfterOf } from "./retry-after.ts";
 
 export type InformerEvent =
   | { readonly type: "upsert"; readonly kind: SourceKind; readonly entry: CachedObject; readonly fromList: boolean }
@@ -213,7 +215,7 @@ export class KindInformer {
   private failed(err: unknown): void {
     this.applyingList = false;
     if (!this.running || this.restartTimer) return;
-    const delay = this.backoff.next();
+    const delay = Math.max(this.backoff.next(), retryAfterOf(err) ?? 0);
     this.lastError = messageOf(err);
     this.cb.onError(this.spec.kind, this.lastError, delay);
     this.restartTimer = setTimeout(() => {

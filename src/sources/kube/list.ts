@@ -5,18 +5,19 @@
  * pods never holds more than one page of full objects.
  *
  * Fails (rejects) with `ListError`, one-line message `list <path>: <reason>`, on a connection
- * error, a non-200 answer (reason from the Status body), a page not answered within
- * `timeoutMs` of silence, or `signal` aborted.
+ * error, a non-200 answer (reason from the Status body; its `Retry-After` header, bounded, as
+ * `retryAfterMs`), a page not answered within `timeoutMs` of silence, or `signal` aborted.
  *
  * @category sources
  */
 import http from "node:http";
 import https from "node:https";
 import type { KubeConfig } from "@kubernetes/client-node";
+import { retryAfterMs } from "./retry-after.ts";
 
 export class ListError extends Error {
   override readonly name = "ListError";
-  constructor(message: string, readonly statusCode?: number) {
+  constructor(message: string, readonly statusCode?: number, readonly retryAfterMs?: number) {
     super(message);
   }
 }
@@ -67,7 +68,7 @@ async function getJson(kc: KubeConfig, url: URL, opts: ListOptions): Promise<unk
         if (code !== 200) {
           const msg = isObj(body) && typeof body["message"] === "string" ? body["message"] : text.slice(0, 200).replace(/\s+/g, " ");
           const reason = isObj(body) && typeof body["reason"] === "string" ? `${body["reason"]}: ` : "";
-          reject(new ListError(`HTTP ${code} ${reason}${msg}`.trim(), code));
+          reject(new ListError(`HTTP ${code} ${reason}${msg}`.trim(), code, retryAfterMs(res.headers["retry-after"])));
         } else if (body === undefined) {
           reject(new ListError("the answer is not JSON", code));
         } else {
@@ -103,7 +104,7 @@ export async function listAll<T>(kc: KubeConfig, path: string, opts: ListOptions
     try {
       body = await getJson(kc, url, opts);
     } catch (e) {
-      throw new ListError(`list ${shown}: ${reasonOf(e)}`, e instanceof ListError ? e.statusCode : undefined);
+      throw e instanceof ListError ? new ListError(`list ${shown}: ${reasonOf(e)}`, e.statusCode, e.retryAfterMs) : new ListError(`list ${shown}: ${reasonOf(e)}`);
     }
     if (!isObj(body) || !Array.isArray(body["items"])) throw new ListError(`list ${shown}: the answer has no items`);
     for (const raw of body["items"] as unknown[]) items.push(map(raw));

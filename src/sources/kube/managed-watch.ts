@@ -15,12 +15,15 @@
  * - `recycle()` (the watchdog) ends the current watch — connected, or stuck connecting — as if
  *   the server had closed it cleanly:
  *   the informer then re-watches from its last resourceVersion (410 ⇒ relist, as usual);
- * - `close()` ends the current watch and turns every later one into a no-op.
+ * - `close()` ends the current watch and turns every later one into a no-op;
+ * - a refused watch keeps the answer's `Retry-After` (bounded) as `WatchError.retryAfterMs`: the
+ *   library drops the headers, so the attempt's own HTTP agent notes them as the response arrives.
  *
  * @category sources
  */
-import type { Agent } from "node:http";
+import type { Agent, ClientRequest, IncomingMessage } from "node:http";
 import { type KubeConfig, Watch } from "@kubernetes/client-node";
+import { retryAfterMs } from "./retry-after.ts";
 
 export interface WatchHooks {
   /** Maps an event's object (ADDED/MODIFIED/DELETED) to what the cache stores. */
@@ -40,6 +43,8 @@ export interface WatchHooks {
 interface Attempt {
   agent?: Agent | undefined;
   inner?: AbortController;
+  /** The `Retry-After` of the attempt's answer, when it had one. */
+  retryAfterMs?: number | undefined;
   /** Set when we abort: whatever the library reports afterwards is dropped. */
   ours: boolean;
   finished: boolean;
@@ -54,7 +59,7 @@ const timeoutParam = (t: number | undefined): { timeoutSeconds?: number } => (t 
 /** A refused watch request: the library reports only the status text ("Forbidden"). */
 export class WatchError extends Error {
   override readonly name = "WatchError";
-  constructor(message: string, readonly statusCode: number) {
+  constructor(message: string, readonly statusCode: number, readonly retryAfterMs?: number) {
     super(message);
   }
 }
@@ -64,10 +69,21 @@ export class WatchError extends Error {
  * verb and the resource (an RBAC gap shows as `watch /api/v1/pods: HTTP 403 Forbidden`);
  * `statusCode` is kept, so 410 still means relist to the ListWatch.
  */
-function describe(err: unknown, path: string): unknown {
+function describe(err: unknown, path: string, retryAfter: number | undefined): unknown {
   const e = err as { statusCode?: unknown; message?: unknown } | null | undefined;
   if (!e || typeof e.statusCode !== "number" || e instanceof WatchError) return err;
-  return new WatchError(`watch ${path}: HTTP ${e.statusCode} ${typeof e.message === "string" ? e.message : ""}`.trim(), e.statusCode);
+  return new WatchError(`watch ${path}: HTTP ${e.statusCode} ${typeof e.message === "string" ? e.message : ""}`.trim(), e.statusCode, retryAfter);
+}
+
+/** Makes `agent` note the `Retry-After` header of each response it carries into `a`. */
+function noteRetryAfter(agent: Agent | undefined, a: Attempt): void {
+  const inner = agent as (Agent & { addRequest?: (req: ClientRequest, opts: unknown) => void }) | undefined;
+  const add = inner?.addRequest;
+  if (!inner || typeof add !== "function") return;
+  inner.addRequest = function (req: ClientRequest, opts: unknown) {
+    req.once("response", (res: IncomingMessage) => { a.retryAfterMs = retryAfterMs(res.headers["retry-after"]); });
+    add.call(this, req, opts);
+  };
 }
 
 export class ManagedWatch extends Watch {
@@ -101,7 +117,7 @@ export class ManagedWatch extends Watch {
       if (attempt.finished) return;
       attempt.finished = true;
       this.release(attempt);
-      if (!attempt.ours) done(describe(err, path));
+      if (!attempt.ours) done(describe(err, path, attempt.retryAfterMs));
     };
     outer.signal.addEventListener("abort", () => this.kill(attempt));
     this.hooks.onWatchStart();
@@ -190,6 +206,7 @@ export class ManagedWatch extends Watch {
       applyToFetchOptions: async (opts: Parameters<KubeConfig["applyToFetchOptions"]>[0]) => {
         const init = await kc.applyToFetchOptions(opts);
         a.agent = init.agent as Agent | undefined;
+        noteRetryAfter(a.agent, a);
         if (a.ours) throw new Error("watch aborted");
         return init;
       },
