@@ -54,7 +54,7 @@ import {
   pathModelToWire, peerModelFromWire, peerModelToWire, policyFromWire, policyToWire, setMembers,
 } from "./convert.ts";
 import { GobgpDaemon, type GobgpRestart } from "./daemon.ts";
-import { applyBestPaths, neighborOf } from "./learned-events.ts";
+import { applyBestPaths } from "./learned-events.ts";
 import { FAMILY_IPV4, FAMILY_IPV6, parseDestinations } from "./paths.ts";
 import type {
   PolicyDirection, TableType, WDefinedSet, WStatement, WDestination, WFamily, WGlobal, WPath, WPeer, WPolicy, WPolicyAssignment,
@@ -230,8 +230,9 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
         if (watch !== w || ev.table == null) return;
         const paths = ev.table.paths ?? [];
         ribLive = true;
-        received += paths.reduce((n, p) => n + (neighborOf(p) !== "" && p.isWithdraw !== true ? 1 : 0), 0);
-        if (applyBestPaths(rib, paths) > 0) notify?.({ full: false, reason: "GoBGP best paths from peers changed" });
+        const r = applyBestPaths(rib, paths);
+        received += r.fromPeers;
+        if (r.changed > 0) notify?.({ full: false, reason: "GoBGP best paths from peers changed" });
       });
       // a stream that ends (gobgpd gone) leaves the table unusable until a new one is open
       w.done.then(() => undefined, () => undefined).then(() => { if (watch === w) { watch = undefined; ribLive = false; } });

@@ -22,9 +22,10 @@ import type { WPath } from "./wire.ts";
 export const neighborOf = (p: Pick<WPath, "neighborIp">): string =>
   p.neighborIp === undefined || p.neighborIp === "<nil>" || p.neighborIp === "invalid IP" ? "" : p.neighborIp;
 
-/** Applies one event's paths; returns how many changed the learned RIB. */
-export function applyBestPaths(rib: LearnedRib, paths: readonly WPath[]): number {
+/** Applies one event's paths; returns how many changed the learned RIB and how many were best paths from peers. */
+export function applyBestPaths(rib: LearnedRib, paths: readonly WPath[]): { changed: number; fromPeers: number } {
   let changed = 0;
+  let fromPeers = 0;
   // next hops and peers repeat along an event: canonicalised once per run of equal values
   let lastHop = "";
   let lastHopCanon = "";
@@ -41,6 +42,7 @@ export function applyBestPaths(rib: LearnedRib, paths: readonly WPath[]): number
       if (rib.delete(prefix)) changed++;
       continue;
     }
+    fromPeers++;
     let nextHop = "";
     for (const a of w.pattrs) {
       if (a.nextHop) { nextHop = a.nextHop.nextHop; break; }
@@ -51,5 +53,5 @@ export function applyBestPaths(rib: LearnedRib, paths: readonly WPath[]): number
     const path: LearnedPath = { family: afi === "AFI_IP" ? "ipv4" : "ipv6", prefix, nextHop: lastHopCanon, peer: lastPeerCanon };
     if (rib.set(path)) changed++;
   }
-  return changed;
+  return { changed, fromPeers };
 }
