@@ -149,7 +149,9 @@ protocol bgp node0 {
       size: size.name, samples, missing, firstSyncToBirdMs: Math.round(firstMs),
       latencyMs: { p50: r1(pct(lat, 50)), p90: r1(pct(lat, 90)), p99: r1(pct(lat, 99)), max: r1(Math.max(...lat)), min: r1(Math.min(...lat)) },
     };
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    const partial = logs.lines().filter((l) => l["mode"] === "partial" && typeof l["durationMs"] === "number").map((l) => l["durationMs"] as number);
+    if (process.env["KRT_BENCH_DEBUG"]) process.stderr.write(`partial sync durations ms: ${partial.join(" ")}\n${logs.text.filter((l) => l.includes("partial")).slice(-3).join("")}\n`);
+    process.stdout.write(`${JSON.stringify({ ...result, partialSyncMsP50: pct(partial, 50) })}\n`);
     process.stdout.write(`\nService added → VIP in BIRD (${size.name}; debounce 50 ms, min interval 1 s; birdc poll every ~2 ms)\n`);
     process.stdout.write(`samples  p50 ms  p90 ms  p99 ms  max ms  missing\n`);
     process.stdout.write(`${String(samples).padStart(7)}  ${String(result.latencyMs.p50).padStart(6)}  ${String(result.latencyMs.p90).padStart(6)}  ${String(result.latencyMs.p99).padStart(6)}  ${String(result.latencyMs.max).padStart(6)}  ${String(missing).padStart(7)}\n`);
