@@ -46,6 +46,8 @@ const SUITES: readonly Suite[] = [
   { title: "agent (issue 5): event → kernel", script: "agent.ts", sizes: ["M"], args: () => ["--size", "M"], kernel: true, nodeArgs: [] },
   { title: "vxlan overlay (issue 11): 5,000 peers cold vs bare ip+bridge batches, no-op, node added", script: "overlay.ts", sizes: ["L"], args: () => [], kernel: true, nodeArgs: [] },
   { title: "BGP driver (issue 10): 150 peers + 10k paths against a real gobgpd: first apply, no-op sync vs bare List* calls", script: "bgp-driver.ts", sizes: ["L"], args: () => [], kernel: false, nodeArgs: [] },
+  { title: "BGP learned routes (issue 10): 5,000 learned paths event → kernel vs bare ip -batch", script: "bgp-learned.ts", sizes: ["L"], args: () => [], kernel: true, nodeArgs: [] },
+  { title: "BGP VIP (issue 10): Service added → VIP in BIRD at M, p99", script: "bgp-vip.ts", sizes: ["M"], args: () => ["--size", "M"], kernel: true, nodeArgs: [] },
   { title: "API source (issue 5): RSS and event → snapshot at L", script: "agent-source.ts", sizes: ["L"], args: () => ["L"], kernel: false, nodeArgs: ["--expose-gc"] },
 ];
 

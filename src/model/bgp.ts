@@ -210,11 +210,13 @@ export interface LearnedPath {
  * BGP facts the shell reads before render (an extension of HostFacts; every field optional).
  * - `peerRouterPasswordsFile`: path and content of `--peer-router-passwords-file`
  *   (content undefined when unreadable);
- * - `learnedPaths`: GoBGP's current best paths from peers.
+ * - `learnedPaths`: GoBGP's current best paths from peers, keyed by canonical prefix (one per
+ *   prefix); the gobgp driver hands a structurally shared table (model/learned-rib.ts) whose
+ *   unchanged chunks keep their identity from one sync to the next.
  */
 export interface BgpHostFacts {
   readonly peerRouterPasswordsFile?: { readonly path: string; readonly content?: string };
-  readonly learnedPaths?: readonly LearnedPath[];
+  readonly learnedPaths?: Table<LearnedPath>;
 }
 
 // ---------------------------------------------------------------------------------------------

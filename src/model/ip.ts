@@ -53,6 +53,9 @@ const DOT = 46;
 const COLON = 58;
 
 /** Decimal IPv4 in text[from, to) into out[at..at+4); false unless exactly valid. */
+/** Bytes a validity check scans into and throws away (single-threaded: never held across calls). */
+const SCRATCH = [0, 0, 0, 0];
+
 function scanIPv4(text: string, from: number, to: number, out: number[], at: number): boolean {
   let part = 0;
   let value = 0;
@@ -157,7 +160,7 @@ export function parseIp(text: string): IpAddress | undefined {
 /** The family of a valid address, else undefined. */
 export function ipFamily(text: string): Family | undefined {
   if (text.includes(":")) return scanIPv6(text) ? "ipv6" : undefined;
-  return scanIPv4(text, 0, text.length, [0, 0, 0, 0], 0) ? "ipv4" : undefined;
+  return scanIPv4(text, 0, text.length, SCRATCH, 0) ? "ipv4" : undefined;
 }
 /** True for a valid IPv4 or IPv6 address. */
 export const isIp = (text: string): boolean => ipFamily(text) !== undefined;
@@ -215,7 +218,7 @@ export function formatIp(addr: IpAddress): string {
 
 /** Canonical text of an address given as text; undefined when invalid. A valid IPv4 text is returned as is. */
 export function canonicalIp(text: string): string | undefined {
-  if (!text.includes(":")) return scanIPv4(text, 0, text.length, [0, 0, 0, 0], 0) ? text : undefined;
+  if (!text.includes(":")) return scanIPv4(text, 0, text.length, SCRATCH, 0) ? text : undefined;
   const w = scanIPv6(text);
   return w ? formatWords(w) : undefined;
 }
@@ -311,6 +314,17 @@ export function formatPrefix(c: Cidr): string {
 
 /** Canonical `network/bits` text of a CIDR given as text; undefined when invalid. */
 export function canonicalCidr(text: string): string | undefined {
+  if (!text.includes(":")) {
+    // IPv4 without allocating: an already canonical text (the common case) is returned as is
+    const slash = text.indexOf("/");
+    const b = SCRATCH;
+    if (slash < 0 || !scanIPv4(text, 0, slash, b, 0)) return undefined;
+    const bits = parseBits(text, slash + 1, 32);
+    if (bits < 0) return undefined;
+    let hostBits = false;
+    for (let i = 0; i < 4; i++) if ((b[i]! & ~byteMask(bits, i) & 0xff) !== 0) hostBits = true;
+    if (!hostBits && text.length - slash - 1 === (bits < 10 ? 1 : 2)) return text;
+  }
   const c = parseCidr(text);
   return c ? formatCidr(c) : undefined;
 }

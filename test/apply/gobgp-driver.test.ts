@@ -171,7 +171,7 @@ test("fake: learned paths become host facts, a best-path event wakes the runtime
   // Then the runtime is told (partial), and the next render installs only the foreign prefix
   assert.deepEqual(notices.map((n) => n.full), [false, false]);
   const facts = await driver.hostFacts!();
-  assert.deepEqual(facts.learnedPaths?.map((p) => `${p.prefix} via ${p.nextHop} from ${p.peer}`), ["10.244.2.0/24 via 10.99.81.2 from 10.99.81.2", "192.0.2.0/24 via 10.99.81.9 from 10.99.81.9"]);
+  assert.deepEqual([...facts.learnedPaths!.values()].map((p) => `${p.prefix} via ${p.nextHop} from ${p.peer}`), ["10.244.2.0/24 via 10.99.81.2 from 10.99.81.2", "192.0.2.0/24 via 10.99.81.9 from 10.99.81.9"]);
   const out = await sync(deps, config, "plan");
   assert.deepEqual([...out.desired.routes.values()].map((r) => `${r.dst} via ${r.via} proto ${r.proto}`), ["192.0.2.0/24 via 10.99.81.9 proto 17"]);
 });
@@ -308,27 +308,46 @@ test("real gobgpd: apply a rendered state, re-observe ⇒ empty plan, no-op sync
   }
 });
 
-test("fake: a partial sync with no best-path event since the last read reads no RIB; an event makes the next one read it", async () => {
+test("fake: given the best-path event stream open, when host facts are read, then no RIB is listed, and a learned or withdrawn path shows from its event alone", async () => {
   const backend = new FakeGobgpBackend();
   const driver = gobgpDriver({ stateDir: "/run/x", planOnly: false, backend });
   await driver.start?.();
   const deps = depsWith(driver);
   const config = cfg(...BASE);
   await sync(deps, config);
-  // the full sync read the RIB once for host facts and reused it for observe
   const listPaths = () => backend.api.callCounts().byRpc["ListPath"] ?? 0;
-  await driver.hostFacts!();
+  await new Promise((r) => setImmediate(r)); // the stream's first (init) message
   const n0 = listPaths();
-  // When host facts are read again with nothing learned or withdrawn since
-  await driver.hostFacts!();
-  // Then no ListPath was made
-  assert.equal(listPaths(), n0);
+  const before = (await driver.hostFacts!()).learnedPaths;
+  assert.equal(before?.size, 0);
   // When a peer sends a path
-  backend.api.learn(buildPath({ prefix: "192.0.2.0/24", nextHop: "10.99.81.9" }), "10.99.81.9");
-  // Then the next read lists the RIB again and sees it
+  const p = buildPath({ prefix: "192.0.2.0/24", nextHop: "10.99.81.9" });
+  backend.api.learn(p, "10.99.81.9");
+  // Then the next read sees it without listing the RIB
   const facts = await driver.hostFacts!();
-  assert.ok(listPaths() > n0);
-  assert.deepEqual(facts.learnedPaths?.map((p) => p.prefix), ["192.0.2.0/24"]);
+  assert.deepEqual([...facts.learnedPaths!.values()].map((x) => x.prefix), ["192.0.2.0/24"]);
+  // When the peer withdraws it, then it is gone, still without a ListPath
+  backend.api.unlearn(p, "10.99.81.9");
+  assert.deepEqual([...(await driver.hostFacts!()).learnedPaths!.values()], []);
+  assert.equal(listPaths(), n0);
+});
+
+test("fake: given paths learned before the stream opened, when it opens (init), then the learned table holds them, and an unchanged table is the same object (its chunks keep their identity)", async () => {
+  const backend = new FakeGobgpBackend();
+  const driver = gobgpDriver({ stateDir: "/run/x", planOnly: false, backend });
+  await driver.start?.();
+  const deps = depsWith(driver);
+  const config = cfg(...BASE);
+  await sync(deps, config);
+  backend.api.learn(buildPath({ prefix: "198.51.100.0/24", nextHop: "10.99.81.9" }), "10.99.81.9");
+  // a second driver on the same (started) gobgpd opens its stream now
+  const late = gobgpDriver({ stateDir: "/run/x", planOnly: false, backend });
+  await late.start?.();
+  await new Promise((r) => setImmediate(r));
+  const a = (await late.hostFacts!()).learnedPaths;
+  const b = (await late.hostFacts!()).learnedPaths;
+  assert.deepEqual([...a!.keys()], ["198.51.100.0/24"]);
+  assert.equal(a, b);
 });
 
 test("stop: gobgpd is stopped with SIGTERM (Cease to peers) without graceful restart, killed with it (peers keep our routes as stale)", async () => {

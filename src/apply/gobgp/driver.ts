@@ -25,7 +25,8 @@
  *   `subscribe` wakes the runtime at once (a full sync: replay within ~1 s of the restart), and
  *   again (partial) when GoBGP's best paths change (WatchEvent), so learned routes follow
  *   peers without waiting for a period.
- * - `hostFacts()`: the learned best paths (for render/bgp/learned.ts) and the
+ * - `hostFacts()`: the learned best paths (for render/bgp/learned.ts: the table the event
+ *   stream keeps, learned-events.ts; a ListPath read until the stream has spoken) and the
  *   `--peer-router-passwords-file` content, read before render so render stays pure.
  * - `stop()`: stops gobgpd (SIGTERM: Cease to peers), or kills it when graceful restart is on
  *   (peers keep our routes as stale), as upstream.
@@ -40,6 +41,7 @@ import {
 } from "../../model/bgp.ts";
 import type { HostFacts } from "../../model/host.ts";
 import { canonicalCidr, canonicalIp } from "../../model/ip.ts";
+import { LearnedRib, learnedTable } from "../../model/learned-rib.ts";
 import type { NodePlan } from "../../model/plan.ts";
 import type { NodeState } from "../../model/state.ts";
 import { type Change, type Table, deepEqual, patchTable, sortedTable } from "../../model/table.ts";
@@ -52,6 +54,7 @@ import {
   pathModelToWire, peerModelFromWire, peerModelToWire, policyFromWire, policyToWire, setMembers,
 } from "./convert.ts";
 import { GobgpDaemon, type GobgpRestart } from "./daemon.ts";
+import { applyBestPaths } from "./learned-events.ts";
 import { FAMILY_IPV4, FAMILY_IPV6, parseDestinations } from "./paths.ts";
 import type {
   PolicyDirection, TableType, WDefinedSet, WStatement, WDestination, WFamily, WGlobal, WPath, WPeer, WPolicy, WPolicyAssignment,
@@ -207,11 +210,12 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
   let received = 0;
   let applyMs: number | undefined;
   /**
-   * Learned best paths as last read, valid while the best-path event stream is open and has
-   * told nothing since (any event clears it): a partial sync then reads no RIB at all.
+   * The learned best paths, kept by GoBGP's best-path event stream (learned-events.ts): valid
+   * (`ribLive`) once the stream has delivered its first message, until it ends. A sync then
+   * reads no RIB at all and hands the render a table whose unchanged chunks keep their identity.
    */
-  let learnedCache: LearnedPath[] | undefined;
-  let eventGen = 0;
+  const rib = new LearnedRib();
+  let ribLive = false;
   /** The global RIB as hostFacts last read it, reused by the observe of the same sync (no apply in between). */
   let ribCache: { at: number; dests: WDestination[] } | undefined;
 
@@ -220,23 +224,24 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
     watch = undefined;
     if (backend?.api.watchEvent === undefined) return;
     try {
-      const w = backend.api.watchEvent({ table: { filters: [{ type: "TYPE_BEST" }] } }, (ev) => {
-        const paths = ev.table?.paths ?? [];
-        if (paths.length > 0) { learnedCache = undefined; eventGen++; }
-        const learned = paths.filter((p) => p.neighborIp !== undefined && p.neighborIp !== "" && p.neighborIp !== "<nil>").length;
-        received += learned;
-        if (learned > 0) notify?.({ full: false, reason: "GoBGP best paths from peers changed" });
+      rib.clear();
+      ribLive = false;
+      const w = backend.api.watchEvent({ table: { filters: [{ type: "TYPE_BEST", init: true }] } }, (ev) => {
+        if (watch !== w || ev.table == null) return;
+        const paths = ev.table.paths ?? [];
+        ribLive = true;
+        const r = applyBestPaths(rib, paths);
+        received += r.fromPeers;
+        if (r.changed > 0) notify?.({ full: false, reason: "GoBGP best paths from peers changed" });
       });
-      // a stream that ends (gobgpd gone) leaves the cache unusable until a new one is open
-      w.done.then(() => undefined, () => undefined).then(() => { if (watch === w) { watch = undefined; learnedCache = undefined; } });
+      // a stream that ends (gobgpd gone) leaves the table unusable until a new one is open
+      w.done.then(() => undefined, () => undefined).then(() => { if (watch === w) { watch = undefined; ribLive = false; } });
       watch = w;
-      learnedCache = undefined;
     } catch { /* no watch: learned routes follow at each sync */ }
   };
 
   const onRestart = (r: GobgpRestart): void => {
     bgpUp = false;
-    learnedCache = undefined;
     ribCache = undefined;
     startedWith = undefined;
     restartReason = `gobgpd restarted (${r.signal ?? `exit ${r.exitCode}`}, down ${r.downMs} ms): replaying the BGP state`;
@@ -304,7 +309,6 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
       await step("restart gobgpd for the new global config", () => backend!.restart());
       bgpUp = false;
       startedWith = undefined;
-      learnedCache = undefined;
       ribCache = undefined;
       openWatch();
       const creates = <T>(t: Table<T>): Change<T>[] => [...t].map(([key, after]) => ({ op: "create", key, after }));
@@ -316,7 +320,11 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
       if (errors.length > 0) return errors;
     }
     const g = changes.bgpGlobal[0];
-    if (g?.op === "create" && !bgpUp) await step("StartBgp", async () => { await api.startBgp(globalToWire(g.after)); bgpUp = true; startedWith = g.after; });
+    if (g?.op === "create" && !bgpUp) {
+      await step("StartBgp", async () => { await api.startBgp(globalToWire(g.after)); bgpUp = true; startedWith = g.after; });
+      // a stream opened now starts with GoBGP's current best paths (init), so the learned table is live at once
+      if (bgpUp) openWatch();
+    }
 
     // creates and updates, in apply order
     for (const c of changes.bgpDefinedSets) {
@@ -450,7 +458,7 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
     },
 
     async hostFacts(): Promise<Partial<HostFacts>> {
-      const out: { learnedPaths?: LearnedPath[]; peerRouterPasswordsFile?: { path: string; content?: string } } = {};
+      const out: { learnedPaths?: Table<LearnedPath>; peerRouterPasswordsFile?: { path: string; content?: string } } = {};
       if (o.passwordsFile) {
         let content: string | undefined;
         try { content = readFileSync(o.passwordsFile, "utf8"); } catch { content = undefined; }
@@ -459,19 +467,16 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
       const api = backend?.api ?? reader;
       if ((backend !== undefined && !started) || o.inert) return out;
       if (backend !== undefined && watch === undefined) openWatch();
-      if (watch !== undefined && learnedCache !== undefined) { out.learnedPaths = learnedCache; return out; }
+      if (watch !== undefined && ribLive) { out.learnedPaths = rib.table(); return out; }
+      // no event stream yet (or plan-only): read the RIB
       try {
         const g = await api.getBgp({ deadlineMs: 2000 });
-        if (!g.asn) { out.learnedPaths = []; return out; }
+        if (!g.asn) { out.learnedPaths = new Map(); return out; }
         const fams = families.map((f) => (f === "ipv6" ? FAMILY_IPV6 : FAMILY_IPV4));
         const at = Date.now();
-        const w = watch;
-        const gen = eventGen;
         const dests = (await Promise.all(fams.map((f) => api.listPath(f)))).flat();
         ribCache = { at, dests };
         out.learnedPaths = learnedFrom(dests);
-        // cache only when no event came in while reading (an event clears learnedCache; the stream is the same)
-        if (w !== undefined && watch === w && eventGen === gen) learnedCache = out.learnedPaths;
       } catch { /* unknown: render installs no learned route */ }
       return out;
     },
@@ -486,14 +491,15 @@ export function gobgpDriver(o: GobgpDriverOptions): Driver & {
   };
 }
 
-/** Best paths learned from peers (neighbour set), canonical, sorted. */
-export function learnedFrom(dests: readonly WDestination[]): LearnedPath[] {
+/** Best paths learned from peers (neighbour set), canonical, as the learned table (model/learned-rib.ts). */
+export function learnedFrom(dests: readonly WDestination[]): Table<LearnedPath> {
   const out: LearnedPath[] = [];
   for (const p of parseDestinations(dests)) {
     if (p.neighbor === "" || !p.best) continue;
-    out.push({ family: p.family, prefix: canonicalCidr(p.prefix) ?? p.prefix, nextHop: canonicalIp(p.nextHop) ?? p.nextHop, peer: canonicalIp(p.neighbor) ?? p.neighbor });
+    const prefix = canonicalCidr(p.prefix) ?? p.prefix;
+    out.push({ family: p.family, prefix, nextHop: canonicalIp(p.nextHop) ?? p.nextHop, peer: canonicalIp(p.neighbor) ?? p.neighbor });
   }
-  return out.sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : 0));
+  return learnedTable(out);
 }
 
 export { bgpPart };

@@ -8,7 +8,8 @@
  * connect-retry 120, port 179, BFD port 3784). Every call is counted, mutating or read, as the
  * real client counts them. Used by test/support/fake-node.ts through `fakeGobgpBackend`.
  *
- * Test hooks: `learn(path)` / `unlearn(prefix)` (a peer's path, emitted to watchers),
+ * Test hooks: `learn(path)` / `learnMany(paths)` / `unlearn(prefix)` (a peer's paths, emitted to
+ * watchers; a watch with `init` first gets every current best path, as GoBGP sends),
  * `crash()` on the backend (a new, empty gobgpd, then onRestart).
  *
  * @category apply
@@ -165,6 +166,21 @@ export class FakeGobgp implements GobgpApi {
     this.learned.set(`${fam(p.family)}/${prefixOf(p)}/${neighbor}`, p);
     for (const w of this.watchers) w({ event: "table", table: { paths: [p] } });
   }
+  /** Test hook: many paths learned from `neighbor` at once, told in one best-path event (as GoBGP batches an UPDATE's prefixes), unless `tell: false` (then `tell(returned)`). */
+  learnMany(paths: readonly WPath[], neighbor: string, o: { tell?: boolean } = {}): WPath[] {
+    const told: WPath[] = [];
+    for (const path of paths) {
+      const p = { ...path, neighborIp: neighbor };
+      this.learned.set(`${fam(p.family)}/${prefixOf(p)}/${neighbor}`, p);
+      told.push(p);
+    }
+    if (o.tell !== false) this.tell(told);
+    return told;
+  }
+  /** Test hook: tells watchers these best paths (what `learnMany` does unless `tell: false`). */
+  tell(paths: WPath[]): void {
+    for (const w of this.watchers) w({ event: "table", table: { paths } });
+  }
   /** Test hook: the peer withdrew it. */
   unlearn(path: WPath, neighbor: string): void {
     const p = { ...clone(path), neighborIp: neighbor, isWithdraw: true };
@@ -286,9 +302,18 @@ export class FakeGobgp implements GobgpApi {
   }
 
   // ---- events ----
-  watchEvent(_req: WWatchEventRequest, onEvent: (ev: WWatchEventResponse) => void): GobgpWatch {
+  watchEvent(req: WWatchEventRequest, onEvent: (ev: WWatchEventResponse) => void): GobgpWatch {
     this.call("WatchEvent");
     this.watchers.add(onEvent);
+    // as GoBGP: with `init` on a started server, the first message holds every current best path
+    if (this.global !== undefined && (req.table?.filters ?? []).some((f) => f.type === "TYPE_BEST" && f.init === true)) {
+      const best = new Map<string, WPath>();
+      for (const p of [...this.paths.values(), ...this.learned.values()]) {
+        const k = `${fam(p.family)}/${prefixOf(p)}`;
+        if (!best.has(k)) best.set(k, clone(p));
+      }
+      queueMicrotask(() => { if (this.watchers.has(onEvent)) onEvent({ event: "table", table: { paths: [...best.values()] } }); });
+    }
     let resolve: () => void = () => undefined;
     const done = new Promise<void>((r) => { resolve = r; });
     return { cancel: () => { this.watchers.delete(onEvent); resolve(); }, done };

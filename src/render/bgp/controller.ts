@@ -8,23 +8,22 @@
  * learned routes: proto 17, main table, a prefix that is no node's pod CIDR
  * (model/ownership.ts `bgpLearnedRoutes`; the router owns the pod-CIDR ones). Learned paths
  * come in as host facts (`host.learnedPaths`, read by the gobgp driver before render; absent =
- * none known, e.g. dry-run without gobgpd). Pure.
+ * none known, e.g. dry-run without gobgpd). The learned routes come out as a ChunkedTable that
+ * keeps the identity of unchanged chunks (learned.ts), so a best-path event costs what changed. Pure.
  *
  * @category render
  */
-import { routeKey } from "../../model/state.ts";
-import { sortedTable } from "../../model/table.ts";
 import type { Controller, ControllerResult, RenderInput } from "../controller.ts";
-import { learnedRoutes } from "./learned.ts";
+import { learnedRouteTable } from "./learned.ts";
 import { renderBgp } from "./render.ts";
 
 function renderBgpController(input: RenderInput): ControllerResult {
   const r = renderBgp(input);
   if ("error" in r) return r;
-  const learned = learnedRoutes(input, input.host.learnedPaths ?? []);
+  const learned = learnedRouteTable(input, input.host.learnedPaths ?? new Map());
   return {
     ok: {
-      state: { ...r.ok.state, routes: sortedTable(learned.routes.map((x) => [routeKey(x), x])) },
+      state: { ...r.ok.state, routes: learned.routes },
       warnings: [...r.ok.warnings, ...learned.warnings],
     },
   };

@@ -82,23 +82,62 @@ function hasLocalEndpoint(ctx: BgpContext, s: ServiceInfo, nodeAddrs: ReadonlySe
     : ep.addresses.some((a) => nodeAddrs.has(canonicalIp(a) ?? a)))));
 }
 
+/**
+ * Per-Service memo of what it advertises: valid while the Service object, its EndpointSlices
+ * (by identity), the config object, this node's object and name and the host's interfaces are
+ * the same; only a Service that raised no warning is memoised (warnings are said every render).
+ */
+interface VipEntry {
+  readonly config: unknown;
+  readonly self: unknown;
+  readonly hostKey: string;
+  readonly slices: readonly unknown[] | undefined;
+  readonly prefixes: readonly (readonly [Family, string])[];
+}
+const vipMemo = new WeakMap<ServiceInfo, VipEntry>();
+const sameList = (a: readonly unknown[] | undefined, b: readonly unknown[] | undefined): boolean =>
+  a === b || (a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]));
+
 /** The VIPs this node advertises, per family, as host prefixes (deduplicated). */
 function advertisedVips(ctx: BgpContext): Map<Family, Set<string>> {
   const out = new Map<Family, Set<string>>(ctx.families.map((f) => [f, new Set()]));
   const { config } = ctx;
-  const pctx = proxyContext(config, ctx.host, ctx.self, ctx.nodeName);
+  const hostKey = `${ctx.nodeName}|${JSON.stringify(ctx.host.interfaces)}`;
+  let pctxMemo: ReturnType<typeof proxyContext> | undefined;
   const nodeAddrs = new Set(nodeIps(ctx.self).flatMap((a) => { const v = canonicalIp(a); return v ? [v] : []; }));
+  const index = slicesByService(ctx.snapshot.endpointSlices);
+  const byKey = ([a]: readonly [string, unknown], [b]: readonly [string, unknown]): number => (a < b ? -1 : a > b ? 1 : 0);
+  for (const [, s] of [...ctx.snapshot.services].sort(byKey)) {
+    const slices = index.get(serviceRef(s));
+    const hit = vipMemo.get(s);
+    if (hit !== undefined && hit.config === config && hit.self === ctx.self && hit.hostKey === hostKey && sameList(hit.slices, slices)) {
+      for (const [f, p] of hit.prefixes) out.get(f)?.add(p);
+      continue;
+    }
+    let warned = false;
+    const warn = (m: string): void => { warned = true; ctx.warn(m); };
+    pctxMemo ??= proxyContext(config, ctx.host, ctx.self, ctx.nodeName);
+    const prefixes = serviceAdvertised({ ...ctx, warn }, pctxMemo, s, nodeAddrs);
+    for (const [f, p] of prefixes) out.get(f)?.add(p);
+    if (!warned) vipMemo.set(s, { config, self: ctx.self, hostKey, slices, prefixes });
+  }
+  return out;
+}
+
+/** What one Service advertises from this node, as `[family, host prefix]`. */
+function serviceAdvertised(ctx: BgpContext, pctx: ReturnType<typeof proxyContext>, s: ServiceInfo, nodeAddrs: ReadonlySet<string>): [Family, string][] {
+  const { config } = ctx;
+  const out: [Family, string][] = [];
   // the proxy reports rejected external/LB IPs when it runs; say it once, not twice
   const vipWarn = config.runServiceProxy ? () => undefined : ctx.warn;
-  const services = [...ctx.snapshot.services.values()].sort((a, b) => (serviceRef(a) < serviceRef(b) ? -1 : serviceRef(a) > serviceRef(b) ? 1 : 0));
-  for (const s of services) {
-    if (!advertisable(s)) continue;
+  {
+    if (!advertisable(s)) return out;
     const cluster = advertiseFlag(ctx, s, ADVERTISE_ANNOTATION.clusterIp, config.advertiseClusterIp);
     const external = advertiseFlag(ctx, s, ADVERTISE_ANNOTATION.externalIp, config.advertiseExternalIp);
     const lb = advertiseFlag(ctx, s, ADVERTISE_ANNOTATION.loadBalancerIp, config.advertiseLoadbalancerIp) && s.type === "LoadBalancer";
-    if (!cluster && !external && !lb) continue;
+    if (!cluster && !external && !lb) return out;
     const local = hasLocalEndpoint(ctx, s, nodeAddrs);
-    if (local === undefined) continue; // no EndpointSlice: only this Service's VIPs are withdrawn
+    if (local === undefined) return out; // no EndpointSlice: only this Service's VIPs are withdrawn
     const externalLocal = s.externalTrafficPolicy === "Local" || s.annotations[SERVICE_ANNOTATION.local] === "true";
     const vips = [
       ...(cluster && (s.internalTrafficPolicy !== "Local" || local) ? proxyClusterVips(pctx, s) : []),
@@ -107,7 +146,7 @@ function advertisedVips(ctx: BgpContext): Map<Family, Set<string>> {
     ];
     for (const v of vips) {
       const ip = canonicalIp(v.ip);
-      if (ip !== undefined) out.get(v.family)?.add(hostPrefix(ip, v.family));
+      if (ip !== undefined) out.push([v.family, hostPrefix(ip, v.family)]);
     }
   }
   return out;
