@@ -3,7 +3,9 @@
  * `xt_ipvs`: every command runs for real in the fixture namespace except what the kernel here
  * cannot do, which goes to the semantic fakes (src/apply/ipvs/fake.ts, sysctl/fake.ts):
  *
- * - `ipvsadm …` and the conntrack batch → FakeIpvsadm / FakeConntrack (in memory);
+ * - `ipvsadm …` and the conntrack batch → FakeIpvsadm / FakeConntrack (in memory), except the
+ *   IPVS probe `ipvsadm -Ln` (a host with IPVS has /proc/net/ip_vs and runs no probe: answered
+ *   empty at once);
  * - `sysctl` keys under `net/ipv4/vs/` → FakeSysctl (the others read and written for real,
  *   one real call; the two outputs joined);
  * - `ip -batch` text creating a `dummy` link creates a `bridge` instead, and the `ip -d -j
@@ -39,6 +41,9 @@ export function hybridExec(base: Exec): Exec & { readonly ipvs: FakeIpvsadm } {
   return {
     ipvs,
     async run(cmd, args, o = {}): Promise<ExecResult> {
+      // host-facts.ts probes IPVS with `ipvsadm -Ln` only where /proc/net/ip_vs is missing (here);
+      // a host with IPVS has the file and runs nothing: so this probe is answered at once
+      if (cmd === "ipvsadm" && args.length === 1 && args[0] === "-Ln") return { code: 0, stdout: "", stderr: "" };
       if (cmd === "ipvsadm" || (cmd === "sh" && args.join(" ").includes("conntrack"))) return fakes.run(cmd, args, o);
       if (cmd === "sysctl") {
         const flags = args.filter((a) => a.startsWith("-"));

@@ -22,9 +22,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { realDrivers } from "../src/agent/cli.ts";
+import { stopDrivers } from "../src/agent/drivers.ts";
 import { type SyncOutcome, syncNode } from "../src/agent/engine.ts";
 import { readHostFacts } from "../src/agent/host-facts.ts";
-import { type ExecCall, realExec, recordingExec } from "../src/apply/exec.ts";
+import { type Exec, type ExecCall, realExec, recordingExec } from "../src/apply/exec.ts";
 import { detectBackend } from "../src/apply/iptables/backend.ts";
 import { FakeIpvsadm } from "../src/apply/ipvs/fake.ts";
 import { isEmptyPlan, planSummary } from "../src/model/plan.ts";
@@ -61,16 +62,17 @@ async function runOnce(g: GeneratedCluster, runs: number): Promise<ResyncRun> {
   const ours = makeFixture(g.selfIp, g.nodePrefix);
   const bare = makeFixture(g.selfIp, g.nodePrefix);
   const scratch = mkdtempSync(join(tmpdir(), "krt-bench-resync-"));
+  let drivers: Awaited<ReturnType<typeof realDrivers>> = [];
   try {
     // BGP off (`once`: the bgp controller runs only in the long-lived agent and needs gobgpd
     // listening on the node IP, i.e. inside this namespace; bench/bgp-driver.ts measures it)
     const cfg = { ...benchConfig(g, join(scratch, "cni", "10-kuberouter.conf")), once: true };
     const exec = hybridExec(realExec({ netns: ours.node }));
     const backend = await detectBackend(exec, cfg.iptablesBackend);
-    const drivers = await realDrivers(exec, cfg, { nodeName: g.selfNode });
+    drivers = await realDrivers(exec, cfg, { nodeName: g.selfNode });
     const sync = async () => {
       const rec = recordingExec(exec);
-      const deps = { exec: rec, drivers, readHost: () => readHostFacts(rec, cfg.cniConfFile) };
+      const deps = { exec: rec, drivers, readHost: (e: Exec) => readHostFacts(e, cfg.cniConfFile) };
       const { ms, value } = await timedAsync(() => syncNode(deps, { mode: "apply", config: cfg, nodeName: g.selfNode, snapshot: g.snapshot }));
       return { ms, outcome: value, calls: rec.calls };
     };
@@ -120,6 +122,8 @@ async function runOnce(g: GeneratedCluster, runs: number): Promise<ResyncRun> {
       coldPlan: planSummary(cold.outcome.plan),
     };
   } finally {
+    // the healthCheckNodePort listeners are in this process (host ports): close them
+    await stopDrivers(drivers);
     dropFixture(ours);
     dropFixture(bare);
     rmSync(scratch, { recursive: true, force: true });
