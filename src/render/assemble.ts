@@ -58,12 +58,13 @@ export function assemble(rendered: readonly Rendered[], observed: NodeState, ctx
   const jumpGroups: Jump[][] = [];
   const sources = rendered.map(({ controller, output }) =>
     TABLE_NAMES.map((t) => (output ? output.state[t] : keepClaimed(controller, t, tableOf(observed, t), ctx)) as Table<unknown> | undefined));
-  // A chunked table that is the only non-empty contribution to its table is used as it is
-  // (same entries, already iterated in key order): no copy, its chunks keep their identity.
-  const whole = new Map<TableName, ChunkedTable<unknown>>();
+  // A chunked table, or a table already in key order, that is the only non-empty contribution
+  // to its table is used as it is (same entries, same order): no copy, it keeps its identity
+  // (an unchanged render then diffs as known-equal: plan.ts).
+  const whole = new Map<TableName, Table<unknown>>();
   TABLE_NAMES.forEach((t, ti) => {
     const nonEmpty = sources.flatMap((s) => (s[ti] !== undefined && s[ti].size > 0 ? [s[ti]] : []));
-    if (t !== "jumps" && nonEmpty.length === 1 && nonEmpty[0] instanceof ChunkedTable) whole.set(t, nonEmpty[0]);
+    if (t !== "jumps" && nonEmpty.length === 1 && (nonEmpty[0] instanceof ChunkedTable || inKeyOrder(nonEmpty[0]!))) whole.set(t, nonEmpty[0]!);
   });
   for (const [ci, { controller }] of rendered.entries()) {
     const own: Jump[] = [];
@@ -83,6 +84,16 @@ export function assemble(rendered: readonly Rendered[], observed: NodeState, ctx
   tables.set("jumps", new Map(numberJumps(jumpGroups).map((j) => [jumpKey(j), j])));
   const desired = buildNodeState((t) => (whole.get(t) ?? sortedTable(tables.get(t)!)) as Table<Row<typeof t>>);
   return { desired, conflicts };
+}
+
+/** True when a plain Map iterates in key order (as sortedTable builds it). */
+function inKeyOrder(t: Table<unknown>): boolean {
+  let prev: string | undefined;
+  for (const k of t.keys()) {
+    if (prev !== undefined && !(prev < k)) return false;
+    prev = k;
+  }
+  return true;
 }
 
 /** The observed rows of `table` the controller owns (registry ownership predicates). */
