@@ -6,7 +6,8 @@
  * - cold start: `syncNode` apply from an empty namespace to converged, against one bare
  *   restore per tool of the same content (the write commands ours ran, replayed by one shell
  *   in a second fresh namespace; IPVS's restore replayed into a fresh fake in process);
- * - no-op full resync (steady: median of `--runs` after the first): zero writes; against the
+ * - no-op full resync (steady: the run with the median ratio of `--runs` after the first, each
+ *   run paired with a bare run just before it): zero writes; against the
  *   bare dumps our observe needs, each once (`ip -d -j addr show`, `ip -4|-6 -j route show
  *   table all proto 17`, `ip -4|-6 -j rule show`, `ip -j neigh show`, `ipset save`,
  *   `iptables-save`, `ip6tables-save`, `sysctl -e` of the desired keys) by one shell in the
@@ -82,14 +83,6 @@ async function runOnce(g: GeneratedCluster, runs: number): Promise<ResyncRun> {
     const first = await sync();
     check("first no-op", first.outcome);
     if (!isEmptyPlan(first.outcome.plan)) throw new Error(`not converged: ${planSummary(first.outcome.plan)}`);
-    const steady: Awaited<ReturnType<typeof sync>>[] = [];
-    for (let i = 0; i < runs; i++) steady.push(await sync());
-    for (const s of steady) if (!isEmptyPlan(s.outcome.plan)) throw new Error(`steady no-op not converged: ${planSummary(s.outcome.plan)}`);
-    const noop = [...steady].sort((a, b) => a.ms - b.ms)[steady.length >> 1]!;
-    const reads = noop.calls.filter((c) => !c.write);
-    const seen = new Map<string, number>();
-    for (const c of reads) seen.set(readKey(c), (seen.get(readKey(c)) ?? 0) + 1);
-
     // bare no-op: the dumps once each, one shell; the fake's ipvsadm -Sn in process
     const sysctlKeys = [...first.outcome.desired.sysctls.keys()].filter((k) => !k.includes("/vs/")).map((k) => k.replaceAll("/", "."));
     const dumps = [
@@ -97,8 +90,18 @@ async function runOnce(g: GeneratedCluster, runs: number): Promise<ResyncRun> {
       "ip -4 -j rule show", "ip -6 -j rule show", "ip -j neigh show", "ipset save", backend.save.ipv4, backend.save.ipv6,
       `sysctl -e ${sysctlKeys.join(" ")}`,
     ].map((c) => `${c} >/dev/null`).join(" && ");
-    const shMs = timed(() => nsSh(ours.node, dumps)).ms;
-    const ipvsSaveMs = (await timedAsync(() => exec.run("ipvsadm", ["-Sn"]))).ms;
+    const bareNoop = async () => timed(() => nsSh(ours.node, dumps)).ms + (await timedAsync(() => exec.run("ipvsadm", ["-Sn"]))).ms;
+    // steady no-ops, each right after one bare run (a loaded host drifts: pairs, not blocks)
+    const steady: (Awaited<ReturnType<typeof sync>> & { bare: number })[] = [];
+    for (let i = 0; i < runs; i++) {
+      const bareMs = await bareNoop();
+      steady.push({ ...(await sync()), bare: bareMs });
+    }
+    for (const s of steady) if (!isEmptyPlan(s.outcome.plan)) throw new Error(`steady no-op not converged: ${planSummary(s.outcome.plan)}`);
+    const noop = [...steady].sort((a, b) => a.ms / a.bare - b.ms / b.bare)[steady.length >> 1]!;
+    const reads = noop.calls.filter((c) => !c.write);
+    const seen = new Map<string, number>();
+    for (const c of reads) seen.set(readKey(c), (seen.get(readKey(c)) ?? 0) + 1);
 
     // bare cold: the same writes in a fresh namespace (IPVS into a fresh fake)
     const writes = cold.calls.filter((c) => c.write);
@@ -117,7 +120,7 @@ async function runOnce(g: GeneratedCluster, runs: number): Promise<ResyncRun> {
 
     return {
       coldMs: round3(cold.ms), bareColdMs: round3(bareShMs + ipvsRestoreMs), firstNoopMs: round3(first.ms), noopMs: round3(noop.ms),
-      bareNoopMs: round3(shMs + ipvsSaveMs), noopWrites: [first, ...steady].reduce((a, s) => a + s.calls.filter((c) => c.write).length, 0),
+      bareNoopMs: round3(noop.bare), noopWrites: [first, ...steady].reduce((a, s) => a + s.calls.filter((c) => c.write).length, 0),
       noopReads: reads.length, duplicateReads: [...seen].filter(([, n]) => n > 1).map(([k, n]) => `${k} ×${n}`),
       coldPlan: planSummary(cold.outcome.plan),
     };
