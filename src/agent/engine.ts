@@ -15,6 +15,7 @@ import type { HostFacts } from "../model/host.ts";
 import { type NodePlan, diffNode, isEmptyPlan, planSummary, withoutTables } from "../model/plan.ts";
 import { type DriverFamily, TABLES, type TableName } from "../model/registry.ts";
 import { unorderedEntries } from "../model/chunked-table.ts";
+import type { Table } from "../model/table.ts";
 import { type NodeState, TABLE_NAMES, buildNodeState, emptyNodeState, tableOf } from "../model/state.ts";
 import { type Rendered, assemble, ownershipContext } from "../render/assemble.ts";
 import type { ControllerName } from "../render/controller.ts";
@@ -116,13 +117,19 @@ const tablesOf = (families: Iterable<DriverFamily>): Set<TableName> => {
  */
 function renderedScope(rendered: readonly Rendered[]): NodeState {
   return buildNodeState((t) => {
-    const parts = rendered.flatMap((r) => { const x = r.output?.state[t]; return x !== undefined && x.size > 0 ? [x] : []; });
+    const parts = rendered.flatMap((r) => { const x = r.output?.state[t]; return x !== undefined && x.size > 0 ? [x as Table<unknown>] : []; });
     if (parts.length === 1) return parts[0] as never;
-    const into = new Map<string, never>();
-    for (const part of parts) for (const [k, v] of unorderedEntries(part)) into.set(k, v as never);
-    return into;
+    const last = SCOPES.get(t);
+    if (last !== undefined && last.parts.length === parts.length && last.parts.every((p, i) => p === parts[i])) return last.merged as never;
+    const into = new Map<string, unknown>();
+    for (const part of parts) for (const [k, v] of unorderedEntries(part)) into.set(k, v);
+    SCOPES.set(t, { parts, merged: into });
+    return into as never;
   });
 }
+
+/** The last merged scope of each table and its parts (same parts, same objects ⇒ same scope). */
+const SCOPES = new Map<TableName, { parts: readonly Table<unknown>[]; merged: Table<unknown> }>();
 
 /** `base` with the tables of `over`'s families replaced by `over`'s. */
 function overlay(base: NodeState, over: NodeState, families: ReadonlySet<DriverFamily>): NodeState {
