@@ -53,6 +53,7 @@ const SUITES: readonly Suite[] = [
   { title: "agent (issue 5): event → kernel", script: "agent.ts", sizes: ["M"], args: () => ["--size", "M"], kernel: true, nodeArgs: [] },
   { title: "vxlan overlay (issue 11): 5,000 peers cold vs bare ip+bridge batches, no-op, node added", script: "overlay.ts", sizes: ["L"], args: () => [], kernel: true, nodeArgs: [] },
   { title: "BGP driver (issue 10): 150 peers + 10k paths against a real gobgpd: first apply, no-op sync vs bare List* calls", script: "bgp-driver.ts", sizes: ["L"], args: () => [], kernel: false, nodeArgs: [] },
+  { title: "whole node host side (issue 15): router + firewall + proxy (fake IPVS) cold and no-op resync vs bare restores/dumps", script: "resync.ts", sizes: ["L"], args: () => ["--size", "L", "--runs", "5", "--repeat", "3"], kernel: true, nodeArgs: [] },
   { title: "API source (issue 5): RSS and event → snapshot at L", script: "agent-source.ts", sizes: ["L"], args: () => ["L"], kernel: false, nodeArgs: ["--expose-gc"] },
 ];
 
