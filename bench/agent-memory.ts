@@ -10,10 +10,8 @@
  *
  * Samples /proc/<pid>/status (VmRSS) every 100 ms; peak = VmHWM when the first sync's log line
  * appears; steady = median VmRSS over `--steady-s` seconds after it. `--heap` passes
- * --max-old-space-size. Needs root and `npm run build`.
- *
- * STATUS: first run at L (loaded 2-core host) saw no `sync:` log line within 10 min; not yet
- * verified (the dry-run may log its first sync differently, or take longer). Not in SUITES.
+ * --max-old-space-size. Needs root and `npm run build`. The first sync is the first `sync:` or
+ * `dry-run: new plan` log line.
  */
 import { spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -71,7 +69,7 @@ try {
     outBytes += l.length + 1;
     logs.push(l.slice(0, 300));
     if (logs.length > 200) logs.splice(0, 100);
-    if (firstSyncAt === 0 && /"msg":"sync[: ]/.test(l)) { firstSyncAt = performance.now(); peakAtFirstSync = kib(pid, "VmHWM"); }
+    if (firstSyncAt === 0 && /"msg":"(sync[: ]|dry-run: )/.test(l)) { firstSyncAt = performance.now(); peakAtFirstSync = kib(pid, "VmHWM"); }
   };
   createInterface({ input: agent.stdout! }).on("line", onLine);
   createInterface({ input: agent.stderr! }).on("line", onLine);
