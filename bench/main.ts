@@ -1,9 +1,14 @@
 /**
- * `npm run bench [-- [XS] [S] [M] [L] [--quick] [--no-kernel]]`: benchmarks each size in its
- * own child process (run-size.ts), prints one table, and writes every result with date-free
- * metadata to `.bench/results.json` so later runs can be compared.
+ * `npm run bench [-- [XS] [S] [M] [L] [XL] [--quick] [--no-kernel] [--no-suites] [--compare FILE]]`:
+ * benchmarks each size in its own child process (run-size.ts), prints one table, then the cost
+ * per API object of every metric at every size run (scaling.ts: is it linear?), and writes
+ * every result with date-free metadata to `.bench/results.json` so later runs can be compared.
  *
- * - sizes: default XS S M L; `--quick` runs XS and S only;
+ * - sizes: default XS S M L; XL (2× L) only when asked; `--quick` runs XS and S only;
+ * - `--compare FILE`: after the run, every metric against the same row of FILE (an earlier
+ *   results.json) as a ratio, regressions over 15% flagged (and the exit code 1); with
+ *   `--current FILE2` nothing runs and FILE2 is compared against FILE;
+ * - `--no-suites`: the engine rows only (no per-controller suites);
  * - kernel rows need root (namespaces); when not root they are skipped with the reason and
  *   the pure rows still run; `--no-kernel` skips them on purpose;
  * - after each child exits, any fixture namespace it left (`krt-bnode-<pid>-*`,
@@ -23,14 +28,16 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { delNetns, kernelSkip } from "../test/support/netns.ts";
 import { FIXTURE_TAGS } from "./fixture.ts";
+import { compareResults, readResults } from "./compare.ts";
 import { formatTable, sizeRows } from "./report.ts";
+import { scalingTable } from "./scaling.ts";
 import type { SizeResult } from "./run-size.ts";
-import { SIZE_NAMES, type SizeName, sizeByName } from "./sizes.ts";
+import { DEFAULT_SIZES, SIZE_NAMES, type SizeName, sizeByName } from "./sizes.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const RESULTS = join(ROOT, ".bench", "results.json");
-const PURE_RUNS: Readonly<Record<SizeName, number>> = { XS: 21, S: 21, M: 21, L: 9 };
-const KERNEL_RUNS: Readonly<Record<SizeName, number>> = { XS: 9, S: 9, M: 9, L: 7 };
+const PURE_RUNS: Readonly<Record<SizeName, number>> = { XS: 21, S: 21, M: 21, L: 9, XL: 5 };
+const KERNEL_RUNS: Readonly<Record<SizeName, number>> = { XS: 9, S: 9, M: 9, L: 7, XL: 3 };
 
 let interrupted = false;
 
@@ -48,6 +55,7 @@ const SUITES: readonly Suite[] = [
   { title: "BGP driver (issue 10): 150 peers + 10k paths against a real gobgpd: first apply, no-op sync vs bare List* calls", script: "bgp-driver.ts", sizes: ["L"], args: () => [], kernel: false, nodeArgs: [] },
   { title: "BGP learned routes (issue 10): 5,000 learned paths event → kernel vs bare ip -batch", script: "bgp-learned.ts", sizes: ["L"], args: () => [], kernel: true, nodeArgs: [] },
   { title: "BGP VIP (issue 10): Service added → VIP in BIRD at M, p99", script: "bgp-vip.ts", sizes: ["M"], args: () => ["--size", "M"], kernel: true, nodeArgs: [] },
+  { title: "whole node host side (issue 15): router + firewall + proxy (fake IPVS) cold and no-op resync vs bare restores/dumps", script: "resync.ts", sizes: ["L"], args: () => ["--size", "L", "--runs", "5", "--repeat", "3"], kernel: true, nodeArgs: [] },
   { title: "API source (issue 5): RSS and event → snapshot at L", script: "agent-source.ts", sizes: ["L"], args: () => ["L"], kernel: false, nodeArgs: ["--expose-gc"] },
 ];
 
@@ -98,18 +106,29 @@ function tool(cmd: string, args: readonly string[]): string {
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { quick: { type: "boolean", default: false }, "no-kernel": { type: "boolean", default: false }, help: { type: "boolean", default: false } },
+    options: {
+      quick: { type: "boolean", default: false }, "no-kernel": { type: "boolean", default: false }, "no-suites": { type: "boolean", default: false },
+      compare: { type: "string" }, current: { type: "string" }, help: { type: "boolean", default: false },
+    },
   });
   if (values.help) {
-    process.stdout.write("usage: npm run bench -- [XS] [S] [M] [L] [--quick] [--no-kernel]\n");
+    process.stdout.write("usage: npm run bench -- [XS] [S] [M] [L] [XL] [--quick] [--no-kernel] [--no-suites] [--compare FILE [--current FILE2]]\n");
     return 0;
   }
+  if (values.current !== undefined) {
+    if (values.compare === undefined) throw new Error("--current needs --compare FILE");
+    const c = compareResults(readResults(values.compare), readResults(values.current));
+    process.stdout.write(c.text);
+    return c.regressions > 0 ? 1 : 0;
+  }
+  // read the baseline before the run overwrites .bench/results.json (it may be that file)
+  const baseline = values.compare !== undefined ? readResults(values.compare) : undefined;
   const bad = positionals.filter((p) => sizeByName(p) === undefined);
   if (bad.length > 0) {
     process.stderr.write(`bench: unknown size ${bad.join(", ")} (sizes: ${SIZE_NAMES.join(" ")})\n`);
     return 1;
   }
-  const sizes: SizeName[] = values.quick ? ["XS", "S"] : positionals.length > 0 ? positionals.map((p) => sizeByName(p)!.name) : [...SIZE_NAMES];
+  const sizes: SizeName[] = values.quick ? ["XS", "S"] : positionals.length > 0 ? positionals.map((p) => sizeByName(p)!.name) : [...DEFAULT_SIZES];
   const skip = values["no-kernel"] ? "disabled by --no-kernel" : kernelSkip === false ? undefined : kernelSkip;
   if (skip !== undefined) process.stderr.write(`[bench] kernel rows skipped: ${skip}; pure rows only\n`);
 
@@ -129,10 +148,11 @@ async function main(): Promise<number> {
   const failed = results.filter((r): r is { size: SizeName; error: string } => "error" in r);
   for (const r of ok) if (!("skipped" in r.kernel) && r.kernel.noopWrites > 0) failed.push({ size: r.size.name, error: `no-op sync wrote ${r.kernel.noopWrites} times` });
   process.stdout.write(`\n${formatTable(ok.flatMap(sizeRows))}`);
+  if (ok.length > 1) process.stdout.write(`\n# cost per API object (µs or KiB), ${ok.map((r) => r.size.name).join(" → ")}\n${scalingTable(ok)}`);
   // per-controller suites, each its own child script printing its own rows (see each file)
   for (const suite of SUITES) {
     const at = sizes.filter((sz) => suite.sizes.includes(sz));
-    if (interrupted || at.length === 0 || (suite.kernel && skip !== undefined)) continue;
+    if (interrupted || values["no-suites"] || at.length === 0 || (suite.kernel && skip !== undefined)) continue;
     const code = await new Promise<number>((resolve) => {
       process.stdout.write(`\n# ${suite.title}\n`);
       const child = spawn(process.execPath, [...suite.nodeArgs, ...process.execArgv, join(import.meta.dirname, suite.script), ...suite.args(at)], { stdio: ["ignore", "inherit", "inherit"] });
@@ -163,7 +183,13 @@ async function main(): Promise<number> {
   mkdirSync(join(ROOT, ".bench"), { recursive: true });
   writeFileSync(RESULTS, `${JSON.stringify({ metadata, results }, null, 2)}\n`);
   process.stdout.write(`results: ${RESULTS}\n`);
-  return failed.length > 0 ? 1 : 0;
+  let regressions = 0;
+  if (baseline !== undefined) {
+    const c = compareResults(baseline, ok);
+    process.stdout.write(`\n# against ${values.compare}\n${c.text}`);
+    regressions = c.regressions;
+  }
+  return failed.length > 0 || regressions > 0 ? 1 : 0;
 }
 
 main().then((code) => process.exit(code), (e: unknown) => {

@@ -64,7 +64,7 @@ export async function run(argv: readonly string[], env: Record<string, string | 
     return 1;
   }
   try {
-    return await oneShot(cfg, nodeName, { exec, drivers, readHost: () => readHostFacts(exec, cfg.cniConfFile) }, io);
+    return await oneShot(cfg, nodeName, { exec, drivers, readHost: (e) => readHostFacts(e, cfg.cniConfFile) }, io);
   } finally {
     await stopDrivers(drivers);
   }

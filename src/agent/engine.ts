@@ -8,11 +8,14 @@
  */
 import type { Displacement, Driver, PlannedScript } from "../apply/driver.ts";
 import type { Exec } from "../apply/exec.ts";
+import { sharedReads } from "../apply/shared-reads.ts";
 import type { ClusterSnapshot } from "../model/cluster.ts";
 import type { NodeConfig } from "../model/config.ts";
 import type { HostFacts } from "../model/host.ts";
 import { type NodePlan, diffNode, isEmptyPlan, planSummary, withoutTables } from "../model/plan.ts";
 import { type DriverFamily, TABLES, type TableName } from "../model/registry.ts";
+import { unorderedEntries } from "../model/chunked-table.ts";
+import type { Table } from "../model/table.ts";
 import { type NodeState, TABLE_NAMES, buildNodeState, emptyNodeState, tableOf } from "../model/state.ts";
 import { type Rendered, assemble, ownershipContext } from "../render/assemble.ts";
 import type { ControllerName } from "../render/controller.ts";
@@ -23,7 +26,8 @@ import { SyncError, firstLine } from "./sync-error.ts";
 export interface EngineDeps {
   readonly exec: Exec;
   readonly drivers: readonly Driver[];
-  readonly readHost: () => Promise<HostFacts>;
+  /** Reads HostFacts; `exec` is this sync's (reads shared with observe, apply/shared-reads.ts), use it when the reads go through an Exec. */
+  readonly readHost: (exec: Exec) => Promise<HostFacts>;
 }
 
 export type SyncMode = "apply" | "plan" | "cleanup" | "cleanup-plan";
@@ -71,8 +75,8 @@ export interface SyncOutcome {
 }
 
 /** HostFacts from `readHost`, plus what drivers read for render (Driver.hostFacts; never rejects). */
-export async function readHostWithDrivers(deps: EngineDeps): Promise<HostFacts> {
-  const [base, ...extra] = await Promise.all([deps.readHost(), ...deps.drivers.map((d) => (d.hostFacts ? d.hostFacts().catch(() => ({})) : Promise.resolve({})))]);
+export async function readHostWithDrivers(deps: EngineDeps, exec: Exec = deps.exec): Promise<HostFacts> {
+  const [base, ...extra] = await Promise.all([deps.readHost(exec), ...deps.drivers.map((d) => (d.hostFacts ? d.hostFacts().catch(() => ({})) : Promise.resolve({})))]);
   return extra.some((e) => Object.keys(e).length > 0) ? Object.assign({}, base, ...extra) as HostFacts : base as HostFacts;
 }
 
@@ -105,14 +109,27 @@ const tablesOf = (families: Iterable<DriverFamily>): Set<TableName> => {
   return new Set(TABLE_NAMES.filter((t) => f.has(TABLES[t].driver)));
 };
 
-/** Union of what the rendered controllers want (scopes sysctl and file reads). */
+/**
+ * Union of what the rendered controllers want (scopes sysctl and file reads, decides IPVS
+ * ownership). A table only one controller renders rows for is that controller's table itself
+ * (no copy: an unchanged render keeps the scope's identity, so drivers can reuse their last
+ * observe; ipvs/driver.ts).
+ */
 function renderedScope(rendered: readonly Rendered[]): NodeState {
   return buildNodeState((t) => {
-    const into = new Map<string, never>();
-    for (const r of rendered) for (const [k, v] of r.output?.state[t] ?? []) into.set(k, v as never);
-    return into;
+    const parts = rendered.flatMap((r) => { const x = r.output?.state[t]; return x !== undefined && x.size > 0 ? [x as Table<unknown>] : []; });
+    if (parts.length === 1) return parts[0] as never;
+    const last = SCOPES.get(t);
+    if (last !== undefined && last.parts.length === parts.length && last.parts.every((p, i) => p === parts[i])) return last.merged as never;
+    const into = new Map<string, unknown>();
+    for (const part of parts) for (const [k, v] of unorderedEntries(part)) into.set(k, v);
+    SCOPES.set(t, { parts, merged: into });
+    return into as never;
   });
 }
+
+/** The last merged scope of each table and its parts (same parts, same objects ⇒ same scope). */
+const SCOPES = new Map<TableName, { parts: readonly Table<unknown>[]; merged: Table<unknown> }>();
 
 /** `base` with the tables of `over`'s families replaced by `over`'s. */
 function overlay(base: NodeState, over: NodeState, families: ReadonlySet<DriverFamily>): NodeState {
@@ -141,9 +158,11 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
   const cleanup = req.mode === "cleanup" || req.mode === "cleanup-plan";
   let rendered: Rendered[] = [];
   let host: HostFacts | undefined;
+  // this sync's reads: each dump once for host facts and observe (not for verify's re-reads)
+  const reads = sharedReads(deps.exec);
   if (!cleanup) {
     if (req.snapshot === undefined) throw new Error("syncNode: snapshot required");
-    host = await readHostWithDrivers(deps);
+    host = await readHostWithDrivers(deps, reads);
     const only = req.controllers;
     const renders = new Map(renderNode({ snapshot: req.snapshot, config: req.config, host, nodeName: req.nodeName }, only ? CONTROLLERS.filter((c) => only.includes(c.name)) : CONTROLLERS).map((r) => [r.controller, r]));
     for (const controller of CONTROLLERS) {
@@ -163,7 +182,7 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
   const scope = renderedScope(rendered);
   let observed: NodeState;
   let failed: Map<DriverFamily, string>;
-  if (req.observed === undefined) ({ state: observed, failed } = await observeEach(deps.exec, deps.drivers, scope));
+  if (req.observed === undefined) ({ state: observed, failed } = await observeEach(reads, deps.drivers, scope));
   else if ((req.reobserve ?? []).length === 0) ({ observed, failed } = { observed: req.observed, failed: new Map() });
   else {
     const again = new Set(req.reobserve);

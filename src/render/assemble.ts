@@ -53,17 +53,28 @@ export function ownershipContext(snapshot: ClusterSnapshot | undefined, bgp: boo
  * apart from another's in a shared table (the router's pod routes vs BGP's learned routes).
  */
 export function assemble(rendered: readonly Rendered[], observed: NodeState, ctx: OwnershipContext = NO_CONTEXT): Assembled {
-  const conflicts: string[] = [];
+  // conflicts as (controller index, table index, line): reported controller by controller, table by table
+  const conflicts: [number, number, string][] = [];
   const tables = new Map<TableName, Map<string, unknown>>(TABLE_NAMES.map((t) => [t, new Map()]));
   const jumpGroups: Jump[][] = [];
   const sources = rendered.map(({ controller, output }) =>
     TABLE_NAMES.map((t) => (output ? output.state[t] : keepClaimed(controller, t, tableOf(observed, t), ctx)) as Table<unknown> | undefined));
-  // A chunked table that is the only non-empty contribution to its table is used as it is
-  // (same entries, already iterated in key order): no copy, its chunks keep their identity.
-  const whole = new Map<TableName, ChunkedTable<unknown>>();
+  // A chunked table, or a table already in key order, that is the only non-empty contribution
+  // to its table is used as it is (same entries, same order): no copy, it keeps its identity
+  // (an unchanged render then diffs as known-equal: plan.ts). A table merged from the very
+  // same contributions (objects) as last time is last time's result (MERGED).
+  const whole = new Map<TableName, Table<unknown>>();
+  const parts = new Map<TableName, Table<unknown>[]>();
   TABLE_NAMES.forEach((t, ti) => {
     const nonEmpty = sources.flatMap((s) => (s[ti] !== undefined && s[ti].size > 0 ? [s[ti]] : []));
-    if (t !== "jumps" && nonEmpty.length === 1 && nonEmpty[0] instanceof ChunkedTable) whole.set(t, nonEmpty[0]);
+    parts.set(t, nonEmpty);
+    if (t === "jumps") return;
+    if (nonEmpty.length === 1 && (nonEmpty[0] instanceof ChunkedTable || inKeyOrder(nonEmpty[0]!))) whole.set(t, nonEmpty[0]!);
+    const last = MERGED.get(t);
+    if (!whole.has(t) && last !== undefined && last.parts.length === nonEmpty.length && last.parts.every((p, i) => p === nonEmpty[i])) {
+      whole.set(t, last.merged);
+      conflicts.push(...last.conflicts);
+    }
   });
   for (const [ci, { controller }] of rendered.entries()) {
     const own: Jump[] = [];
@@ -74,15 +85,40 @@ export function assemble(rendered: readonly Rendered[], observed: NodeState, ctx
       for (const [key, value] of source) {
         if (t === "jumps") { own.push(value as Jump); continue; }
         const prev = into.get(key);
-        if (prev !== undefined && !deepEqual(prev, value)) conflicts.push(`${t} ${key}: claimed by ${controller.name} and another controller with different content; kept the first`);
+        if (prev !== undefined && !deepEqual(prev, value)) conflicts.push([ci, ti, `${t} ${key}: claimed by ${controller.name} and another controller with different content; kept the first`]);
         else into.set(key, value);
       }
     }
     jumpGroups.push(own.sort((a, b) => a.position - b.position));
   }
   tables.set("jumps", new Map(numberJumps(jumpGroups).map((j) => [jumpKey(j), j])));
-  const desired = buildNodeState((t) => (whole.get(t) ?? sortedTable(tables.get(t)!)) as Table<Row<typeof t>>);
-  return { desired, conflicts };
+  const desired = buildNodeState((t) => {
+    const w = whole.get(t);
+    if (w !== undefined) return w as Table<Row<typeof t>>;
+    const merged = sortedTable(tables.get(t)!);
+    const ti = TABLE_NAMES.indexOf(t);
+    if (t !== "jumps") MERGED.set(t, { parts: parts.get(t)!, merged, conflicts: conflicts.filter((c) => c[1] === ti) });
+    return merged as Table<Row<typeof t>>;
+  });
+  conflicts.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  return { desired, conflicts: conflicts.map((c) => c[2]) };
+}
+
+/**
+ * The last merge of each table: its contributions (objects, in controller order), the merged
+ * table and its conflict lines. Tables are immutable, so the same contributions merge to the
+ * same table; holding the last one keeps nothing alive that the last desired state does not.
+ */
+const MERGED = new Map<TableName, { parts: readonly Table<unknown>[]; merged: Table<unknown>; conflicts: readonly [number, number, string][] }>();
+
+/** True when a plain Map iterates in key order (as sortedTable builds it). */
+function inKeyOrder(t: Table<unknown>): boolean {
+  let prev: string | undefined;
+  for (const k of t.keys()) {
+    if (prev !== undefined && !(prev < k)) return false;
+    prev = k;
+  }
+  return true;
 }
 
 /** The observed rows of `table` the controller owns (registry ownership predicates). */

@@ -77,7 +77,7 @@ export async function runAgentCli(
   }
   let deps;
   try {
-    deps = { exec, drivers: await drivers(exec, (line) => log.info({ controller: "lballoc" }, line)), readHost: () => readHostFacts(exec, cfg.cniConfFile) };
+    deps = { exec, drivers: await drivers(exec, (line) => log.info({ controller: "lballoc" }, line)), readHost: (e: Exec) => readHostFacts(e, cfg.cniConfFile) };
   } catch (e) {
     io.err(`kube-router: ${(e as Error).message.split("\n")[0]}\n`);
     return 1;

@@ -102,6 +102,12 @@ export function ipDriver(): Driver {
     if (lastRoutes?.ipv4 !== ipv4 || lastRoutes.ipv6 !== ipv6) lastRoutes = { ipv4, ipv6, table: parseRoutes({ ipv4, ipv6 }) };
     return lastRoutes.table;
   };
+  // the aligned routes of the last observe, reused (same object) for the same parse and desired routes
+  let lastAligned: { parsed: Table<Route>; desired: Table<Route>; aligned: Table<Route> } | undefined;
+  const alignedRoutes = (parsed: Table<Route>, desired: Table<Route>): Table<Route> => {
+    if (lastAligned?.parsed !== parsed || lastAligned.desired !== desired) lastAligned = { parsed, desired, aligned: alignRoutes(parsed, desired) };
+    return lastAligned.aligned;
+  };
   /** Links re-created by a batch that ran since the last observe (see the module comment). */
   let recreated: string[] = [];
   return {
@@ -121,7 +127,7 @@ export function ipDriver(): Driver {
       return {
         links: alignLinks(a.links, desired.links),
         addresses: a.addresses,
-        routes: alignRoutes(routesOf(route4, route6), desired.routes),
+        routes: alignedRoutes(routesOf(route4, route6), desired.routes),
         rules: parseRules({ ipv4: rule4, ipv6: rule6 }),
         neighbors: parseNeighbors(neigh),
         fouPorts: await observeFouPorts(exec, desired),

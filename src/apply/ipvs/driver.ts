@@ -2,7 +2,8 @@
  * The IPVS driver: tables `ipvsServices` and `ipvsReals`.
  *
  * Observe (one read in the steady state): `ipvsadm -Sn`, parsed (parse.ts), filtered to the
- * services we own and their reals (owned.ts). Only when the rendered scope and the configured
+ * services we own and their reals (owned.ts); an unchanged dump against an unchanged rendered
+ * scope returns the previous tables without parsing again. Only when the rendered scope and the configured
  * ranges leave some service undecided does it read `ip -j addr show` (kube-dummy-if's VIPs and
  * the node's local addresses) and, for fwmark services, `ip -4|-6 -j rule show table 78`.
  * With graceful termination and a real server to remove, one `ipvsadm -Ln` adds the
@@ -98,6 +99,13 @@ export function ipvsDriver(opts: IpvsDriverOptions = {}): IpvsDriver {
   const tracker = opts.graceful ? new DrainTracker(opts.graceful) : undefined;
   let lastIdle: ReadonlySet<string> = new Set();
   let why: string | undefined;
+  /**
+   * The last observe's owned tables and what they were made from: the same dump text against
+   * the same scope tables (objects) gives the same tables, returned as the same objects (the
+   * differ then knows them equal to an unchanged desired state without walking them: plan.ts).
+   * Kept only when ownership needed no other read and no drain is tracked.
+   */
+  let last: { text: string; services: object; reals: object; out: Pick<NodeState, "ipvsServices" | "ipvsReals"> } | undefined;
   return {
     name: "ipvs",
     tables: ["ipvsServices", "ipvsReals", "ipvsTimeouts"],
@@ -115,6 +123,10 @@ export function ipvsDriver(opts: IpvsDriverOptions = {}): IpvsDriver {
         why = `IPVS is not available (${(e as ExecError).code === -1 ? "ipvsadm not found" : "no ip_vs in the kernel"}): ${IPVS_MODULES_HINT}`;
         return { ipvsServices: new Map(), ipvsReals: new Map(), ipvsTimeouts: new Map() };
       }
+      if (last !== undefined && last.text === text && last.services === scope.ipvsServices && last.reals === scope.ipvsReals) {
+        return { ...last.out, ipvsTimeouts: await observeIpvsTimeouts(exec, scope) };
+      }
+      last = undefined;
       const all = parseIpvsSave(text);
       const base: IpvsOwnership = {
         ...renderedIpvs(scope),
@@ -147,7 +159,9 @@ export function ipvsDriver(opts: IpvsDriverOptions = {}): IpvsDriver {
         reals = new Map(settled.reals);
         lastIdle = settled.idle;
       }
-      return { ipvsServices: sortedTable(services), ipvsReals: sortedTable(reals), ipvsTimeouts: await observeIpvsTimeouts(exec, scope) };
+      const out = { ipvsServices: sortedTable(services), ipvsReals: sortedTable(reals) };
+      if (!tracker && undecided.length === 0) last = { text, services: scope.ipvsServices, reals: scope.ipvsReals, out };
+      return { ...out, ipvsTimeouts: await observeIpvsTimeouts(exec, scope) };
     },
     scripts(plan: NodePlan): Script[] {
       const c = compileIpvs(plan, {
