@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { scrapeIn, spawnAgent, startHealthProbe, stopAgent, until } from "../support/agent-process.ts";
 import { type DoubleHandle, type RequestRecord, kubeconfigText, namespace, networkPolicy, node, reserveApiDouble } from "../support/kube-api-double/index.ts";
 import { addNetns, delNetns, kernelSkip, nsSh } from "../support/netns.ts";
-import { type NsApiRelay, startNsApiRelay } from "../support/ns-api-relay.ts";
+import { type ApiRelay, apiRelay } from "../support/api-relay.ts";
 
 const API_PORT = 6443;
 const HEALTH = 20544;
@@ -34,7 +34,7 @@ const BACKOFF_FLOOR_AT_CAP_MS = 8_000;
 let dir = "";
 let ns = "";
 let double: DoubleHandle | undefined;
-let relay: NsApiRelay | undefined;
+let relay: ApiRelay | undefined;
 const live = new Set<ChildProcess>();
 
 before(async () => {
@@ -44,7 +44,8 @@ before(async () => {
   nsSh(ns, "ip link add eth0 type veth peer name eth0p && ip link set eth0p up && ip addr add 10.250.0.11/24 dev eth0 && ip link set eth0 up");
   double = await reserveApiDouble();
   await double.api.listen();
-  relay = await startNsApiRelay(ns, dir, double.api.port, API_PORT);
+  relay = await apiRelay(join(dir, "api.sock"), double.api.port);
+  await relay.into(ns, API_PORT);
 });
 
 after(async () => {
