@@ -1,5 +1,6 @@
 /**
- * Child process of bench/agent-source.ts: serves a generated cluster of one size through the
+ * Child process of bench/agent-source.ts (and the memory-slope test): serves a generated cluster
+ * of one size (a name of sizes.ts, or a SizeSpec as JSON) through the
  * Kubernetes API double, so the measured process holds only the source, not the server.
  *
  * Prints `READY <kubeconfig> <objects>` on stdout once listening. Reads commands on stdin, one
@@ -8,11 +9,13 @@
 import { createInterface } from "node:readline";
 import { apiObjectsOf, startApiDouble, type ResourceName } from "../test/support/kube-api-double/index.ts";
 import { generateCluster } from "./gen.ts";
-import { sizeByName } from "./sizes.ts";
+import { type SizeSpec, sizeByName } from "./sizes.ts";
 
-const spec = sizeByName(process.argv[2] ?? "L");
-if (!spec) throw new Error(`unknown size ${process.argv[2]}`);
-const { snapshot } = generateCluster(spec.name);
+const arg = process.argv[2] ?? "L";
+/** A size name, or a whole SizeSpec as JSON (a scaled size: test/scale/memory-slope.test.ts). */
+const spec: SizeSpec | undefined = arg.startsWith("{") ? (JSON.parse(arg) as SizeSpec) : sizeByName(arg);
+if (!spec) throw new Error(`unknown size ${arg}`);
+const { snapshot } = generateCluster(spec);
 const objects = apiObjectsOf(snapshot, true);
 const d = await startApiDouble();
 let total = 0;
