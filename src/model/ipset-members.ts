@@ -20,7 +20,7 @@
  *
  * @category apply
  */
-import { cidrNetwork, formatIp, parseIp } from "./ip.ts";
+import { canonicalCidr, canonicalIp, cidrNetwork, formatIp, parseIp } from "./ip.ts";
 import type { Family, IpsetType } from "./state.ts";
 
 export type IpsetFamily = "inet" | "inet6";
@@ -93,6 +93,8 @@ export const IPSET_MEMBER_FORMS: readonly MemberForm[] = [
  * expand it into several members, or read it differently than written (see the table above).
  */
 export function canonicalMember(type: IpsetType, family: IpsetFamily, member: string): string {
+  const fast = family === "inet" ? canonicalIPv4Member(type, member) : undefined;
+  if (fast !== undefined) return fast;
   const [element = "", ...flags] = member.trim().split(/\s+/);
   const parts = IPSET_TYPE_PARTS[type];
   const fields = element.split(",");
@@ -109,6 +111,20 @@ export function canonicalMember(type: IpsetType, family: IpsetFamily, member: st
   } catch (e) {
     return fail((e as Error).message);
   }
+}
+
+/**
+ * The common case without the general parser: an IPv4 `hash:ip` address or `hash:net` CIDR
+ * (prefix 1–31) already in canonical form is its own canonical member. Undefined for anything
+ * else (the general path decides, and throws where it must).
+ */
+function canonicalIPv4Member(type: IpsetType, member: string): string | undefined {
+  if (type === "hash:ip") return member !== "0.0.0.0" && canonicalIp(member) === member && !member.includes(":") ? member : undefined;
+  if (type !== "hash:net") return undefined;
+  const slash = member.indexOf("/");
+  if (slash < 0 || member.includes(":")) return undefined;
+  const len = Number(member.slice(slash + 1));
+  return len >= 1 && len <= 31 && canonicalCidr(member) === member ? member : undefined;
 }
 
 /** The element of a canonical member: the member without its ` nomatch` flag (what `del` takes). */

@@ -10,13 +10,17 @@
 export class ObjectMemo<O extends object, R> {
   readonly #last = new WeakMap<O, Map<string, { readonly key: string; readonly value: R }>>();
 
-  /** `compute()`'s value for (`obj`, `slot`, `key`); computed only when the last one differs. */
-  get(obj: O, slot: string, key: string, compute: () => R): R {
+  /**
+   * `compute(obj, arg)`'s value for (`obj`, `slot`, `key`); computed only when the last one
+   * differs. `key` must capture everything of `arg` that `compute` reads. (The argument is
+   * passed, not closed over, so a lookup allocates no closure: renders call this per node.)
+   */
+  get<A>(obj: O, slot: string, key: string, arg: A, compute: (obj: O, arg: A) => R): R {
     let slots = this.#last.get(obj);
     if (slots === undefined) this.#last.set(obj, (slots = new Map()));
     const hit = slots.get(slot);
     if (hit !== undefined && hit.key === key) return hit.value;
-    const value = compute();
+    const value = compute(obj, arg);
     slots.set(slot, { key, value });
     return value;
   }

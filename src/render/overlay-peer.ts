@@ -50,12 +50,21 @@ export interface PeerReach {
 export type PeerStep = { readonly skip: true; readonly warning?: string } | { readonly skip: false; readonly reach: PeerReach };
 
 const memo = new ObjectMemo<NodeInfo, PeerStep>();
+/** A chunk of rows by key, in the given order. */
+function chunkOf<T>(rows: readonly T[], keyOf: (row: T) => string): Map<string, T> {
+  const m = new Map<string, T>();
+  for (const r of rows) m.set(keyOf(r), r);
+  return m;
+}
+const routeChunk = (routes: readonly OverlayRoute[]): Map<string, OverlayRoute> => chunkOf(routes, routeKey);
+const routeClaims = (routes: readonly OverlayRoute[]): string[] => routes.map(routeClaimKey);
+const routeClaimKey = (r: OverlayRoute): string => `route/${routeKey(r)}`;
 const EMPTY = new Map<never, never>();
 const SKIP: PeerStep = { skip: true };
 
 /** The step of `peer` in `ctx.family` (memoised on the peer object and `ctx.key`). */
 export function overlayPeerStep(peer: NodeInfo, ctx: PeerContext): PeerStep {
-  return memo.get(peer, ctx.family, ctx.key, () => computeStep(peer, ctx));
+  return memo.get(peer, ctx.family, ctx.key, ctx, computeStep);
 }
 
 function computeStep(peer: NodeInfo, ctx: PeerContext): PeerStep {
@@ -70,8 +79,6 @@ function computeStep(peer: NodeInfo, ctx: PeerContext): PeerStep {
   }
   if (me.ip === undefined) return { skip: true, warning: `overlay: Node ${peer.name}: this node has no ${family} address; no ${family} overlay to it` };
   if (me.cidrs.length === 0 || ctx.myVtep === undefined) return SKIP; // our own missing pod CIDR is the router's error
-  const routeChunk = (routes: readonly OverlayRoute[]) => new Map(routes.map((r) => [routeKey(r), r]));
-  const routeClaims = (routes: readonly OverlayRoute[]) => routes.map((r) => `route/${routeKey(r)}`);
   if (ctx.encap === "vxlan") {
     const peerVtep = vtepAddress(p.cidrs[0] ?? "");
     if (peerVtep === undefined) return SKIP;
@@ -80,7 +87,7 @@ function computeStep(peer: NodeInfo, ctx: PeerContext): PeerStep {
       skip: false,
       reach: {
         kind: "vxlan", claims: [[`vtep/${peerVtep}`, `VTEP ${peerVtep}`], [`fdb/${p.ip}`, `node IP ${p.ip}`]], routes: v.routes, routeClaims: routeClaims(v.routes), routeChunk: routeChunk(v.routes),
-        fdbChunk: new Map(v.fdb.map((f) => [fdbKey(f), f])), neighborChunk: new Map([[neighborKey(v.neighbor), v.neighbor]]), linkChunk: EMPTY,
+        fdbChunk: chunkOf(v.fdb, fdbKey), neighborChunk: new Map([[neighborKey(v.neighbor), v.neighbor]]), linkChunk: EMPTY,
       },
     };
   }

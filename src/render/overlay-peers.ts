@@ -35,7 +35,9 @@ export function underlaySubnets(host: HostFacts): readonly Cidr[] {
 export function onConnectedSubnet(host: HostFacts | readonly Cidr[], ip: string): boolean {
   const subnets = "interfaces" in host ? underlaySubnets(host) : host;
   const a = parseIp(ip);
-  return a !== undefined && subnets.some((c) => cidrContains(c, a));
+  if (a === undefined) return false;
+  for (const c of subnets) if (cidrContains(c, a)) return true;
+  return false;
 }
 
 /** The path to a peer whose node IP (of the family in question) is `peerIp`. */
@@ -75,10 +77,11 @@ export function nodeFamilyFacts(node: NodeInfo, family: Family): NodeFamilyFacts
 }
 
 function computeFacts(node: NodeInfo, family: Family): NodeFamilyFacts {
-  const cidrs = nodePodCidrs(node).cidrs.flatMap((c) => {
+  const cidrs: string[] = [];
+  for (const c of nodePodCidrs(node).cidrs) {
     const canonical = canonicalCidr(c);
-    return canonical !== undefined && ipFamily(canonical.split("/")[0] ?? "") === family ? [canonical] : [];
-  });
+    if (canonical !== undefined && (canonical.includes(":") ? "ipv6" : "ipv4") === family) cidrs.push(canonical);
+  }
   const ip = canonicalIp(nodeIpOfFamily(node, family) ?? "");
   return { name: node.name, family, ...(ip !== undefined ? { ip } : {}), cidrs };
 }

@@ -76,14 +76,19 @@ export function vxlanPeer(p: VxlanPeerInput): { fdb: FdbEntry[]; neighbor: Neigh
   const dev = vxlanDevice(p.family);
   const mac = vtepMac(p.peerName, p.family);
   const via = peerGateway(p.family, p.peerName, p.peerVtep);
-  const route = (table: string, dst: string): OverlayRoute =>
-    ({ family: p.family, table, dst, via, dev, proto: ROUTE_PROTO, ...(p.family === "ipv4" ? { onlink: true } : {}) });
+  const routes = [peerRoute(p.family, OVERLAY_TABLE, hostPrefix(p.peerIp), via, dev)];
+  for (const c of p.peerCidrs) routes.push(peerRoute(p.family, "main", c, via, dev));
   return {
     fdb: [
       { dev, mac: ZERO_MAC, dst: p.peerIp, self: true, state: "permanent" },
       { dev, mac, dst: p.peerIp, self: true, state: "permanent" },
     ],
     neighbor: { dev, ip: via, family: p.family, lladdr: mac, state: "permanent" },
-    routes: [route(OVERLAY_TABLE, hostPrefix(p.peerIp)), ...p.peerCidrs.map((c) => route("main", c))],
+    routes,
   };
+}
+
+/** A route through the vxlan device to a peer's VTEP (IPv4: `onlink`, the VTEP is on no subnet of ours). */
+function peerRoute(family: Family, table: string, dst: string, via: string, dev: string): OverlayRoute {
+  return { family, table, dst, via, dev, proto: ROUTE_PROTO, ...(family === "ipv4" ? { onlink: true } : {}) };
 }

@@ -126,9 +126,13 @@ export function renderOverlay(input: OverlayInput): OverlayResult {
   };
   /** Claims every route key of a peer, or none (warning about the first taken one). */
   const claimRoutes = (rs: readonly OverlayRoute[], keys: readonly string[], node: string): boolean => {
-    const i = keys.findIndex((k) => claimedBy.has(k));
-    if (i >= 0) return claim(keys[i]!, `route ${rs[i]!.dst} (table ${rs[i]!.table})`, node);
+    for (let i = 0; i < keys.length; i++) if (claimedBy.has(keys[i]!)) return claim(keys[i]!, `route ${rs[i]!.dst} (table ${rs[i]!.table})`, node);
     for (const k of keys) claimedBy.set(k, node);
+    return true;
+  };
+  /** Claims the peer's keys in order; false at the first one taken (warned about). */
+  const claimAll = (claims: readonly (readonly [string, string])[], node: string): boolean => {
+    for (const [key, what] of claims) if (!claim(key, what, node)) return false;
     return true;
   };
 
@@ -163,7 +167,7 @@ export function renderOverlay(input: OverlayInput): OverlayResult {
         continue;
       }
       const r = step.reach;
-      if (!r.claims.every(([key, what]) => claim(key, what, peer.name)) || !claimRoutes(r.routes, r.routeClaims, peer.name)) continue;
+      if (!claimAll(r.claims, peer.name) || !claimRoutes(r.routes, r.routeClaims, peer.name)) continue;
       const group = `${family}/${peer.name}`;
       linkChunks.push([group, r.linkChunk]);
       routeChunks.push([group, r.routeChunk]);

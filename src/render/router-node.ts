@@ -47,15 +47,34 @@ export interface RouterNodeStep {
 
 const memo = new ObjectMemo<NodeInfo, RouterNodeStep>();
 
-/**
- * The router's view of `node`: `self` is whether it is this node (no route to itself);
- * `subnets` this host's underlay subnets and `subnetsKey` a string identifying them.
- */
-export function routerNodeStep(node: NodeInfo, families: readonly Family[], self: boolean, subnets: readonly Cidr[], subnetsKey: string): RouterNodeStep {
-  return memo.get(node, "router", `${families.join(",")}|${self}|${subnetsKey}`, () => computeStep(node, families, self, subnets));
+/** What a node's step depends on besides the node: one per render and role (this node or a peer). */
+export interface RouterNodeContext {
+  readonly families: readonly Family[];
+  /** Whether the node is this node (no route to itself). */
+  readonly self: boolean;
+  /** This host's underlay subnets. */
+  readonly subnets: readonly Cidr[];
+  /** Equal for equal contexts (the memo key). */
+  readonly key: string;
 }
 
-function computeStep(node: NodeInfo, families: readonly Family[], self: boolean, subnets: readonly Cidr[]): RouterNodeStep {
+/** The context of this node's step and of its peers' steps, for one render. */
+export function routerNodeContexts(families: readonly Family[], subnets: readonly Cidr[]): { readonly self: RouterNodeContext; readonly peer: RouterNodeContext } {
+  const base = `${families.join(",")}|${JSON.stringify(subnets)}`;
+  return { self: { families, self: true, subnets, key: `${base}|self` }, peer: { families, self: false, subnets, key: `${base}|peer` } };
+}
+
+/** The router's view of `node` in `ctx` (memoised on the node object and `ctx.key`). */
+export function routerNodeStep(node: NodeInfo, ctx: RouterNodeContext): RouterNodeStep {
+  return memo.get(node, "router", ctx.key, ctx, computeStep);
+}
+
+/** The ipset member of one pod CIDR or address, or the one-line error. */
+function memberOf(family: Family, type: "hash:net" | "hash:ip", value: string): RouterNodeStep["members"][number] {
+  try { return { family, type, member: canonicalMember(type, family === "ipv6" ? "inet6" : "inet", value) }; } catch (e) { return { family, type, error: (e as Error).message }; }
+}
+
+function computeStep(node: NodeInfo, { families, self, subnets }: RouterNodeContext): RouterNodeStep {
   const warnings: string[] = [];
   const warn = (m: string) => warnings.push(m);
   const cidrs = podCidrsByFamily(node, families, warn);
@@ -66,14 +85,14 @@ function computeStep(node: NodeInfo, families: readonly Family[], self: boolean,
     if (canonical !== undefined && fam !== undefined && families.includes(fam)) addrs.push([fam, canonical]);
   }
   const routes = new Map<string, Route>();
-  const pairs = families.flatMap((f) => (cidrs.get(f) ?? []).map((c) => [f, c] as const));
-  const member = (family: Family, type: "hash:net" | "hash:ip", value: string) => {
-    try { return { family, type, member: canonicalMember(type, family === "ipv6" ? "inet6" : "inet", value) }; } catch (e) { return { family, type, error: (e as Error).message }; }
-  };
-  const members = [...pairs.map(([f, c]) => member(f, "hash:net", c)), ...addrs.map(([f, a]) => member(f, "hash:ip", a))];
+  const pairs: (readonly [Family, string])[] = [];
+  for (const f of families) for (const c of cidrs.get(f) ?? []) pairs.push([f, c]);
+  const members: RouterNodeStep["members"][number][] = [];
+  for (const [f, c] of pairs) members.push(memberOf(f, "hash:net", c));
+  for (const [f, a] of addrs) members.push(memberOf(f, "hash:ip", a));
   const step = { cidrs: pairs, addrs, members, routes, warnings };
   if (self) return step;
-  if (families.every((f) => (cidrs.get(f) ?? []).length === 0)) {
+  if (pairs.length === 0) {
     warn(`Node ${node.name}: ${nodePodCidrs(node).field}: no pod CIDR; no route to its pods`);
     return step;
   }

@@ -23,7 +23,7 @@ import { renderCniConfig } from "./cni.ts";
 import { renderOverlay } from "./overlay.ts";
 import { mergeOverlay } from "./overlay-merge.ts";
 import { interfaceWithIp, underlaySubnets } from "./overlay-peers.ts";
-import { type RouterNodeStep, podCidrsByFamily, routerNodeStep, uniqueRouteChunks } from "./router-node.ts";
+import { type RouterNodeStep, podCidrsByFamily, routerNodeContexts, routerNodeStep, uniqueRouteChunks } from "./router-node.ts";
 import type { Controller, ControllerResult, RenderInput } from "./controller.ts";
 import { enabledFamilies, nodePodCidrs, primaryNodeIp } from "./node-facts.ts";
 
@@ -72,10 +72,10 @@ function renderRouter(input: RenderInput): ControllerResult {
   }
 
   // per node: its pod CIDRs, addresses, direct routes and warnings, memoised (router-node.ts)
-  const subnetsKey = JSON.stringify(subnets);
+  const stepCtx = routerNodeContexts(families, subnets);
   const steps: [string, RouterNodeStep][] = [];
   for (const node of snapshot.nodes.values()) {
-    const step = routerNodeStep(node, families, node.name === nodeName, subnets, subnetsKey);
+    const step = routerNodeStep(node, node.name === nodeName ? stepCtx.self : stepCtx.peer);
     steps.push([node.name, step]);
     warnings.push(...step.warnings);
   }
