@@ -99,6 +99,8 @@ async function runOnce(g: GeneratedCluster, runs: number): Promise<ResyncRun> {
     }
     for (const s of steady) if (!isEmptyPlan(s.outcome.plan)) throw new Error(`steady no-op not converged: ${planSummary(s.outcome.plan)}`);
     const noop = [...steady].sort((a, b) => a.ms / a.bare - b.ms / b.bare)[steady.length >> 1]!;
+    const phases = (o: SyncOutcome) => Object.entries(o.phaseMs).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ");
+    process.stderr.write(`[bench resync] ${g.spec.name} cold phases (ms): ${phases(cold.outcome)}\n[bench resync] ${g.spec.name} median no-op phases (ms): ${phases(noop.outcome)}; bare dumps ${noop.bare.toFixed(0)}\n`);
     const reads = noop.calls.filter((c) => !c.write);
     const seen = new Map<string, number>();
     for (const c of reads) seen.set(readKey(c), (seen.get(readKey(c)) ?? 0) + 1);

@@ -72,7 +72,12 @@ export interface SyncOutcome {
   readonly controllerWarnings?: Readonly<Record<string, number>>;
   /** The host facts this sync rendered with (absent for cleanup), so callers need not read them again. */
   readonly host?: HostFacts;
+  /** Wall milliseconds per phase of this sync (host facts, render, observe, assemble + diff, compile, apply + verify). */
+  readonly phaseMs: SyncPhaseMs;
 }
+
+/** Where one sync's time went, in wall milliseconds (`apply` includes verify and re-applies). */
+export interface SyncPhaseMs { readonly host: number; readonly render: number; readonly observe: number; readonly diff: number; readonly compile: number; readonly apply: number }
 
 /** HostFacts from `readHost`, plus what drivers read for render (Driver.hostFacts; never rejects). */
 export async function readHostWithDrivers(deps: EngineDeps, exec: Exec = deps.exec): Promise<HostFacts> {
@@ -160,9 +165,14 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
   let host: HostFacts | undefined;
   // this sync's reads: each dump once for host facts and observe (not for verify's re-reads)
   const reads = sharedReads(deps.exec);
+  const phase = { host: 0, render: 0, observe: 0, diff: 0, compile: 0, apply: 0 };
+  let mark = performance.now();
+  /** Adds the time since the last lap to `p`. */
+  const lap = (p: keyof typeof phase): void => { const now = performance.now(); phase[p] += now - mark; mark = now; };
   if (!cleanup) {
     if (req.snapshot === undefined) throw new Error("syncNode: snapshot required");
     host = await readHostWithDrivers(deps, reads);
+    lap("host");
     const only = req.controllers;
     const renders = new Map(renderNode({ snapshot: req.snapshot, config: req.config, host, nodeName: req.nodeName }, only ? CONTROLLERS.filter((c) => only.includes(c.name)) : CONTROLLERS).map((r) => [r.controller, r]));
     for (const controller of CONTROLLERS) {
@@ -180,6 +190,7 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
     rendered = CONTROLLERS.map((controller) => ({ controller, output: { state: {}, warnings: [] } }));
   }
   const scope = renderedScope(rendered);
+  lap("render");
   let observed: NodeState;
   let failed: Map<DriverFamily, string>;
   if (req.observed === undefined) ({ state: observed, failed } = await observeEach(reads, deps.drivers, scope));
@@ -191,16 +202,19 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
     failed = fresh.failed;
   }
   errors.push(...observeErrors(failed));
+  lap("observe");
   const bgpOn = CONTROLLERS.some((c) => c.name === "bgp" && c.enabled(req.config));
   const { desired, conflicts } = assemble(rendered, observed, ownershipContext(req.snapshot, bgpOn));
   warnings.push(...conflicts);
   const plan = withoutTables(diffNode(desired, observed), tablesOf(failed.keys()));
+  lap("diff");
   const scripts = compilePlan(deps.drivers, plan);
+  lap("compile");
   let bestEffortFailures = 0;
   const displaced: Displacement[] = [];
   let reapplied = 0;
   const outcome = (ran: number, broken: Iterable<DriverFamily>): SyncOutcome =>
-    ({ desired, plan, scripts, ran, warnings, errors, failedDrivers: [...new Set(broken)].sort(), bestEffortFailures, displaced, reapplied, controllers, controllerWarnings, ...(host ? { host } : {}) });
+    ({ desired, plan, scripts, ran, warnings, errors, failedDrivers: [...new Set(broken)].sort(), bestEffortFailures, displaced, reapplied, controllers, controllerWarnings, ...(host ? { host } : {}), phaseMs: (lap("apply"), { ...phase }) });
   if (req.mode === "plan" || req.mode === "cleanup-plan") return outcome(0, failed.keys());
   const broken = new Set(failed.keys());
   let ran = 0;

@@ -200,7 +200,11 @@ test("logs: JSON lines with stable keys; the plan summary at info, the full plan
       assert.equal(sync["level"], "info");
       assert.equal(sync["node"], "node1");
       assert.match(String(sync["time"]), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-      for (const k of ["syncId", "mode", "controllers", "summary", "durationMs"]) assert.ok(k in sync, k);
+      for (const k of ["syncId", "mode", "controllers", "summary", "durationMs", "phaseMs"]) assert.ok(k in sync, k);
+      // where the sync's time went: every phase, in milliseconds, adding up to no more than the whole
+      const phases = sync["phaseMs"] as Record<string, number>;
+      assert.deepEqual(Object.keys(phases).sort(), ["apply", "compile", "diff", "host", "observe", "render"]);
+      assert.ok(Object.values(phases).every((x) => x >= 0) && Object.values(phases).reduce((a, b) => a + b, 0) <= Number(sync["durationMs"]) + 1, JSON.stringify(sync));
       const plan = lines.find((l) => l["msg"] === "sync plan");
       if (v === 0) assert.equal(plan, undefined, "no full plan at info");
       else {

@@ -16,7 +16,7 @@
  *
  * @category agent
  */
-import { type EngineDeps, type SyncOutcome, syncNode } from "../engine.ts";
+import { type EngineDeps, type SyncOutcome, type SyncPhaseMs, syncNode } from "../engine.ts";
 import { formatPlanText } from "../printer.ts";
 import type { ClusterSnapshot } from "../../model/cluster.ts";
 import type { NodeConfig } from "../../model/config.ts";
@@ -153,7 +153,7 @@ export async function runStep(env: StepEnv, mem: StepMemory, snapshot: ClusterSn
     }
   } else {
     const empty = isEmptyPlan(outcome.plan);
-    log.info({ durationMs: ms, summary, changes, ran: outcome.ran, ok: results.every((r) => r.ok) }, empty ? `sync: no changes` : `sync: ${summary}`);
+    log.info({ durationMs: ms, phaseMs: roundPhases(outcome.phaseMs), summary, changes, ran: outcome.ran, ok: results.every((r) => r.ok) }, empty ? `sync: no changes` : `sync: ${summary}`);
     if (!empty && log.isLevelEnabled("debug")) log.debug({ plan: formatPlanText(outcome.plan, outcome.scripts) }, "sync plan");
   }
   return { syncId, mode, lanes: results, outcome };
@@ -175,4 +175,9 @@ function logReplacements(log: Logger, mem: StepMemory, outcome: SyncOutcome, now
     mem.replacements.set(d.chain, { loggedMs: now, since: 0 });
     log.warn({ chain: d.chain, replacements: since }, `jump re-placed (${since} in ${d.chain} since the last such line): ${d.line}`);
   }
+}
+
+/** Phase times rounded to 0.1 ms for the sync log line. */
+function roundPhases(p: SyncPhaseMs): Record<string, number> {
+  return Object.fromEntries(Object.entries(p).map(([k, v]) => [k, Math.round(v * 10) / 10]));
 }

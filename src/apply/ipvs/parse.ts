@@ -52,6 +52,11 @@ interface ServiceRef {
   fwmark?: number;
 }
 
+/** Throws the one-line error of line `i` (0-based) of an `ipvsadm -Sn` dump. */
+function failAt(i: number, line: string, why: string): never {
+  throw new Error(`ipvsadm -Sn line ${i + 1}: ${why}: ${line}`);
+}
+
 /** Parses `ipvsadm -Sn` text. Services and reals sorted by key. */
 export function parseIpvsSave(text: string): IpvsDump {
   const services = new Map<string, IpvsService>();
@@ -60,12 +65,9 @@ export function parseIpvsSave(text: string): IpvsDump {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
     if (line === "") continue;
-    const fail = (why: string): never => {
-      throw new Error(`ipvsadm -Sn line ${i + 1}: ${why}: ${line}`);
-    };
     const tok = line.split(/\s+/);
     const cmd = tok[0];
-    if (cmd !== "-A" && cmd !== "-a") fail("expected -A or -a");
+    if (cmd !== "-A" && cmd !== "-a") failAt(i, line, "expected -A or -a");
     let ref: ServiceRef | undefined;
     let scheduler = "wlc";
     let flags: string[] = [];
@@ -76,17 +78,16 @@ export function parseIpvsSave(text: string): IpvsDump {
     let weight = 1;
     for (let j = 1; j < tok.length; j++) {
       const o = tok[j]!;
-      const val = (): string => tok[++j] ?? fail(`${o} needs a value`);
       const proto = PROTO_OPT[o];
       if (proto === "fwmark") {
-        const v = val();
-        if (!/^\d+$/.test(v)) fail(`bad fwmark ${v}`);
+        const v = (tok[++j] ?? failAt(i, line, `${o} needs a value`));
+        if (!/^\d+$/.test(v)) failAt(i, line, `bad fwmark ${v}`);
         ref = { family: "ipv4", protocol: "fwmark", address: "", port: 0, fwmark: Number(v) };
       } else if (proto !== undefined) {
-        const hp = splitHostPort(val()) ?? fail("bad service address");
+        const hp = splitHostPort((tok[++j] ?? failAt(i, line, `${o} needs a value`))) ?? failAt(i, line, "bad service address");
         ref = { family: hp.family, protocol: proto, address: hp.address, port: hp.port };
       } else if (o === "-6" || o === "--ipv6") six = true;
-      else if (o === "-s" || o === "--scheduler") scheduler = val();
+      else if (o === "-s" || o === "--scheduler") scheduler = (tok[++j] ?? failAt(i, line, `${o} needs a value`));
       else if (o === "-b" || o === "--sched-flags") {
         // ipvsadm prints `-b ` with no value when only flags it cannot name are set (flag-3 of sh/mh)
         const next = tok[j + 1];
@@ -97,19 +98,19 @@ export function parseIpvsSave(text: string): IpvsDump {
         const next = tok[j + 1];
         if (next !== undefined && /^\d+$/.test(next)) persistent = Number(tok[++j]);
         else persistent = 360;
-      } else if (o === "-r" || o === "--real-server") real = splitHostPort(val()) ?? fail("bad real server address");
+      } else if (o === "-r" || o === "--real-server") real = splitHostPort((tok[++j] ?? failAt(i, line, `${o} needs a value`))) ?? failAt(i, line, "bad real server address");
       else if (o === "-m" || o === "--masquerading") forward = "masq";
       else if (o === "-i" || o === "--ipip") forward = "tunnel";
       else if (o === "-g" || o === "--gatewaying") forward = "route";
       else if (o === "-w" || o === "--weight") {
-        const v = val();
-        if (!/^\d+$/.test(v)) fail(`bad weight ${v}`);
+        const v = (tok[++j] ?? failAt(i, line, `${o} needs a value`));
+        if (!/^\d+$/.test(v)) failAt(i, line, `bad weight ${v}`);
         weight = Number(v);
       } else if (SKIP_VALUE.has(o)) j++;
       else if (SKIP_FLAG.has(o)) continue;
-      else fail(`unknown option ${o}`);
+      else failAt(i, line, `unknown option ${o}`);
     }
-    if (ref === undefined) fail("no service");
+    if (ref === undefined) failAt(i, line, "no service");
     const r = ref!;
     if (r.protocol === "fwmark" && six) r.family = "ipv6";
     const key = ipvsServiceKey(r);
@@ -120,7 +121,7 @@ export function parseIpvsSave(text: string): IpvsDump {
         scheduler, flags: canonicalSchedFlags(flags, scheduler), ...(persistent !== undefined ? { persistent } : {}),
       });
     } else {
-      if (real === undefined) fail("-a without -r");
+      if (real === undefined) failAt(i, line, "-a without -r");
       const rr = { service: key, address: real!.address, port: real!.port, weight, forward };
       reals.set(ipvsRealKey(rr), rr);
     }
