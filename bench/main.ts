@@ -56,6 +56,7 @@ const SUITES: readonly Suite[] = [
   { title: "BGP learned routes (issue 10): 5,000 learned paths event → kernel vs bare ip -batch", script: "bgp-learned.ts", sizes: ["L"], args: () => [], kernel: true, nodeArgs: [] },
   { title: "BGP VIP (issue 10): Service added → VIP in BIRD at M, p99", script: "bgp-vip.ts", sizes: ["M"], args: () => ["--size", "M"], kernel: true, nodeArgs: [] },
   { title: "whole node host side (issue 15): router + firewall + proxy (fake IPVS) cold and no-op resync vs bare restores/dumps", script: "resync.ts", sizes: ["L"], args: () => ["--size", "L", "--runs", "5", "--repeat", "3"], kernel: true, nodeArgs: [] },
+  { title: "built agent cold start (issue 15): process start → converged kernel at L (router + firewall, API list included) vs list time + bare restores", script: "agent-cold.ts", sizes: ["L"], args: () => ["L", "--runs", "3"], kernel: true, nodeArgs: [] },
   { title: "API source (issue 5): RSS and event → snapshot at L", script: "agent-source.ts", sizes: ["L"], args: () => ["L"], kernel: false, nodeArgs: ["--expose-gc"] },
 ];
 
