@@ -31,7 +31,10 @@ export interface Virtual {
   readonly vipKey: string;
   readonly dsr: boolean;
   readonly service: IpvsService;
-  /** Real servers without their `service` key (filled in once the key is final). */
+  /**
+   * DSR services: their real servers without the `service` key (filled in once the fwmark is
+   * allocated, dsr.ts). Empty for the others, whose reals are kept once, keyed, in `entries`.
+   */
   readonly reals: readonly Omit<IpvsReal, "service">[];
   /**
    * For non-DSR services, the final table entries, computed once per memoised render so a
@@ -77,6 +80,7 @@ interface MemoEntry {
 }
 const memo = new WeakMap<ServiceInfo, MemoEntry>();
 const NO_SLICES: readonly EndpointSliceInfo[] = [];
+const NO_REALS: readonly Omit<IpvsReal, "service">[] = [];
 
 /** Renders one Service (memoised; see the module comment). */
 export function renderService(ctx: ProxyContext, s: ServiceInfo, slices: readonly EndpointSliceInfo[] | undefined, podsMap: ClusterSnapshot["pods"]): ServiceRender {
@@ -164,7 +168,7 @@ function virtual(ctx: ProxyContext, ref: string, opt: ServiceOptions, s: Service
   const address = onDummy ? vipAddress(v.ip, v.family) : undefined;
   const route = onDummy ? vipRoute(v.ip, v.family, ctx.nodeIp.get(v.family)) : undefined;
   return {
-    ref, kind, vip: v.ip, family: v.family, protocol, port, dsr, service, vipKey, reals,
+    ref, kind, vip: v.ip, family: v.family, protocol, port, dsr, service, vipKey, reals: NO_REALS,
     entries: {
       key: vipKey, reals: withKey, member,
       ...(address ? { address: [addressKey(address), address] as const } : {}),
