@@ -36,7 +36,7 @@ export interface RouterNodeStep {
   readonly addrs: readonly (readonly [Family, string])[];
   /**
    * The same as ipset members (model/ipset-members.ts canonicalMember: `hash:net` for pod
-   * CIDRs, `hash:ip` for addresses), or the one-line error for a value that is none.
+   * CIDRs, `hash:ip` for addresses), or the one-line error (naming the node) for a value that is none.
    */
   readonly members: readonly { readonly family: Family; readonly type: "hash:net" | "hash:ip"; readonly member?: string; readonly error?: string }[];
   /** `via <node IP>` routes to its pod CIDRs when it is a peer on a connected subnet (never shared between renders' callers: read-only). */
@@ -69,9 +69,9 @@ export function routerNodeStep(node: NodeInfo, ctx: RouterNodeContext): RouterNo
   return memo.get(node, "router", ctx.key, ctx, computeStep);
 }
 
-/** The ipset member of one pod CIDR or address, or the one-line error. */
-function memberOf(family: Family, type: "hash:net" | "hash:ip", value: string): RouterNodeStep["members"][number] {
-  try { return { family, type, member: canonicalMember(type, family === "ipv6" ? "inet6" : "inet", value) }; } catch (e) { return { family, type, error: (e as Error).message }; }
+/** The ipset member of one pod CIDR or address of `node`, or the one-line error naming the node. */
+function memberOf(node: string, family: Family, type: "hash:net" | "hash:ip", value: string): RouterNodeStep["members"][number] {
+  try { return { family, type, member: canonicalMember(type, family === "ipv6" ? "inet6" : "inet", value) }; } catch (e) { return { family, type, error: `Node ${node}: ${(e as Error).message}` }; }
 }
 
 function computeStep(node: NodeInfo, { families, self, subnets }: RouterNodeContext): RouterNodeStep {
@@ -88,8 +88,8 @@ function computeStep(node: NodeInfo, { families, self, subnets }: RouterNodeCont
   const pairs: (readonly [Family, string])[] = [];
   for (const f of families) for (const c of cidrs.get(f) ?? []) pairs.push([f, c]);
   const members: RouterNodeStep["members"][number][] = [];
-  for (const [f, c] of pairs) members.push(memberOf(f, "hash:net", c));
-  for (const [f, a] of addrs) members.push(memberOf(f, "hash:ip", a));
+  for (const [f, c] of pairs) members.push(memberOf(node.name, f, "hash:net", c));
+  for (const [f, a] of addrs) members.push(memberOf(node.name, f, "hash:ip", a));
   const step = { cidrs: pairs, addrs, members, routes, warnings };
   if (self) return step;
   if (pairs.length === 0) {

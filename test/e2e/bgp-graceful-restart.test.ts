@@ -15,21 +15,18 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gobgpSkip, waitFor } from "../support/gobgp.ts";
-import { type Bird, birdEstablished, birdRoute, birdSkip, birdc, startBird, stopBird, waitBirdNoRoute, waitBirdRoute } from "../support/bird.ts";
+import { type Bird, birdEstablished, birdRoute, birdSkip, birdc, startBird, waitBirdNoRoute, waitBirdRoute } from "../support/bird.ts";
+import { type SrcAgent, sh, spawnSrcAgent, teardownBgpE2e } from "../support/bgp-e2e.ts";
 
-const ROOT = join(import.meta.dirname, "../..");
-const MAIN = join(ROOT, "src/agent/main.ts");
 const skip = gobgpSkip() || birdSkip();
 const NODE_IP = "10.99.92.11";
 const BIRD_IP = "10.99.92.254";
 const POD_CIDR = "10.244.1.0/24";
 
-const sh = (cmd: string, args: readonly string[]): string => execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 const nsName = (t: string) => `kgr-${t}-${process.pid}`;
 
 const CLUSTER = `apiVersion: v1
@@ -52,29 +49,23 @@ protocol bgp node1 {
 }
 `;
 
-interface Agent { readonly proc: ChildProcess; readonly out: string[]; readonly exited: Promise<number | null> }
-
 test("BGP graceful restart: BIRD keeps the node's routes across an agent restart", { skip, timeout: 180_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "kgr-e2e-"));
   const nodeNs = nsName("n1");
   const birdNs = nsName("bird");
   const link = `kgr${process.pid % 100000}`;
-  const agents: Agent[] = [];
+  const agents: SrcAgent[] = [];
   let bird: Bird | undefined;
-  const startAgent = (gracefulRestart: boolean): Agent => {
-    const proc = spawn("ip", ["netns", "exec", nodeNs, process.execPath, "--import", "tsx", MAIN,
+  const startAgent = (gracefulRestart: boolean): SrcAgent => {
+    const a = spawnSrcAgent(nodeNs, [
       "--snapshot", join(dir, "cluster.yaml"), "--hostname-override", "node1", "--run-service-proxy=false", "--run-firewall=false",
       "--state-dir", join(dir, "state"), "--health-port=0", `--peer-router-ips=${BIRD_IP}`, "--peer-router-asns=65099",
       `--bgp-graceful-restart=${gracefulRestart}`,
-    ], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, KUBE_ROUTER_CNI_CONF_FILE: join(dir, "cni.conf"), KUBE_ROUTER_SYNC_DEBOUNCE: "20ms", KUBE_ROUTER_SYNC_MIN_INTERVAL: "100ms" } });
-    const out: string[] = [];
-    proc.stdout?.on("data", (b: Buffer) => out.push(...b.toString().split("\n").filter((l) => l !== "")));
-    proc.stderr?.on("data", (b: Buffer) => out.push(...b.toString().split("\n").filter((l) => l !== "")));
-    const a = { proc, out, exited: new Promise<number | null>((r) => proc.on("exit", (code) => r(code))) };
+    ], { KUBE_ROUTER_CNI_CONF_FILE: join(dir, "cni.conf") });
     agents.push(a);
     return a;
   };
-  const stopAgent = async (a: Agent): Promise<void> => {
+  const stopAgent = async (a: SrcAgent): Promise<void> => {
     a.proc.kill("SIGTERM");
     assert.equal(await a.exited, 0, a.out.slice(-8).join("\n"));
     assert.equal(sh("ip", ["netns", "pids", nodeNs]).trim(), "", "nothing left running in the node's namespace");
@@ -138,14 +129,6 @@ test("BGP graceful restart: BIRD keeps the node's routes across an agent restart
       t.diagnostic(`graceful restart off: the route left BIRD ${Date.now() - s0} ms after SIGTERM`);
     });
   } finally {
-    for (const a of agents) if (a.proc.exitCode === null && a.proc.signalCode === null) a.proc.kill("SIGKILL");
-    await Promise.all(agents.map((a) => Promise.race([a.exited, new Promise((r) => setTimeout(r, 5000))])));
-    await stopBird(bird);
-    for (const ns of [nodeNs, birdNs]) {
-      // gobgpd runs with pdeathsig; anything left in our namespaces is ours
-      try { for (const p of sh("ip", ["netns", "pids", ns]).split("\n").filter((x) => x !== "")) process.kill(Number(p), "SIGKILL"); } catch { /* gone */ }
-      try { sh("ip", ["netns", "del", ns]); } catch { /* gone */ }
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await teardownBgpE2e({ agents, bird, namespaces: [nodeNs, birdNs], dir });
   }
 });

@@ -15,17 +15,15 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GobgpClient } from "../../src/apply/gobgp/client.ts";
 import { FAMILY_IPV6, parseDestinations } from "../../src/apply/gobgp/paths.ts";
 import { gobgpSkip, waitFor } from "../support/gobgp.ts";
-import { type Bird, birdEstablished, birdSkip, birdc, startBird, stopBird, waitBirdRoute } from "../support/bird.ts";
+import { type Bird, birdEstablished, birdSkip, birdc, startBird, waitBirdRoute } from "../support/bird.ts";
+import { type SrcAgent, agentTails, l2Segment, sh, spawnSrcAgent, teardownBgpE2e } from "../support/bgp-e2e.ts";
 
-const ROOT = join(import.meta.dirname, "../..");
-const MAIN = join(ROOT, "src/agent/main.ts");
 const skip = gobgpSkip() || birdSkip();
 const tag = process.pid % 100000;
 const NODES = [1, 2] as const;
@@ -36,7 +34,6 @@ const BIRD4 = "10.99.91.254";
 const BIRD6 = "fd99:91::fe";
 const EXTERNAL6 = "2001:db8:77::/48";
 
-const sh = (cmd: string, args: readonly string[]): string => execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 const nsName = (t: string) => `kb6-${t}-${process.pid}`;
 
 function clusterYaml(): string {
@@ -67,34 +64,20 @@ ${peers}
 `;
 }
 
-interface Agent { readonly proc: ChildProcess; readonly out: string[]; readonly exited: Promise<number | null> }
-
 test("BGP over IPv6: dual-stack agents, BIRD peering over an IPv6 session", { skip, timeout: 180_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "kb6-e2e-"));
   const sw = nsName("sw");
   const nodeNs = NODES.map((n) => nsName(`n${n}`));
   const birdNs = nsName("bird");
   const all = [sw, ...nodeNs, birdNs];
-  const agents: Agent[] = [];
+  const agents: SrcAgent[] = [];
   let bird: Bird | undefined;
   try {
     // given one L2 segment (a bridge in a switch netns) with both families on every member
-    for (const n of all) { sh("ip", ["netns", "add", n]); sh("ip", ["-n", n, "link", "set", "lo", "up"]); }
-    sh("ip", ["-n", sw, "link", "add", "br0", "type", "bridge"]);
-    sh("ip", ["-n", sw, "link", "set", "br0", "up"]);
-    const attach = (ns: string, i: number, v4: string, v6: string) => {
-      const a = `kb6${tag}a${i}`;
-      const b = `kb6${tag}b${i}`;
-      sh("ip", ["link", "add", a, "netns", ns, "type", "veth", "peer", "name", b, "netns", sw]);
-      sh("ip", ["-n", ns, "link", "set", a, "name", "eth0"]);
-      sh("ip", ["-n", ns, "addr", "add", `${v4}/24`, "dev", "eth0"]);
-      sh("ip", ["-n", ns, "addr", "add", `${v6}/64`, "dev", "eth0", "nodad"]);
-      sh("ip", ["-n", ns, "link", "set", "eth0", "up"]);
-      sh("ip", ["-n", sw, "link", "set", b, "master", "br0"]);
-      sh("ip", ["-n", sw, "link", "set", b, "up"]);
-    };
-    NODES.forEach((n, i) => attach(nodeNs[i]!, n, ip4(n), ip6(n)));
-    attach(birdNs, 9, BIRD4, BIRD6);
+    l2Segment({
+      all, sw, prefix: `kb6${tag}`,
+      members: [...NODES.map((n, i) => ({ ns: nodeNs[i]!, i: n, addrs: [`${ip4(n)}/24`, `${ip6(n)}/64`] })), { ns: birdNs, i: 9, addrs: [`${BIRD4}/24`, `${BIRD6}/64`] }],
+    });
     bird = await startBird(birdNs, birdConfig());
     const snapshot = join(dir, "cluster.yaml");
     writeFileSync(snapshot, clusterYaml());
@@ -102,17 +85,13 @@ test("BGP over IPv6: dual-stack agents, BIRD peering over an IPv6 session", { sk
     // when each node runs the agent, dual-stack, with BIRD's IPv6 address as its external peer
     const t0 = Date.now();
     for (const [i, n] of NODES.entries()) {
-      const proc = spawn("ip", ["netns", "exec", nodeNs[i]!, process.execPath, "--import", "tsx", MAIN,
+      agents.push(spawnSrcAgent(nodeNs[i]!, [
         "--snapshot", snapshot, "--hostname-override", `node${n}`, "--run-service-proxy=false", "--run-firewall=false",
         "--enable-ipv6=true", "--state-dir", join(dir, `s${n}`), "--health-port=0",
         `--peer-router-ips=${BIRD6}`, "--peer-router-asns=65099",
-      ], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, KUBE_ROUTER_CNI_CONF_FILE: join(dir, `cni${n}.conf`), KUBE_ROUTER_SYNC_DEBOUNCE: "20ms", KUBE_ROUTER_SYNC_MIN_INTERVAL: "100ms" } });
-      const out: string[] = [];
-      proc.stdout?.on("data", (b: Buffer) => out.push(...b.toString().split("\n").filter((l) => l !== "")));
-      proc.stderr?.on("data", (b: Buffer) => out.push(...b.toString().split("\n").filter((l) => l !== "")));
-      agents.push({ proc, out, exited: new Promise((r) => proc.on("exit", (code) => r(code))) });
+      ], { KUBE_ROUTER_CNI_CONF_FILE: join(dir, `cni${n}.conf`) }));
     }
-    const tail = () => agents.map((a, i) => `node${i + 1}:\n${a.out.slice(-8).join("\n")}`).join("\n---\n");
+    const tail = () => agentTails(agents);
 
     await t.test("then BIRD's sessions to both nodes are established over IPv6", async () => {
       for (const n of NODES) {
@@ -164,14 +143,6 @@ test("BGP over IPv6: dual-stack agents, BIRD peering over an IPv6 session", { sk
       for (const ns of nodeNs) assert.equal(sh("ip", ["netns", "pids", ns]).trim(), "", `processes left in ${ns}`);
     });
   } finally {
-    for (const a of agents) if (a.proc.exitCode === null && a.proc.signalCode === null) a.proc.kill("SIGKILL");
-    await Promise.all(agents.map((a) => Promise.race([a.exited, new Promise((r) => setTimeout(r, 5000))])));
-    await stopBird(bird);
-    for (const ns of all) {
-      // gobgpd runs with pdeathsig; anything left in our namespaces is ours
-      try { for (const p of sh("ip", ["netns", "pids", ns]).split("\n").filter((x) => x !== "")) process.kill(Number(p), "SIGKILL"); } catch { /* gone */ }
-      try { sh("ip", ["netns", "del", ns]); } catch { /* gone */ }
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await teardownBgpE2e({ agents, bird, namespaces: all, dir });
   }
 });

@@ -14,17 +14,16 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GobgpClient } from "../../src/apply/gobgp/client.ts";
 import { FAMILY_IPV4, parseDestinations } from "../../src/apply/gobgp/paths.ts";
 import { gobgpSkip, waitFor } from "../support/gobgp.ts";
-import { type Bird, birdSkip, birdc, startBird, stopBird, waitBirdNoRoute, waitBirdRoute } from "../support/bird.ts";
+import { type Bird, birdSkip, birdc, startBird, waitBirdNoRoute, waitBirdRoute } from "../support/bird.ts";
+import { type SrcAgent, agentTails, l2Segment, sh, spawnSrcAgent, teardownBgpE2e } from "../support/bgp-e2e.ts";
 
-const ROOT = join(import.meta.dirname, "../..");
-const MAIN = join(ROOT, "src/agent/main.ts");
 const skip = gobgpSkip() || birdSkip();
 const tag = process.pid % 100000;
 const NODES = [1, 2, 3] as const;
@@ -33,9 +32,6 @@ const BIRD_IP = "10.99.90.254";
 const EXTERNAL = "192.0.2.0/24";
 const VIP = "10.96.0.50";
 
-function sh(cmd: string, args: readonly string[]): string {
-  return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
 const nsName = (t: string) => `kbg-${t}-${process.pid}`;
 
 function clusterYaml(o: { nodes?: readonly number[]; service?: boolean } = {}): string {
@@ -91,33 +87,20 @@ ${peers}
 const birdRouteAll = (prefix: string): string => execFileSync("birdc", ["-s", currentBird!.socket, "show", "route", prefix, "all"], { encoding: "utf8" });
 let currentBird: Bird | undefined;
 
-interface Agent { readonly proc: ChildProcess; readonly out: string[]; readonly exited: Promise<number | null> }
-
 test("BGP end to end: 3 agents with their own gobgpd in a full mesh, BIRD as external peer", { skip, timeout: 180_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "kbg-e2e-"));
   const sw = nsName("sw");
   const nodeNs = NODES.map((n) => nsName(`n${n}`));
   const birdNs = nsName("bird");
   const all = [sw, ...nodeNs, birdNs];
-  const agents: Agent[] = [];
+  const agents: SrcAgent[] = [];
   let bird: Bird | undefined;
   try {
     // the segment: a bridge in the switch netns, one veth per node and one for BIRD
-    for (const n of all) { sh("ip", ["netns", "add", n]); sh("ip", ["-n", n, "link", "set", "lo", "up"]); }
-    sh("ip", ["-n", sw, "link", "add", "br0", "type", "bridge"]);
-    sh("ip", ["-n", sw, "link", "set", "br0", "up"]);
-    const attach = (ns: string, i: number, addr: string) => {
-      const a = `kbg${tag}a${i}`;
-      const b = `kbg${tag}b${i}`;
-      sh("ip", ["link", "add", a, "netns", ns, "type", "veth", "peer", "name", b, "netns", sw]);
-      sh("ip", ["-n", ns, "link", "set", a, "name", "eth0"]);
-      sh("ip", ["-n", ns, "addr", "add", `${addr}/24`, "dev", "eth0"]);
-      sh("ip", ["-n", ns, "link", "set", "eth0", "up"]);
-      sh("ip", ["-n", sw, "link", "set", b, "master", "br0"]);
-      sh("ip", ["-n", sw, "link", "set", b, "up"]);
-    };
-    NODES.forEach((n, i) => attach(nodeNs[i]!, n, ip(n)));
-    attach(birdNs, 9, BIRD_IP);
+    l2Segment({
+      all, sw, prefix: `kbg${tag}`,
+      members: [...NODES.map((n, i) => ({ ns: nodeNs[i]!, i: n, addrs: [`${ip(n)}/24`] })), { ns: birdNs, i: 9, addrs: [`${BIRD_IP}/24`] }],
+    });
 
     bird = await startBird(birdNs, birdConfig());
     currentBird = bird;
@@ -126,15 +109,10 @@ test("BGP end to end: 3 agents with their own gobgpd in a full mesh, BIRD as ext
 
     const t0 = Date.now();
     for (const [i, n] of NODES.entries()) {
-      const state = join(dir, `s${n}`);
-      const proc = spawn("ip", ["netns", "exec", nodeNs[i]!, process.execPath, "--import", "tsx", MAIN,
+      agents.push(spawnSrcAgent(nodeNs[i]!, [
         "--snapshot", snapshot, "--hostname-override", `node${n}`, "--run-service-proxy=false", "--run-firewall=false",
-        "--state-dir", state, "--health-port=0", `--peer-router-ips=${BIRD_IP}`, "--peer-router-asns=65099", "--advertise-cluster-ip",
-      ], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, KUBE_ROUTER_CNI_CONF_FILE: join(dir, `cni${n}.conf`), KUBE_ROUTER_SYNC_DEBOUNCE: "20ms", KUBE_ROUTER_SYNC_MIN_INTERVAL: "100ms" } });
-      const out: string[] = [];
-      proc.stdout?.on("data", (b: Buffer) => out.push(...b.toString().split("\n").filter((l) => l !== "")));
-      proc.stderr?.on("data", (b: Buffer) => out.push(...b.toString().split("\n").filter((l) => l !== "")));
-      agents.push({ proc, out, exited: new Promise((r) => proc.on("exit", (code) => r(code))) });
+        "--state-dir", join(dir, `s${n}`), "--health-port=0", `--peer-router-ips=${BIRD_IP}`, "--peer-router-asns=65099", "--advertise-cluster-ip",
+      ], { KUBE_ROUTER_CNI_CONF_FILE: join(dir, `cni${n}.conf`) }));
     }
 
     await t.test("BIRD learns every pod CIDR from its own node, and the cluster IP", async () => {
@@ -231,18 +209,10 @@ test("BGP end to end: 3 agents with their own gobgpd in a full mesh, BIRD as ext
     await t.test("SIGTERM: every agent exits 0 and leaves no gobgpd behind", async () => {
       for (const a of agents) a.proc.kill("SIGTERM");
       const codes = await Promise.all(agents.map((a) => a.exited));
-      assert.deepEqual(codes, [0, 0, 0], agents.map((a) => a.out.slice(-5).join("\n")).join("\n---\n"));
+      assert.deepEqual(codes, [0, 0, 0], agentTails(agents, 5));
       for (const ns of nodeNs) assert.equal(sh("ip", ["netns", "pids", ns]).trim(), "", `processes left in ${ns}`);
     });
   } finally {
-    for (const a of agents) if (a.proc.exitCode === null && a.proc.signalCode === null) a.proc.kill("SIGKILL");
-    await Promise.all(agents.map((a) => Promise.race([a.exited, new Promise((r) => setTimeout(r, 5000))])));
-    await stopBird(bird);
-    for (const ns of all) {
-      // gobgpd runs with pdeathsig; anything left in our namespaces is ours
-      try { for (const p of sh("ip", ["netns", "pids", ns]).split("\n").filter((x) => x !== "")) process.kill(Number(p), "SIGKILL"); } catch { /* gone */ }
-      try { sh("ip", ["netns", "del", ns]); } catch { /* gone */ }
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await teardownBgpE2e({ agents, bird, namespaces: all, dir });
   }
 });

@@ -282,3 +282,11 @@ test("given the router with the default ipip/subnet on a one-subnet cluster, whe
   assert.equal(r.state.links?.get("kube-bridge")?.mtu, 1500);
   assert.deepEqual([...(r.state.rules?.keys() ?? [])], ["ipv4/32765/from 10.244.1.0/24"]);
 });
+
+test("given a peer whose pod CIDR is 0.0.0.0/0, when node1 renders, then the ipset warning names that Node and the other peers keep their members (found by the mutated-snapshot property)", () => {
+  const r = renderRouter([node(1, 1), node(2, 1, false, { podCIDR: "0.0.0.0/0", podCIDRs: ["0.0.0.0/0"] }), node(3, 1)]);
+  const bad = r.warnings.filter((w) => w.includes("ipset member"));
+  assert.deepEqual(bad, ['router: Node node2: ipset member "0.0.0.0/0" of hash:net family inet: prefix length "0" not in 1-32; skipped']);
+  const podSubnets = r.state.ipsets?.get("kube-router-pod-subnets");
+  assert.deepEqual([...(podSubnets?.members ?? [])].sort(), ["10.244.1.0/24", "10.244.3.0/24"]);
+});
