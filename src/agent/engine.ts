@@ -169,6 +169,8 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
   let mark = performance.now();
   /** Adds the time since the last lap to `p`. */
   const lap = (p: keyof typeof phase): void => { const now = performance.now(); phase[p] += now - mark; mark = now; };
+  /** The phases so far, the time since compile counted as apply. */
+  const phases = (): SyncPhaseMs => { lap("apply"); return { ...phase }; };
   if (!cleanup) {
     if (req.snapshot === undefined) throw new Error("syncNode: snapshot required");
     host = await readHostWithDrivers(deps, reads);
@@ -214,7 +216,7 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
   const displaced: Displacement[] = [];
   let reapplied = 0;
   const outcome = (ran: number, broken: Iterable<DriverFamily>): SyncOutcome =>
-    ({ desired, plan, scripts, ran, warnings, errors, failedDrivers: [...new Set(broken)].sort(), bestEffortFailures, displaced, reapplied, controllers, controllerWarnings, ...(host ? { host } : {}), phaseMs: (lap("apply"), { ...phase }) });
+    ({ desired, plan, scripts, ran, warnings, errors, failedDrivers: [...new Set(broken)].sort(), bestEffortFailures, displaced, reapplied, controllers, controllerWarnings, ...(host ? { host } : {}), phaseMs: phases() });
   if (req.mode === "plan" || req.mode === "cleanup-plan") return outcome(0, failed.keys());
   const broken = new Set(failed.keys());
   let ran = 0;

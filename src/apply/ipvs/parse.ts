@@ -57,6 +57,9 @@ function failAt(i: number, line: string, why: string): never {
   throw new Error(`ipvsadm -Sn line ${i + 1}: ${why}: ${line}`);
 }
 
+/** The value after option `o` on line `i`, or the error saying it is missing. */
+const valueOf = (v: string | undefined, i: number, line: string, o: string): string => v ?? failAt(i, line, `${o} needs a value`);
+
 /** Parses `ipvsadm -Sn` text. Services and reals sorted by key. */
 export function parseIpvsSave(text: string): IpvsDump {
   const services = new Map<string, IpvsService>();
@@ -80,14 +83,14 @@ export function parseIpvsSave(text: string): IpvsDump {
       const o = tok[j]!;
       const proto = PROTO_OPT[o];
       if (proto === "fwmark") {
-        const v = (tok[++j] ?? failAt(i, line, `${o} needs a value`));
+        const v = valueOf(tok[++j], i, line, o);
         if (!/^\d+$/.test(v)) failAt(i, line, `bad fwmark ${v}`);
         ref = { family: "ipv4", protocol: "fwmark", address: "", port: 0, fwmark: Number(v) };
       } else if (proto !== undefined) {
-        const hp = splitHostPort((tok[++j] ?? failAt(i, line, `${o} needs a value`))) ?? failAt(i, line, "bad service address");
+        const hp = splitHostPort(valueOf(tok[++j], i, line, o)) ?? failAt(i, line, "bad service address");
         ref = { family: hp.family, protocol: proto, address: hp.address, port: hp.port };
       } else if (o === "-6" || o === "--ipv6") six = true;
-      else if (o === "-s" || o === "--scheduler") scheduler = (tok[++j] ?? failAt(i, line, `${o} needs a value`));
+      else if (o === "-s" || o === "--scheduler") scheduler = valueOf(tok[++j], i, line, o);
       else if (o === "-b" || o === "--sched-flags") {
         // ipvsadm prints `-b ` with no value when only flags it cannot name are set (flag-3 of sh/mh)
         const next = tok[j + 1];
@@ -98,12 +101,12 @@ export function parseIpvsSave(text: string): IpvsDump {
         const next = tok[j + 1];
         if (next !== undefined && /^\d+$/.test(next)) persistent = Number(tok[++j]);
         else persistent = 360;
-      } else if (o === "-r" || o === "--real-server") real = splitHostPort((tok[++j] ?? failAt(i, line, `${o} needs a value`))) ?? failAt(i, line, "bad real server address");
+      } else if (o === "-r" || o === "--real-server") real = splitHostPort(valueOf(tok[++j], i, line, o)) ?? failAt(i, line, "bad real server address");
       else if (o === "-m" || o === "--masquerading") forward = "masq";
       else if (o === "-i" || o === "--ipip") forward = "tunnel";
       else if (o === "-g" || o === "--gatewaying") forward = "route";
       else if (o === "-w" || o === "--weight") {
-        const v = (tok[++j] ?? failAt(i, line, `${o} needs a value`));
+        const v = valueOf(tok[++j], i, line, o);
         if (!/^\d+$/.test(v)) failAt(i, line, `bad weight ${v}`);
         weight = Number(v);
       } else if (SKIP_VALUE.has(o)) j++;
