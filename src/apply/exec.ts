@@ -67,7 +67,9 @@ export function realExec(opts: RealExecOptions = {}): Exec {
       const call: ExecCall = { cmd, args, write: o.write === true, ...(o.stdin !== undefined ? { stdin: o.stdin } : {}) };
       opts.onCall?.(call);
       if (trace) appendFileSync(trace, `${call.write ? "W" : "R"} ${[cmd, ...args].join(" ")}\n`);
-      const [file, argv] = opts.netns ? ["ip", ["netns", "exec", opts.netns, cmd, ...args]] : [cmd, [...args]];
+      // `ip` itself switches namespace with `-n` (the same setns and /sys remount as `ip netns
+      // exec`, one exec fewer); every other tool goes through `ip netns exec`
+      const [file, argv] = !opts.netns ? [cmd, [...args]] : cmd === "ip" ? ["ip", ["-n", opts.netns, ...args]] : ["ip", ["netns", "exec", opts.netns, cmd, ...args]];
       return new Promise<ExecResult>((resolve, reject) => {
         const child = spawn(file, argv, { stdio: ["pipe", "pipe", "pipe"] });
         const out: Buffer[] = [];

@@ -9,10 +9,12 @@
  * readHostInterfaces.
  */
 import { observeWith, syncWith } from "../support/driver-sync.ts";
+import { availableParallelism } from "node:os";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ExecError, type Exec, realExec, recordingExec } from "../../src/apply/exec.ts";
 import { ipDriver, readHostInterfaces } from "../../src/apply/ip/driver.ts";
+import { blockParts } from "../../src/apply/ip/parallel-batch.ts";
 import { type NodePlan, diffNode, isEmptyPlan } from "../../src/model/plan.ts";
 import {
   type Address, type Link, type NodeState, type PolicyRule, type Route,
@@ -192,5 +194,30 @@ test("kernel: `ip` prints IPv6 addresses exactly as model/ip.ts canonicalises th
     const shown = (JSON.parse(nsSh(ns, "ip -6 -j addr show dev eth0")) as { addr_info: { local: string }[] }[])[0]?.addr_info.map((a) => a.local) ?? [];
     // Then each is there in exactly our canonical text
     for (const s of spellings) assert.ok(shown.includes(canonicalIp(s) ?? "invalid"), `${s} → ${canonicalIp(s)} not in ${shown.join(" ")}`);
+  });
+});
+
+test("kernel: thousands of gateway routes go in (and out) through parallel ip batches; the kernel ends as one batch would leave it", { skip: kernelSkip }, async () => {
+  await withNode(async (ns) => {
+    // Given 3,000 learned-style gateway routes and one route without a gateway
+    const many: Route[] = Array.from({ length: 3000 }, (_, i): Route => ({ family: "ipv4", table: "main", dst: `172.20.${i >> 8}.${i & 255}/32`, via: "10.250.0.2", proto: "17" }));
+    const desired = state([BRIDGE], [], [{ family: "ipv4", table: "77", dst: "10.244.9.0/24", dev: "kube-bridge", proto: "17" }, ...many], []);
+    const rec = recordingExec(realExec({ netns: ns }));
+    // When one sync runs
+    await sync(rec, desired);
+    // Then every route is in the kernel (plain ip), and as many ip processes wrote as the node has cores to split over (+1 for the rest)
+    const gatewayRoutes = nsSh(ns, "ip route show proto 17").split("\n").filter((l) => l.startsWith("172.20."));
+    assert.equal(gatewayRoutes.length, 3000);
+    assert.equal(nsSh(ns, "ip route show table 77").trim(), "10.244.9.0/24 dev kube-bridge proto 17 scope link");
+    const parts = blockParts(3000, availableParallelism());
+    assert.equal(rec.writes(), parts === 1 ? 1 : parts + 1);
+    // And observe equals desired (a second sync plans nothing)
+    assert.ok(isEmptyPlan(await sync(realExec({ netns: ns }), desired)));
+    // When the gateway routes are no longer desired
+    const fewer = state([BRIDGE], [], [{ family: "ipv4", table: "77", dst: "10.244.9.0/24", dev: "kube-bridge", proto: "17" }], []);
+    await sync(realExec({ netns: ns }), fewer);
+    // Then all 3,000 are gone (the route del block ran split as well) and the kept one stays
+    assert.equal(nsSh(ns, "ip route show proto 17").split("\n").filter((l) => l.startsWith("172.20.")).length, 0);
+    assert.equal(nsSh(ns, "ip route show table 77").trim(), "10.244.9.0/24 dev kube-bridge proto 17 scope link");
   });
 });

@@ -20,6 +20,10 @@
  * the family from their addresses, so they share the main batch; default routes are written
  * `0.0.0.0/0` / `::/0` so the family is never ambiguous.
  *
+ * A large block of gateway route lines (`route replace … via`, after every route without a
+ * gateway) or of `route del` lines is independent line by line: the script runs it as up to
+ * four concurrent `ip -batch` processes (parallel-batch.ts); its text stays the one batch.
+ *
  * Why `-force`: objects in one batch are independent more often than not (one route with an
  * unreachable gateway must not keep every other route out), so the batch goes on after a
  * failed line. `ip` still exits 1 and prints each failure, so `run` fails with ExecError and
@@ -43,6 +47,7 @@ import type { Exec } from "../exec.ts";
 import { ORDER, type Script } from "../driver.ts";
 import { VXLAN_DEFAULT_PORT } from "./canon.ts";
 import { fouAddLine } from "./fou.ts";
+import { type BatchLines, batchLines, runIpBatch } from "./parallel-batch.ts";
 import { compileNeighbors } from "./neigh.ts";
 
 /** Argument vectors of the two batch invocations. */
@@ -132,32 +137,41 @@ const afters = <T>(cs: readonly Change<T>[]): T[] => cs.flatMap((c) => (c.op ===
 const linkRank = (l: Link): number => (l.kind === "vxlan" || l.kind === "ipip" || l.kind === "ip6tnl" ? 1 : 0);
 /** Routes without a gateway first: a later route's gateway may be reachable only through them. */
 const routeRank = (r: Route): number => (r.via === undefined ? 0 : 1);
-/** `route replace` lines of the created and updated routes, those without a gateway first (stable, one pass each: plans can hold thousands). */
-function routesIn(cs: readonly Change<Route>[]): string[] {
+/** `route replace` lines of the created and updated routes of one rank (stable, one pass: plans can hold thousands). */
+function routesIn(cs: readonly Change<Route>[], rank: 0 | 1): string[] {
   const out: string[] = [];
-  for (const rank of [0, 1]) for (const c of cs) if (c.op !== "delete" && routeRank(c.after) === rank) out.push(routeReplaceLine(c.after));
+  for (const c of cs) if (c.op !== "delete" && routeRank(c.after) === rank) out.push(routeReplaceLine(c.after));
   return out;
 }
 
-function script(order: number, v6: boolean, tables: readonly string[], lines: readonly string[]): Script {
+function script(order: number, v6: boolean, tables: readonly string[], batch: BatchLines): Script {
   const args = v6 ? IP6_BATCH_ARGS : IP_BATCH_ARGS;
-  const stdin = `${lines.join("\n")}\n`;
   return {
     order,
     title: `ip ${v6 ? "-6 " : ""}-batch (${tables.join(", ")})`,
-    text: `ip ${args.join(" ")} <<'EOF'\n${stdin}EOF\n`,
-    run: async (exec: Exec) => {
-      await exec.run("ip", args, { stdin, write: true });
-    },
+    text: `ip ${args.join(" ")} <<'EOF'\n${batch.stdin}EOF\n`,
+    run: (exec: Exec) => runIpBatch(exec, args, batch),
   };
 }
 
-/** Sections of one script: table name and its lines, in order; empty sections dropped. */
-function build(order: number, v6: boolean, sections: readonly (readonly [string, readonly string[]])[]): Script[] {
+/**
+ * One section of a script: its table, its lines, and whether they are independent of each
+ * other (route lines: they may run in parallel processes, parallel-batch.ts).
+ */
+type Section = readonly [table: string, lines: readonly string[], independent?: "independent"];
+
+/** Sections of one script, in order; empty sections dropped; at most one independent section is split (the largest). */
+function build(order: number, v6: boolean, sections: readonly Section[]): Script[] {
   const used = sections.filter(([, ls]) => ls.length > 0);
   if (used.length === 0) return [];
   const tables = [...new Set(used.map(([t]) => t))];
-  return [script(order, v6, tables, used.flatMap(([, ls]) => ls))];
+  const lines: string[] = [];
+  let block: BatchLines["block"];
+  for (const [, ls, independent] of used) {
+    if (independent && (block === undefined || ls.length > block.end - block.start)) block = { start: lines.length, end: lines.length + ls.length };
+    for (const l of ls) lines.push(l);
+  }
+  return [script(order, v6, tables, batchLines(lines, block))];
 }
 
 /** The scripts for a plan's iproute2 tables; [] when they hold no change. */
@@ -194,7 +208,7 @@ export function compileIp(plan: IpPlan): Script[] {
     ...build(ORDER.ipRemove, false, [
       ["neighbors", neigh.remove],
       ["rules", rulesOut.filter(v4).map((r) => ruleLine("del", r))],
-      ["routes", routesOut.map(routeDelLine)],
+      ["routes", routesOut.map(routeDelLine), "independent"],
       ["addresses", addressesOut.map(addressDelLine)],
     ]),
     ...build(ORDER.ipRemove, true, [["rules", rulesOut.filter(v6).map((r) => ruleLine("del", r))]]),
@@ -202,7 +216,8 @@ export function compileIp(plan: IpPlan): Script[] {
       ["links", linkLines],
       ["fouPorts", fouIn.filter((p) => p.family === "ipv4").map(fouAddLine)],
       ["addresses", afters(plan.addresses).map(addressAddLine)],
-      ["routes", routesIn(plan.routes)],
+      ["routes", routesIn(plan.routes, 0)],
+      ["routes", routesIn(plan.routes, 1), "independent"],
       ["rules", rulesIn.filter(v4).map((r) => ruleLine("add", r))],
       ["links", linkDeletes],
       ["neighbors", neigh.add],
