@@ -1,6 +1,6 @@
 /**
  * Exec: the one way drivers run kernel tools. Real runs spawn the tool (optionally inside a
- * named network namespace through `ip netns exec`); fakes interpret the same command lines
+ * named network namespace: `ip -n`, or `ip netns exec` for other tools); fakes interpret the same command lines
  * in memory. Every call says whether it writes, so tests can count kernel writes.
  *
  * @category apply
@@ -50,7 +50,7 @@ export class ExecError extends Error {
 }
 
 export interface RealExecOptions {
-  /** Run every command inside this named network namespace (`ip netns exec NS …`). */
+  /** Run every command inside this named network namespace (`ip -n NS …` for ip, `ip netns exec NS …` for the rest). */
   readonly netns?: string;
   /** Called for every call, before it runs (tests count writes; `--v` logs). */
   readonly onCall?: (call: ExecCall) => void;
