@@ -331,6 +331,14 @@ export function canonicalCidr(text: string): string | undefined {
 
 /** Canonical `address/bits` of a prefix text (a bare address gets /32 or /128, host bits kept); undefined when invalid. */
 export function canonicalPrefix(text: string): string | undefined {
+  if (!text.includes(":")) {
+    // IPv4 without allocating: an already canonical `a.b.c.d/n` (the common case) is returned as is
+    const slash = text.indexOf("/");
+    if (slash >= 0 && scanIPv4(text, 0, slash, SCRATCH, 0)) {
+      const bits = parseBits(text, slash + 1, 32);
+      if (bits >= 0 && text.length - slash - 1 === (bits < 10 ? 1 : 2)) return text;
+    }
+  }
   const p = parsePrefix(text);
   return p ? formatPrefix(p) : undefined;
 }

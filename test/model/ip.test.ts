@@ -2,8 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
-  canonicalCidr, canonicalIp, cidrContains, cidrFamily, formatIp, ipFamily, isIp, isIPv4, isIPv6,
-  networkAddress, parseCidr, parseIp,
+  canonicalCidr, canonicalIp, canonicalPrefix, cidrContains, cidrFamily, formatIp, formatPrefix, ipFamily, isIp, isIPv4, isIPv6,
+  networkAddress, parseCidr, parseIp, parsePrefix,
 } from "../../src/model/ip.ts";
 
 test("IPv4 parsing is strict dotted decimal without leading zeros", () => {
@@ -158,6 +158,28 @@ test("property: the network of a CIDR is inside it and canonical text round-trip
     }),
     { numRuns: 2000 },
   );
+});
+
+test("property: canonicalPrefix keeps host bits and equals the general parse + format, also for texts its IPv4 fast path takes", () => {
+  // Given address/prefix texts: canonical ones, and ones with leading zeros, a padded or missing prefix, junk
+  const octet = fc.oneof(fc.integer({ min: 0, max: 255 }).map(String), fc.constantFrom("00", "01", "007", "256", ""));
+  const bits = fc.oneof(fc.integer({ min: 0, max: 33 }).map(String), fc.constantFrom("00", "08", "032", "+8", "", "x"));
+  const text = fc.oneof(
+    fc.tuple(fc.array(octet, { minLength: 3, maxLength: 5 }), fc.option(bits)).map(([o, b]) => o.join(".") + (b === null ? "" : `/${b}`)),
+    fc.tuple(ipv6Bytes, fc.integer({ min: 0, max: 128 })).map(([b, p]) => `${formatIp({ family: "ipv6", bytes: b })}/${p}`),
+  );
+  fc.assert(
+    fc.property(text, (t) => {
+      // When canonicalised / Then the result is what parsePrefix + formatPrefix give
+      const p = parsePrefix(t);
+      assert.equal(canonicalPrefix(t), p === undefined ? undefined : formatPrefix(p), t);
+    }),
+    { numRuns: 3000 },
+  );
+  assert.equal(canonicalPrefix("10.96.0.10/32"), "10.96.0.10/32");
+  assert.equal(canonicalPrefix("10.96.0.10/24"), "10.96.0.10/24");
+  assert.equal(canonicalPrefix("10.96.0.10/08"), "10.96.0.10/8");
+  assert.equal(canonicalPrefix("010.96.0.10/8"), undefined);
 });
 
 test("CIDR parsing follows Go's net.ParseCIDR", () => {

@@ -35,7 +35,7 @@ import type { Exec } from "../exec.ts";
 import { compileIp, linksRecreated } from "./compile.ts";
 import { FOU_DUMPS, observedFouPorts } from "./fou.ts";
 import { NEIGH_DUMP, parseNeighbors } from "./neigh.ts";
-import { parseAddrShow, parseRoutes, parseRules } from "./parse.ts";
+import { type AddrShow, parseAddrShow, parseRoutes, parseRules } from "./parse.ts";
 
 /** The read-only command lines observe runs (also what the fake answers). */
 export const IP_DUMPS = {
@@ -48,6 +48,18 @@ export const IP_DUMPS = {
 } as const;
 
 const dump = async (exec: Exec, args: readonly string[]): Promise<string> => (await exec.run("ip", args)).stdout;
+
+/**
+ * The last `ip -d -j addr show` text and its parse. Host facts and the driver's observe read
+ * the same dump in one sync, and a resync usually reads it unchanged; on a proxy node it holds
+ * every Service IP (kube-dummy-if), ~60 ms of parsing at L. parseAddrShow is pure, so equal
+ * text gives an equal parse; the parse is shared, never mutated.
+ */
+let lastAddrShow: { readonly text: string; readonly parsed: AddrShow } | undefined;
+const addrShowOf = (text: string): AddrShow => {
+  if (lastAddrShow?.text !== text) lastAddrShow = { text, parsed: parseAddrShow(text) };
+  return lastAddrShow.parsed;
+};
 
 /** Drops observed attributes that the desired state leaves unmanaged (see the module comment). */
 export function alignLinks(observed: Table<Link>, desired: Table<Link>): Table<Link> {
@@ -123,7 +135,7 @@ export function ipDriver(): Driver {
         dump(exec, IP_DUMPS.rule6),
         dump(exec, IP_DUMPS.neigh),
       ]);
-      const a = parseAddrShow(addr);
+      const a = addrShowOf(addr);
       return {
         links: alignLinks(a.links, desired.links),
         addresses: a.addresses,
@@ -156,5 +168,5 @@ export function ipDriver(): Driver {
  * Rejects with ExecError if `ip` fails, Error on malformed JSON.
  */
 export async function readHostInterfaces(exec: Exec): Promise<HostInterface[]> {
-  return [...parseAddrShow(await dump(exec, IP_DUMPS.addr)).interfaces];
+  return [...addrShowOf(await dump(exec, IP_DUMPS.addr)).interfaces];
 }

@@ -22,7 +22,7 @@ import { addressKey, linkKey, policyRuleKey, routeKey } from "../../model/state.
 import { type Table, sortedTable } from "../../model/table.ts";
 import type { OverlayLink } from "../../model/overlay.ts";
 import { canonicalAddress, canonicalLink, canonicalRoute } from "./canon.ts";
-import { formatIp, formatPrefix, isLinkLocal, isUnspecified, parseIp, parsePrefix } from "../../model/ip.ts";
+import { canonicalPrefix, formatIp, formatPrefix, isLinkLocal, isUnspecified, parseIp, parsePrefix } from "../../model/ip.ts";
 import { formatSelector, type Selector, canonicalFwmark } from "./selector.ts";
 
 type Json = Record<string, unknown>;
@@ -92,6 +92,7 @@ function linkOf(e: Json): Link | undefined {
 }
 
 const isLinkLocal6 = (local: string): boolean => {
+  if (!local.includes(":")) return false;
   const a = parseIp(local);
   return a !== undefined && isLinkLocal(a); // fe80::/10
 };
@@ -118,9 +119,8 @@ export function parseAddrShow(text: string): AddrShow {
       const local = str(a as Json, "local");
       const len = num(a as Json, "prefixlen");
       if (local === undefined || len === undefined) continue;
-      const p = parsePrefix(`${local}/${len}`);
-      if (p === undefined) continue;
-      const cidr = formatPrefix(p);
+      const cidr = canonicalPrefix(`${local}/${len}`);
+      if (cidr === undefined) continue;
       addrs.push(cidr);
       if (!OWNED_ADDRESS_LINKS.has(name) || isLinkLocal6(local)) continue;
       const scope = str(a as Json, "scope");
@@ -191,8 +191,7 @@ function prefixField(e: Json, addrKey: string, lenKey: string, family: Family): 
   const a = str(e, addrKey);
   if (a === undefined || a === "all") return undefined;
   const len = num(e, lenKey) ?? (family === "ipv4" ? 32 : 128);
-  const p = parsePrefix(`${a}/${len}`);
-  return p === undefined ? undefined : formatPrefix(p);
+  return canonicalPrefix(`${a}/${len}`);
 }
 
 /** The canonical selector of one `ip -j rule show` entry. */
