@@ -1,7 +1,8 @@
 /**
  * Exec: the one way drivers run kernel tools. Real runs spawn the tool (optionally inside a
- * named network namespace: `ip -n`, or `ip netns exec` for other tools); fakes interpret the same command lines
- * in memory. Every call says whether it writes, so tests can count kernel writes.
+ * named network namespace: `ip -n` for ip, `ip netns exec` for other tools); fakes interpret
+ * the same command lines in memory. Every call says whether it writes, so tests can count
+ * kernel writes.
  *
  * @category apply
  */

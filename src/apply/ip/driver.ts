@@ -51,9 +51,10 @@ const dump = async (exec: Exec, args: readonly string[]): Promise<string> => (aw
 
 /**
  * The last `ip -d -j addr show` text and its parse. Host facts and the driver's observe read
- * the same dump in one sync, and a resync usually reads it unchanged; on a proxy node it holds
- * every Service IP (kube-dummy-if), ~60 ms of parsing at L. parseAddrShow is pure, so equal
- * text gives an equal parse; the parse is shared, never mutated.
+ * the same (shared) dump in one sync, so it is parsed once; on a proxy node it holds every
+ * Service IP (kube-dummy-if), ~20 ms of parsing at L. Between syncs the text rarely repeats
+ * (`-d` prints bridge timers). parseAddrShow is pure, so equal text gives an equal parse; the
+ * parse is shared, never mutated.
  */
 let lastAddrShow: { readonly text: string; readonly parsed: AddrShow } | undefined;
 const addrShowOf = (text: string): AddrShow => {
