@@ -22,7 +22,7 @@ import { GobgpClient } from "../../src/apply/gobgp/client.ts";
 import { FAMILY_IPV6, parseDestinations } from "../../src/apply/gobgp/paths.ts";
 import { gobgpSkip, waitFor } from "../support/gobgp.ts";
 import { type Bird, birdEstablished, birdSkip, birdc, startBird, waitBirdRoute } from "../support/bird.ts";
-import { type SrcAgent, agentTails, l2Segment, sh, spawnSrcAgent, teardownBgpE2e } from "../support/bgp-e2e.ts";
+import { type SrcAgent, agentTails, bgpNamespaces, l2Segment, sh, spawnSrcAgent, teardownBgpE2e } from "../support/bgp-e2e.ts";
 
 const skip = gobgpSkip() || birdSkip();
 const tag = process.pid % 100000;
@@ -66,10 +66,7 @@ ${peers}
 
 test("BGP over IPv6: dual-stack agents, BIRD peering over an IPv6 session", { skip, timeout: 180_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "kb6-e2e-"));
-  const sw = nsName("sw");
-  const nodeNs = NODES.map((n) => nsName(`n${n}`));
-  const birdNs = nsName("bird");
-  const all = [sw, ...nodeNs, birdNs];
+  const { sw, nodeNs, birdNs, all } = bgpNamespaces(nsName, NODES);
   const agents: SrcAgent[] = [];
   let bird: Bird | undefined;
   try {

@@ -34,6 +34,14 @@ export function spawnSrcAgent(ns: string, args: readonly string[], env: Readonly
 export const agentTails = (agents: readonly SrcAgent[], lines = 8): string =>
   agents.map((a, i) => `agent ${i + 1}:\n${a.out.slice(-lines).join("\n")}`).join("\n---\n");
 
+/** The namespaces of a BGP end-to-end topology, named by the test's `name`: the switch, one per node (`n<i>`), BIRD's, and `all` of them in that order. */
+export function bgpNamespaces(name: (tag: string) => string, nodes: readonly number[]): { sw: string; nodeNs: string[]; birdNs: string; all: string[] } {
+  const sw = name("sw");
+  const nodeNs = nodes.map((n) => name(`n${n}`));
+  const birdNs = name("bird");
+  return { sw, nodeNs, birdNs, all: [sw, ...nodeNs, birdNs] };
+}
+
 /**
  * Creates the namespaces `all` (loopback up), a bridge `br0` in `sw`, and per member a veth
  * (`<prefix>a<i>` in the member, renamed eth0, with its addresses, IPv6 ones without DAD;

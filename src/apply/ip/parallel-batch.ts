@@ -22,17 +22,15 @@ export const PARALLEL_MAX = 4;
 
 const text = (lines: readonly string[]): string => `${lines.join("\n")}\n`;
 
-/** Lines of a script, their stdin text, and the [start, end) range of them that may run in any order, in parallel. */
+/** A script's stdin text (one line per command) and the [start, end) range of its lines that may run in any order, in parallel. */
 export interface BatchLines {
-  readonly lines: readonly string[];
-  /** `lines` joined, one per line (what one process reads). */
   readonly stdin: string;
   readonly block?: { readonly start: number; readonly end: number };
 }
 
-/** BatchLines of `lines` (the stdin text joined once). */
+/** BatchLines of `lines` (joined once). */
 export const batchLines = (lines: readonly string[], block?: BatchLines["block"]): BatchLines =>
-  ({ lines, stdin: text(lines), ...(block !== undefined ? { block } : {}) });
+  ({ stdin: text(lines), ...(block !== undefined ? { block } : {}) });
 
 /** How many processes a block of `n` independent lines runs as on a node with `cores` cores (1 = no split). */
 export function blockParts(n: number, cores: number): number {
@@ -44,26 +42,26 @@ export function blockParts(n: number, cores: number): number {
  * `blockParts(…)` concurrent processes. Rejects with the first failure after every stage ran.
  */
 export async function runIpBatch(exec: Exec, args: readonly string[], batch: BatchLines, cores: number = availableParallelism()): Promise<void> {
-  const { lines, block } = batch;
+  const { stdin, block } = batch;
   const parts = block === undefined ? 1 : blockParts(block.end - block.start, cores);
   if (block === undefined || parts === 1) {
-    await exec.run("ip", args, { stdin: batch.stdin, write: true });
+    await exec.run("ip", args, { stdin, write: true });
     return;
   }
   // line i of the text starts at offset[i] (the text is cut, not joined again)
-  const offset = new Array<number>(lines.length + 1);
-  offset[0] = 0;
-  for (let i = 0; i < lines.length; i++) offset[i + 1] = offset[i]! + lines[i]!.length + 1;
+  const offset = [0];
+  for (let at = stdin.indexOf("\n"); at !== -1; at = stdin.indexOf("\n", at + 1)) offset.push(at + 1);
+  const lineCount = offset.length - 1;
   const failures: unknown[] = [];
   const one = async (from: number, to: number): Promise<void> => {
     if (from >= to) return;
-    try { await exec.run("ip", args, { stdin: batch.stdin.slice(offset[from], offset[to]), write: true }); } catch (e) { failures.push(e); }
+    try { await exec.run("ip", args, { stdin: stdin.slice(offset[from], offset[to]), write: true }); } catch (e) { failures.push(e); }
   };
   await one(0, block.start);
   const size = Math.ceil((block.end - block.start) / parts);
   const slices: Promise<void>[] = [];
   for (let at = block.start; at < block.end; at += size) slices.push(one(at, Math.min(at + size, block.end)));
   await Promise.all(slices);
-  await one(block.end, lines.length);
+  await one(block.end, lineCount);
   if (failures.length > 0) throw failures[0];
 }
