@@ -111,16 +111,17 @@ export function unorderedEntries<K, T>(t: ReadonlyMap<K, T>): Iterable<[K, T]> {
 }
 
 /**
- * The entries of two chunked tables that may differ: chunks under the same group name that are
+ * The chunks of two chunked tables that may differ: chunks under the same group name that are
  * the same object on both sides are left out (they hold the same keys with the same values on
  * both sides, and — keys being unique within a table — none of their keys occurs elsewhere on
- * either side). Diffing what remains gives exactly the diff of the whole tables.
+ * either side). Diffing the entries of what remains gives exactly the diff of the whole tables.
+ * The chunks are returned as they are (not copied): O(chunks).
  */
-export function changedChunks<T>(desired: ChunkedTable<T>, observed: ChunkedTable<T>): { desired: Map<string, T>; observed: Map<string, T> } {
+export function changedChunks<T>(desired: ChunkedTable<T>, observed: ChunkedTable<T>): { desired: ReadonlyMap<string, T>[]; observed: ReadonlyMap<string, T>[] } {
   const d = desired.chunks;
   const o = observed.chunks;
-  const dOut = new Map<string, T>();
-  const oOut = new Map<string, T>();
+  const dOut: ReadonlyMap<string, T>[] = [];
+  const oOut: ReadonlyMap<string, T>[] = [];
   let i = 0;
   let j = 0;
   while (i < d.length || j < o.length) {
@@ -128,18 +129,26 @@ export function changedChunks<T>(desired: ChunkedTable<T>, observed: ChunkedTabl
     const oc = o[j];
     if (dc !== undefined && oc !== undefined && dc[0] === oc[0]) {
       if (dc[1] !== oc[1]) {
-        for (const [k, v] of dc[1]) dOut.set(k, v);
-        for (const [k, v] of oc[1]) oOut.set(k, v);
+        dOut.push(dc[1]);
+        oOut.push(oc[1]);
       }
       i++;
       j++;
     } else if (oc === undefined || (dc !== undefined && dc[0] < oc[0])) {
-      for (const [k, v] of dc![1]) dOut.set(k, v);
+      dOut.push(dc![1]);
       i++;
     } else {
-      for (const [k, v] of oc[1]) oOut.set(k, v);
+      oOut.push(oc[1]);
       j++;
     }
   }
   return { desired: dOut, observed: oOut };
+}
+
+/** One lookup over disjoint chunks: the chunk itself when there is one, else a merged copy. */
+export function mergedChunks<T>(chunks: readonly ReadonlyMap<string, T>[]): ReadonlyMap<string, T> {
+  if (chunks.length === 1) return chunks[0]!;
+  const all = new Map<string, T>();
+  for (const c of chunks) for (const [k, v] of c) all.set(k, v);
+  return all;
 }

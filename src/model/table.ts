@@ -11,7 +11,7 @@
  *
  * @category diff
  */
-import { ChunkedTable, changedChunks, unorderedEntries } from "./chunked-table.ts";
+import { ChunkedTable, changedChunks, mergedChunks, unorderedEntries } from "./chunked-table.ts";
 
 /** A keyed table of kernel objects: key → normalised object. */
 export type Table<T> = ReadonlyMap<string, T>;
@@ -82,23 +82,37 @@ export function diffTable<T>(
   same: (a: T, b: T) => boolean = deepEqual,
 ): Change<T>[] {
   if (desired === observed) return [];
+  // the entries to compare: for two chunked tables only the chunks that differ, read in place
+  let desiredParts: readonly Iterable<[string, T]>[] = [unorderedEntries(desired)];
+  let observedParts: readonly Iterable<[string, T]>[] = [unorderedEntries(observed)];
+  let before: ReadonlyMap<string, T> = observed;
+  let desiredIndex = (): ReadonlyMap<string, T> => desired;
   if (desired instanceof ChunkedTable && observed instanceof ChunkedTable) {
     const sub = changedChunks(desired, observed);
-    return diffTable(sub.desired, sub.observed, same);
+    desiredParts = sub.desired;
+    observedParts = sub.observed;
+    before = mergedChunks(sub.observed);
+    desiredIndex = () => mergedChunks(sub.desired);
   }
   const out: Change<T>[] = [];
   let matched = 0;
-  for (const [key, after] of unorderedEntries(desired)) {
-    const before = observed.get(key);
-    if (before === undefined) out.push({ op: "create", key, after });
-    else {
-      matched++;
-      if (!same(before, after)) out.push({ op: "update", key, before, after });
+  for (const part of desiredParts) {
+    for (const [key, after] of part) {
+      const b = before.get(key);
+      if (b === undefined) out.push({ op: "create", key, after });
+      else {
+        matched++;
+        if (!same(b, after)) out.push({ op: "update", key, before: b, after });
+      }
     }
   }
   // every observed key matched a desired one: nothing to delete (saves a lookup per key)
-  if (matched !== observed.size) for (const [key, before] of unorderedEntries(observed)) if (!desired.has(key)) out.push({ op: "delete", key, before });
-  return out.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : OP_ORDER[x.op] - OP_ORDER[y.op]));
+  if (matched !== before.size) {
+    const wanted = desiredIndex();
+    for (const part of observedParts) for (const [key, b] of part) if (!wanted.has(key)) out.push({ op: "delete", key, before: b });
+  }
+  // keys are unique within one diff: the op order only breaks ties that cannot occur
+  return out.sort((x, y) => (x.key < y.key ? -1 : x.key === y.key ? OP_ORDER[x.op] - OP_ORDER[y.op] : 1));
 }
 
 /** Applies changes to a table (the inverse of `diffTable`); returns a new table, sorted by key. */
