@@ -3,10 +3,10 @@
  * chunks, each chunk an immutable Map. A renderer that memoises per-object results (one chunk
  * per Service in the proxy) reuses unchanged chunks by identity, so building the table costs
  * O(chunks), not O(entries), and `diffTable` between two chunked tables skips chunks that are
- * the same object without looking inside (see `diffChunked`).
+ * the same object without looking inside (see `changedChunks`).
  *
  * Contract (same as any Table):
- * - a key appears in at most one chunk (the constructor's caller guarantees it; `diffChunked`
+ * - a key appears in at most one chunk (the constructor's caller guarantees it; `changedChunks`
  *   relies on it);
  * - chunks are never mutated after construction (they are shared between renders);
  * - iteration (`entries`, `keys`, `values`, `forEach`, `for…of`) is in sorted key order, exactly
