@@ -27,6 +27,7 @@ import { stopDrivers } from "../src/agent/drivers.ts";
 import { type SyncOutcome, syncNode } from "../src/agent/engine.ts";
 import { readHostFacts } from "../src/agent/host-facts.ts";
 import { type Exec, type ExecCall, realExec, recordingExec } from "../src/apply/exec.ts";
+import { ReadAhead } from "../src/apply/shared-reads.ts";
 import { detectBackend } from "../src/apply/iptables/backend.ts";
 import { FakeIpvsadm } from "../src/apply/ipvs/fake.ts";
 import { isEmptyPlan, planSummary } from "../src/model/plan.ts";
@@ -71,9 +72,10 @@ async function runOnce(g: GeneratedCluster, runs: number): Promise<ResyncRun> {
     const exec = hybridExec(realExec({ netns: ours.node }));
     const backend = await detectBackend(exec, cfg.iptablesBackend);
     drivers = await realDrivers(exec, cfg, { nodeName: g.selfNode });
+    const readAhead = new ReadAhead(); // as the agent keeps one across its syncs
     const sync = async () => {
       const rec = recordingExec(exec);
-      const deps = { exec: rec, drivers, readHost: (e: Exec) => readHostFacts(e, cfg.cniConfFile) };
+      const deps = { exec: rec, drivers, readHost: (e: Exec) => readHostFacts(e, cfg.cniConfFile), readAhead };
       const { ms, value } = await timedAsync(() => syncNode(deps, { mode: "apply", config: cfg, nodeName: g.selfNode, snapshot: g.snapshot }));
       return { ms, outcome: value, calls: rec.calls };
     };

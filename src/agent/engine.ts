@@ -8,7 +8,7 @@
  */
 import type { Displacement, Driver, PlannedScript } from "../apply/driver.ts";
 import type { Exec } from "../apply/exec.ts";
-import { sharedReads } from "../apply/shared-reads.ts";
+import { type ReadAhead, sharedReads } from "../apply/shared-reads.ts";
 import type { ClusterSnapshot } from "../model/cluster.ts";
 import type { NodeConfig } from "../model/config.ts";
 import type { HostFacts } from "../model/host.ts";
@@ -28,6 +28,8 @@ export interface EngineDeps {
   readonly drivers: readonly Driver[];
   /** Reads HostFacts; `exec` is this sync's (reads shared with observe, apply/shared-reads.ts), use it when the reads go through an Exec. */
   readonly readHost: (exec: Exec) => Promise<HostFacts>;
+  /** The agent's memory of its last full sync's reads: a full sync starts them all at once (apply/shared-reads.ts). */
+  readonly readAhead?: ReadAhead;
 }
 
 export type SyncMode = "apply" | "plan" | "cleanup" | "cleanup-plan";
@@ -163,10 +165,12 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
   const cleanup = req.mode === "cleanup" || req.mode === "cleanup-plan";
   let rendered: Rendered[] = [];
   let host: HostFacts | undefined;
-  // this sync's reads: each dump once for host facts and observe (not for verify's re-reads)
-  const reads = sharedReads(deps.exec);
+  // this sync's reads: each dump once for host facts and observe (not for verify's re-reads);
+  // a full sync starts the last full sync's reads right away (a partial one observes nothing)
+  const full = req.observed === undefined;
   const phase = { host: 0, render: 0, observe: 0, diff: 0, compile: 0, apply: 0 };
   let mark = performance.now();
+  const reads = sharedReads(deps.exec, full ? deps.readAhead : undefined);
   /** Adds the time since the last lap to `p`. */
   const lap = (p: keyof typeof phase): void => { const now = performance.now(); phase[p] += now - mark; mark = now; };
   /** The phases so far, the time since compile counted as apply. */
@@ -204,6 +208,7 @@ export async function syncNode(deps: EngineDeps, req: SyncRequest): Promise<Sync
     failed = fresh.failed;
   }
   errors.push(...observeErrors(failed));
+  if (full) deps.readAhead?.remember(reads.used());
   lap("observe");
   const bgpOn = CONTROLLERS.some((c) => c.name === "bgp" && c.enabled(req.config));
   const { desired, conflicts } = assemble(rendered, observed, ownershipContext(req.snapshot, bgpOn));

@@ -7,7 +7,9 @@
  * @category apply
  */
 import { spawn } from "node:child_process";
-import { appendFileSync } from "node:fs";
+import { appendFileSync, closeSync, fstatSync, openSync, readSync, unlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export interface ExecOptions {
   /** Text fed to the tool's stdin (restore / batch input). */
@@ -71,23 +73,78 @@ export function realExec(opts: RealExecOptions = {}): Exec {
       // `ip` itself switches namespace with `-n` (the same setns and /sys remount as `ip netns
       // exec`, one exec fewer); every other tool goes through `ip netns exec`
       const [file, argv] = !opts.netns ? [cmd, [...args]] : cmd === "ip" ? ["ip", ["-n", opts.netns, ...args]] : ["ip", ["netns", "exec", opts.netns, cmd, ...args]];
+      // a dump writes into a file, not a pipe: it runs to its end at its own pace even while
+      // this thread is busy parsing another one (a full pipe would stop it)
+      let dumpFd = !call.write && o.stdin === undefined ? anonymousFile() : undefined;
+      /** The dump file's text, closing it (once; "" after). */
+      const takeDump = (): string => {
+        const fd = dumpFd;
+        dumpFd = undefined;
+        return fd === undefined ? "" : readAndClose(fd);
+      };
       return new Promise<ExecResult>((resolve, reject) => {
-        const child = spawn(file, argv, { stdio: ["pipe", "pipe", "pipe"] });
+        let child: ReturnType<typeof spawn>;
+        try {
+          child = spawn(file, argv, { stdio: ["pipe", dumpFd ?? "pipe", "pipe"] });
+        } catch (e) {
+          takeDump();
+          throw e;
+        }
+        const toFile = dumpFd !== undefined;
         const out: Buffer[] = [];
         const err: Buffer[] = [];
-        child.stdout.on("data", (b: Buffer) => out.push(b));
-        child.stderr.on("data", (b: Buffer) => err.push(b));
-        child.on("error", (e) => reject(new ExecError(cmd, args, -1, e.message)));
-        child.stdin.on("error", () => undefined); // tool exited before reading stdin: reported by exit code
+        child.stdout?.on("data", (b: Buffer) => out.push(b));
+        child.stderr!.on("data", (b: Buffer) => err.push(b));
+        child.on("error", (e) => { takeDump(); reject(new ExecError(cmd, args, -1, e.message)); });
+        child.stdin!.on("error", () => undefined); // tool exited before reading stdin: reported by exit code
         child.on("close", (code) => {
-          const r = { code: code ?? -1, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
+          const stdout = toFile ? takeDump() : Buffer.concat(out).toString("utf8");
+          const r = { code: code ?? -1, stdout, stderr: Buffer.concat(err).toString("utf8") };
           if (r.code === 0 || o.okCodes?.includes(r.code)) resolve(r);
           else reject(new ExecError(cmd, args, r.code, r.stderr || r.stdout));
         });
-        child.stdin.end(o.stdin ?? "");
+        child.stdin!.end(o.stdin ?? "");
       });
     },
   };
+}
+
+let anonymousFiles = 0;
+
+/**
+ * A file already unlinked from the temp dir, open for reading and writing (its fd is the
+ * tool's stdout); undefined when none can be made (a read-only /tmp): the caller uses a pipe.
+ */
+function anonymousFile(): number | undefined {
+  const path = join(tmpdir(), `.kube-router-dump-${process.pid}-${anonymousFiles++}`);
+  let fd: number;
+  try {
+    fd = openSync(path, "wx+", 0o600);
+  } catch {
+    return undefined;
+  }
+  try {
+    unlinkSync(path);
+    return fd;
+  } catch {
+    closeSync(fd);
+    return undefined;
+  }
+}
+
+/** The whole text written to `fd` (from offset 0); closes it. */
+function readAndClose(fd: number): string {
+  try {
+    const buf = Buffer.allocUnsafe(fstatSync(fd).size);
+    for (let at = 0; at < buf.length;) {
+      const n = readSync(fd, buf, at, buf.length - at, at);
+      if (n === 0) return buf.subarray(0, at).toString("utf8");
+      at += n;
+    }
+    return buf.toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Wraps an Exec and records every call (tests: count writes, inspect scripts). */

@@ -11,6 +11,7 @@
  */
 import type { Driver } from "../../apply/driver.ts";
 import { type Exec, realExec } from "../../apply/exec.ts";
+import { ReadAhead } from "../../apply/shared-reads.ts";
 import { type ClusterSnapshot, type InputWarning } from "../../model/cluster.ts";
 import { type NodeConfig, formatGoDuration } from "../../model/config.ts";
 import { refusals } from "../flag-status.ts";
@@ -77,7 +78,7 @@ export async function runAgentCli(
   }
   let deps;
   try {
-    deps = { exec, drivers: await drivers(exec, (line) => log.info({ controller: "lballoc" }, line)), readHost: (e: Exec) => readHostFacts(e, cfg.cniConfFile) };
+    deps = { exec, drivers: await drivers(exec, (line) => log.info({ controller: "lballoc" }, line)), readHost: (e: Exec) => readHostFacts(e, cfg.cniConfFile), readAhead: new ReadAhead() };
   } catch (e) {
     io.err(`kube-router: ${(e as Error).message.split("\n")[0]}\n`);
     return 1;

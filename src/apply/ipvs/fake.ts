@@ -122,16 +122,18 @@ export class FakeIpvsadm implements FakeTool {
 
   /** `ipvsadm -Sn` text. */
   dump(): string {
-    let out = "";
+    // one flat string, as a tool's output read from a pipe is (a `+=`-built rope would charge
+    // its flattening to whoever reads it first)
+    const lines: string[] = [];
     for (const s of this.services.values()) {
       const spec = this.spec(s);
       const flags = flagNames(s.scheduler, s.flags);
-      out += `-A ${spec} -s ${s.scheduler}${s.persistent !== undefined ? ` -p ${s.persistent}` : ""}${s.flags ? ` -b ${flags.join(",")}` : ""}\n`;
+      lines.push(`-A ${spec} -s ${s.scheduler}${s.persistent !== undefined ? ` -p ${s.persistent}` : ""}${s.flags ? ` -b ${flags.join(",")}` : ""}\n`);
       for (const r of s.reals.values()) {
-        out += `-a ${spec} -r ${hp(r.address, r.port)} ${FORWARD_FLAG[r.forward]} -w ${r.weight}${r.forward === "tunnel" ? " --tun-type ipip" : ""}\n`;
+        lines.push(`-a ${spec} -r ${hp(r.address, r.port)} ${FORWARD_FLAG[r.forward]} -w ${r.weight}${r.forward === "tunnel" ? " --tun-type ipip" : ""}\n`);
       }
     }
-    return out;
+    return lines.join("");
   }
 
   /** `ipvsadm -Ln` text. */
