@@ -20,7 +20,8 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ExecCall } from "../src/apply/exec.ts";
+import type { Exec, ExecCall } from "../src/apply/exec.ts";
+import { ReadAhead } from "../src/apply/shared-reads.ts";
 import { realExec, recordingExec } from "../src/apply/exec.ts";
 import { detectBackend } from "../src/apply/iptables/backend.ts";
 import { realDrivers } from "../src/agent/cli.ts";
@@ -92,13 +93,16 @@ async function runOnce(g: GeneratedCluster, scratch: string, verifyBare: boolean
   try {
     bareNs = makeFixture(g.selfIp, g.nodePrefix);
     // router + firewall: this host kernel has no IPVS (the proxy's kernel rows: proxy.ts, ipvs-vm.ts)
-    const cfg = { ...benchConfig(g, join(scratch, "ours", "10-kuberouter.conf")), runServiceProxy: false };
+    // BGP off (`once`: the bgp controller runs only in the long-lived agent and needs gobgpd
+    // listening on the node IP, i.e. inside this namespace; bench/bgp-driver.ts measures it)
+    const cfg = { ...benchConfig(g, join(scratch, "ours", "10-kuberouter.conf")), runServiceProxy: false, once: true };
     const base = realExec({ netns: ours.node });
     const backend = await detectBackend(base, cfg.iptablesBackend);
     const drivers = await realDrivers(base, cfg);
+    const readAhead = new ReadAhead(); // as the agent keeps one across its syncs
     const sync = async () => {
       const rec = recordingExec(base);
-      const deps = { exec: rec, drivers, readHost: () => readHostFacts(rec, cfg.cniConfFile) };
+      const deps = { exec: rec, drivers, readHost: (e: Exec) => readHostFacts(e, cfg.cniConfFile), readAhead };
       const { ms, value } = await timedAsync(() => syncNode(deps, { mode: "apply", config: cfg, nodeName: g.selfNode, snapshot: g.snapshot }));
       return { ms, outcome: value, calls: rec.calls };
     };
@@ -118,7 +122,7 @@ async function runOnce(g: GeneratedCluster, scratch: string, verifyBare: boolean
 
     let matches = true;
     if (verifyBare) {
-      const bcfg = { ...benchConfig(g, join(scratch, "bare", "cni", "10-kuberouter.conf")), runServiceProxy: false };
+      const bcfg = { ...benchConfig(g, join(scratch, "bare", "cni", "10-kuberouter.conf")), runServiceProxy: false, once: true };
       const bexec = realExec({ netns: bareNs.node });
       const plan = await syncNode(
         { exec: bexec, drivers: await realDrivers(bexec, bcfg), readHost: () => readHostFacts(bexec, bcfg.cniConfFile) },
