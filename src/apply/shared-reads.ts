@@ -16,7 +16,8 @@
  */
 import type { Exec, ExecOptions, ExecResult } from "./exec.ts";
 
-interface ReadCall { readonly cmd: string; readonly args: readonly string[]; readonly okCodes?: readonly number[] }
+/** One read-only command line (with the exit codes it accepts). */
+export interface ReadCall { readonly cmd: string; readonly args: readonly string[]; readonly okCodes?: readonly number[] }
 
 /** An agent's memory of the reads its last full sync made (held across syncs; see above). */
 export class ReadAhead {
@@ -38,7 +39,13 @@ export function sharedReads(exec: Exec, ahead?: ReadAhead): Exec & { used(): rea
     p.catch(() => answers.delete(key));
     return p;
   };
-  for (const c of ahead?.planned() ?? []) start(keyOf(c.cmd, c.args, c.okCodes), c.cmd, c.args, c.okCodes ? { okCodes: c.okCodes } : {});
+  for (const c of ahead?.planned() ?? []) {
+    try {
+      start(keyOf(c.cmd, c.args, c.okCodes), c.cmd, c.args, c.okCodes ? { okCodes: c.okCodes } : {});
+    } catch {
+      // an Exec that throws instead of rejecting: the driver that asks runs it and gets the error
+    }
+  }
   const asked = new Set<string>();
   return {
     run(cmd, args, opts = {}) {
