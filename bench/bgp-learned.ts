@@ -27,6 +27,7 @@ import { FakeGobgpBackend } from "../src/apply/gobgp/fake.ts";
 import { buildPath } from "../src/apply/gobgp/paths.ts";
 import { loadGobgpService } from "../src/apply/gobgp/schema.ts";
 import type { WPath } from "../src/apply/gobgp/wire.ts";
+import { ipBatchStandby } from "../src/apply/ip/compile.ts";
 import { ipDriver } from "../src/apply/ip/driver.ts";
 import type { HostFacts } from "../src/model/host.ts";
 import { parseSnapshotText } from "../src/sources/snapshot-file.ts";
@@ -59,7 +60,8 @@ try {
     const backend = new FakeGobgpBackend();
     const driver = gobgpDriver({ stateDir: "/run/kbg-bench", planOnly: false, backend, families: ["ipv4"] });
     await driver.start?.();
-    const deps = { exec: realExec({ netns: ns }), drivers: [ipDriver(), driver], readHost: async () => host };
+    const exec = realExec({ netns: ns, standby: ipBatchStandby() }); // as the agent keeps them (cli-agent.ts)
+    const deps = { exec, drivers: [ipDriver(), driver], readHost: async () => host };
     const first = await syncNode(deps, { mode: "apply", config, nodeName: "node1", snapshot, controllers: ["bgp"] });
     await new Promise((r) => setImmediate(r)); // the event stream's init message
     const paths = Array.from({ length: N }, (_, i) => buildPath({ prefix: prefix(i), nextHop: NH }));
@@ -82,6 +84,7 @@ try {
     const installed = sh(["-n", ns, "route", "show", "proto", "17"]).split("\n").filter((l) => l.startsWith("172.")).length;
     if (installed !== N) throw new Error(`agent installed ${installed} of ${N}`);
     await driver.stop?.();
+    await exec.close();
     return ms;
   };
   const parsed = parseFlags(["--hostname-override", "node1", "--run-firewall=false", "--run-service-proxy=false"], {});

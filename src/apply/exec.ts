@@ -6,10 +6,11 @@
  *
  * @category apply
  */
-import { spawn } from "node:child_process";
-import { appendFileSync, closeSync, fstatSync, openSync, readSync, unlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { appendFileSync } from "node:fs";
+import { anonymousFile, startTool } from "./exec-process.ts";
+import { type StandbyLine, StandbyPool } from "./standby.ts";
+
+export type { StandbyLine } from "./standby.ts";
 
 export interface ExecOptions {
   /** Text fed to the tool's stdin (restore / batch input). */
@@ -57,94 +58,46 @@ export interface RealExecOptions {
   readonly netns?: string;
   /** Called for every call, before it runs (tests count writes; `--v` logs). */
   readonly onCall?: (call: ExecCall) => void;
+  /**
+   * Command lines kept started ahead, waiting on their stdin (standby.ts): a write call with
+   * stdin and exactly this command line takes a waiting process instead of spawning one.
+   */
+  readonly standby?: readonly StandbyLine[];
+}
+
+/** The real Exec; `close()` ends the processes waiting as standbys (resolves when they exited; never rejects). */
+export interface RealExec extends Exec {
+  close(): Promise<void>;
 }
 
 /**
  * The real Exec. If env KUBE_ROUTER_TRACE_EXEC names a file, every call is appended to it as
  * one line `R|W <cmd> <args…>` (how end-to-end tests count kernel writes of a CLI run).
  */
-export function realExec(opts: RealExecOptions = {}): Exec {
+export function realExec(opts: RealExecOptions = {}): RealExec {
   const trace = process.env["KUBE_ROUTER_TRACE_EXEC"];
+  // `ip` itself switches namespace with `-n` (the same setns and /sys remount as `ip netns
+  // exec`, one exec fewer); every other tool goes through `ip netns exec`
+  const commandLine = (cmd: string, args: readonly string[]): [string, string[]] =>
+    !opts.netns ? [cmd, [...args]] : cmd === "ip" ? ["ip", ["-n", opts.netns, ...args]] : ["ip", ["netns", "exec", opts.netns, cmd, ...args]];
+  const standbys = new StandbyPool((opts.standby ?? []).map((l) => ({ ...l, line: commandLine(l.cmd, l.args) })));
   return {
-    run(cmd, args, o = {}) {
+    async run(cmd, args, o = {}) {
       const call: ExecCall = { cmd, args, write: o.write === true, ...(o.stdin !== undefined ? { stdin: o.stdin } : {}) };
       opts.onCall?.(call);
       if (trace) appendFileSync(trace, `${call.write ? "W" : "R"} ${[cmd, ...args].join(" ")}\n`);
-      // `ip` itself switches namespace with `-n` (the same setns and /sys remount as `ip netns
-      // exec`, one exec fewer); every other tool goes through `ip netns exec`
-      const [file, argv] = !opts.netns ? [cmd, [...args]] : cmd === "ip" ? ["ip", ["-n", opts.netns, ...args]] : ["ip", ["netns", "exec", opts.netns, cmd, ...args]];
+      const [file, argv] = commandLine(cmd, args);
       // a dump writes into a file, not a pipe: it runs to its end at its own pace even while
       // this thread is busy parsing another one (a full pipe would stop it)
-      let dumpFd = !call.write && o.stdin === undefined ? anonymousFile() : undefined;
-      /** The dump file's text, closing it (once; "" after). */
-      const takeDump = (): string => {
-        const fd = dumpFd;
-        dumpFd = undefined;
-        return fd === undefined ? "" : readAndClose(fd);
-      };
-      return new Promise<ExecResult>((resolve, reject) => {
-        let child: ReturnType<typeof spawn>;
-        try {
-          child = spawn(file, argv, { stdio: ["pipe", dumpFd ?? "pipe", "pipe"] });
-        } catch (e) {
-          takeDump();
-          throw e;
-        }
-        const toFile = dumpFd !== undefined;
-        const out: Buffer[] = [];
-        const err: Buffer[] = [];
-        child.stdout?.on("data", (b: Buffer) => out.push(b));
-        child.stderr!.on("data", (b: Buffer) => err.push(b));
-        child.on("error", (e) => { takeDump(); reject(new ExecError(cmd, args, -1, e.message)); });
-        child.stdin!.on("error", () => undefined); // tool exited before reading stdin: reported by exit code
-        child.on("close", (code) => {
-          const stdout = toFile ? takeDump() : Buffer.concat(out).toString("utf8");
-          const r = { code: code ?? -1, stdout, stderr: Buffer.concat(err).toString("utf8") };
-          if (r.code === 0 || o.okCodes?.includes(r.code)) resolve(r);
-          else reject(new ExecError(cmd, args, r.code, r.stderr || r.stdout));
-        });
-        child.stdin!.end(o.stdin ?? "");
-      });
+      const running = (o.stdin !== undefined ? standbys.take(file, argv) : undefined)
+        ?? startTool(file, argv, !call.write && o.stdin === undefined ? anonymousFile() : undefined);
+      running.child.stdin!.end(o.stdin ?? "");
+      const r = await running.exited;
+      if (r.code === 0 || (r.code !== -1 && o.okCodes?.includes(r.code))) return r;
+      throw new ExecError(cmd, args, r.code, r.stderr || r.stdout);
     },
+    close: () => standbys.close(),
   };
-}
-
-let anonymousFiles = 0;
-
-/**
- * A file already unlinked from the temp dir, open for reading and writing (its fd is the
- * tool's stdout); undefined when none can be made (a read-only /tmp): the caller uses a pipe.
- */
-function anonymousFile(): number | undefined {
-  const path = join(tmpdir(), `.kube-router-dump-${process.pid}-${anonymousFiles++}`);
-  let fd: number;
-  try {
-    fd = openSync(path, "wx+", 0o600);
-  } catch {
-    return undefined;
-  }
-  try {
-    unlinkSync(path);
-    return fd;
-  } catch {
-    closeSync(fd);
-    return undefined;
-  }
-}
-
-/** The whole text written to `fd` (from offset 0); closes it. */
-function readAndClose(fd: number): string {
-  try {
-    const buf = Buffer.allocUnsafe(fstatSync(fd).size);
-    for (let at = 0; at < buf.length;) {
-      const n = readSync(fd, buf, at, buf.length - at, at);
-      if (n === 0) return buf.subarray(0, at).toString("utf8");
-      at += n;
-    }
-    return buf.toString("utf8");
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Wraps an Exec and records every call (tests: count writes, inspect scripts). */

@@ -11,6 +11,7 @@
  */
 import type { Driver } from "../../apply/driver.ts";
 import { type Exec, realExec } from "../../apply/exec.ts";
+import { ipBatchStandby } from "../../apply/ip/compile.ts";
 import { ReadAhead } from "../../apply/shared-reads.ts";
 import { type ClusterSnapshot, type InputWarning } from "../../model/cluster.ts";
 import { type NodeConfig, formatGoDuration } from "../../model/config.ts";
@@ -64,10 +65,29 @@ export async function runAgentCli(
   if ("error" in timing) { io.err(`kube-router: ${timing.error}\n`); return 1; }
   const log = makeLogger({ node: nodeName, v: cfg.v });
   announceRefusals(cfg, log);
+  // the ip batch keeps standby processes (learned routes start writing without a spawn); ended on return
+  const real = realExec({ onCall: (c) => log.trace({ cmd: c.cmd, args: c.args, write: c.write }, "exec"), standby: ipBatchStandby() });
+  try {
+    return await serve(cfg, nodeName, io, drivers, timing, log, real);
+  } finally {
+    await real.close();
+  }
+}
+
+/** runAgentCli past its checks: the source, the drivers over `real`, the agent until a signal. */
+async function serve(
+  cfg: NodeConfig,
+  nodeName: string,
+  io: CliIo,
+  drivers: (exec: Exec, note: (line: string) => void) => Promise<Driver[]>,
+  timing: Timing,
+  log: Logger,
+  real: Exec,
+): Promise<number> {
   let source: ClusterSource | undefined;
   // Upstream's per-tool timings around the one Exec every driver uses; per-Service IPVS stats at scrape time.
   const upstream = upstreamMetrics({ config: cfg, nodeName, snapshot: () => source!.snapshot(), onError: (line) => log.warn(line) });
-  const exec = upstream.wrapExec(realExec({ onCall: (c) => log.trace({ cmd: c.cmd, args: c.args, write: c.write }, "exec") }));
+  const exec = upstream.wrapExec(real);
   try {
     source = await makeSource(cfg, log);
   } catch (e) {

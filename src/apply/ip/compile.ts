@@ -43,16 +43,26 @@
 import type { NodePlan } from "../../model/plan.ts";
 import type { Address, Link, PolicyRule, Route } from "../../model/state.ts";
 import { deepEqual, type Change } from "../../model/table.ts";
-import type { Exec } from "../exec.ts";
+import { availableParallelism } from "node:os";
+import type { Exec, StandbyLine } from "../exec.ts";
 import { ORDER, type Script } from "../driver.ts";
 import { VXLAN_DEFAULT_PORT } from "./canon.ts";
 import { fouAddLine } from "./fou.ts";
-import { type BatchLines, batchLines, runIpBatch } from "./parallel-batch.ts";
+import { type BatchLines, batchLines, PARALLEL_MAX, runIpBatch } from "./parallel-batch.ts";
 import { compileNeighbors } from "./neigh.ts";
 
 /** Argument vectors of the two batch invocations. */
 export const IP_BATCH_ARGS: readonly string[] = ["-force", "-batch", "-"];
 export const IP6_BATCH_ARGS: readonly string[] = ["-6", "-force", "-batch", "-"];
+
+/**
+ * The standby processes (standby.ts) the agent keeps for its IPv4 batch: one per part a large
+ * route block splits into (parallel-batch.ts) and one for the lines before it, so a big route
+ * change (learned routes after a BGP event) starts writing without a spawn on its path. IPv6
+ * batches spawn as usual (their big route changes are rare; a waiting process is ~1 MiB).
+ */
+export const ipBatchStandby = (cores: number = availableParallelism()): StandbyLine[] =>
+  [{ cmd: "ip", args: IP_BATCH_ARGS, count: Math.min(Math.max(1, cores), PARALLEL_MAX) + 1 }];
 
 export type IpPlan = Pick<NodePlan, "links" | "addresses" | "routes" | "rules"> & Partial<Pick<NodePlan, "neighbors" | "fouPorts">>;
 
