@@ -63,9 +63,13 @@ export class StandbyPool {
     if (this.closed || this.slots.size === 0) return undefined;
     const slot = this.slots.get(keyOf(file, argv));
     if (slot === undefined) return undefined;
-    const [tool] = slot.waiting;
+    let tool: RunningTool | undefined;
+    for (const t of slot.waiting) {
+      slot.waiting.delete(t);
+      // one that exited (its close not yet seen) is skipped, not fed a script it would never read
+      if (t.child.exitCode === null && t.child.signalCode === null) { tool = t; break; }
+    }
     if (tool === undefined) return undefined;
-    slot.waiting.delete(tool);
     hold(tool, true);
     void tool.exited.then(() => setImmediate(() => this.fill(slot)));
     return tool;
