@@ -61,6 +61,8 @@ export interface RealExecOptions {
   /**
    * Command lines kept started ahead, waiting on their stdin (standby.ts): a write call with
    * stdin and exactly this command line takes a waiting process instead of spawning one.
+   * A standby stays in the namespace it started in: with `netns`, the Exec must not outlive
+   * that namespace (a namespace re-created under the same name is another one); `close()` it.
    */
   readonly standby?: readonly StandbyLine[];
 }
