@@ -82,7 +82,7 @@ export function realExec(opts: RealExecOptions = {}): RealExec {
   // exec`, one exec fewer); every other tool goes through `ip netns exec`
   const commandLine = (cmd: string, args: readonly string[]): [string, string[]] =>
     !opts.netns ? [cmd, [...args]] : cmd === "ip" ? ["ip", ["-n", opts.netns, ...args]] : ["ip", ["netns", "exec", opts.netns, cmd, ...args]];
-  const standbys = new StandbyPool((opts.standby ?? []).map((l) => ({ ...l, line: commandLine(l.cmd, l.args) })));
+  const standbys = new StandbyPool((opts.standby ?? []).map((l) => ({ line: commandLine(l.cmd, l.args), count: l.count })));
   return {
     async run(cmd, args, o = {}) {
       const call: ExecCall = { cmd, args, write: o.write === true, ...(o.stdin !== undefined ? { stdin: o.stdin } : {}) };

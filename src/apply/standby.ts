@@ -23,9 +23,10 @@ export interface StandbyLine {
   readonly count: number;
 }
 
-/** A line as the pool keeps it: `line` is the spawned file and argv (namespace wrapper applied). */
-export interface PoolLine extends StandbyLine {
+/** A line as the pool keeps it: the spawned file and argv (namespace wrapper applied), and how many wait. */
+export interface PoolLine {
   readonly line: readonly [file: string, argv: readonly string[]];
+  readonly count: number;
 }
 
 const keyOf = (file: string, argv: readonly string[]): string => [file, ...argv].join("\0");
@@ -60,7 +61,7 @@ export class StandbyPool {
 
   /** A waiting process of exactly `file argv`, now counted as the caller's (its stdin to write and end), or undefined. */
   take(file: string, argv: readonly string[]): RunningTool | undefined {
-    if (this.closed || this.slots.size === 0) return undefined;
+    if (this.closed) return undefined;
     const slot = this.slots.get(keyOf(file, argv));
     if (slot === undefined) return undefined;
     let tool: RunningTool | undefined;
