@@ -10,7 +10,7 @@
 // reason on stderr). One VM boot runs all the files. Inside the guest: IVM=1, IVM_OUT = a
 // host directory shared read-write (write results there; anything else the guest writes stays
 // in its RAM overlay), cwd = the repo. Variables named in IVM_PASS_ENV are passed through.
-// The whole run is bounded (IVM_TIMEOUT seconds, default 600) and qemu is always killed by
+// The whole run is bounded (IVM_TIMEOUT seconds, default 1500) and qemu is always killed by
 // its pid (qemu -pidfile) when the run ends or times out.
 //
 // From a test: `import { runGuestTests, vmPrerequisites } from "../../scripts/vm/run-guest-tests.mjs"`
@@ -71,7 +71,7 @@ export async function runGuestNode(args, opts = {}) {
 async function bootAndRun(vars, opts) {
   const skipped = vmPrerequisites();
   if (skipped) return { skipped };
-  const timeoutS = Number(opts.timeoutS ?? process.env.IVM_TIMEOUT ?? 600);
+  const timeoutS = Number(opts.timeoutS ?? process.env.IVM_TIMEOUT ?? 1500);
   const out = mkdtempSync(join(tmpdir(), "kube-router-ivm-out-"));
   const work = mkdtempSync(join(tmpdir(), "kube-router-ivm-work-"));
   const env = {

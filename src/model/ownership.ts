@@ -115,6 +115,12 @@ export const lballocEverything = always<unknown>("status of the LoadBalancer Ser
 /** The key patterns of the route extender's ConfigMap (reference/route-extender.md §4); any other key is foreign. */
 export const EXTENDER_KEY = /^(EndpointIP|Type|VTEP|(Host|Node|Interface|Mac|CNI)-.+)$/;
 export const isExtenderKey = (key: string): boolean => EXTENDER_KEY.test(key);
+/**
+ * The key a node's own ("self") extender key needs in the ConfigMap before it may be written:
+ * `Mac-<ip>` needs the leader's `Interface-<ip>`. A node agent whose snapshot still holds its
+ * Node after the leader removed its keys must not bring its Mac- key back. undefined: none.
+ */
+export const extenderSelfKeyAnchor = (key: string): string | undefined => (key.startsWith("Mac-") ? `Interface-${key.slice(4)}` : undefined);
 export const extenderLinks = owner<Link>(`${EXTENDER_VXLAN}, ${EXTENDER_IPIP}`, (l) => l.name === EXTENDER_VXLAN || l.name === EXTENDER_IPIP);
 export const extenderAddresses = owner<Address>(`addresses of ${EXTENDER_VXLAN}`, (a) => a.dev === EXTENDER_VXLAN);
 export const extenderFdb = owner<FdbEntry>(`permanent FDB entries on ${EXTENDER_VXLAN}`, (f) => f.dev === EXTENDER_VXLAN);

@@ -71,18 +71,53 @@ function heldElsewhere(): LeaseApi {
   return { read: async () => ({ resourceVersion: String(++n), holderIdentity: "other", leaseDurationSeconds: 15, renewTime: new Date().toISOString(), leaseTransitions: 0 }), write: async () => "conflict" };
 }
 
-test("given a standby agent (another holds the Lease), when syncing, then it writes only its own Mac- key and plans nothing for the leader's keys", async () => {
-  const api = new MemoryConfigMapApi({ [`${NS}/${NAME}`]: { EndpointIP: "stale", "Node-10.0.0.99": "gone" } });
+/** A driver on a standby agent (another holds the Lease), started; `body` runs, then it stops. */
+async function asStandby(api: MemoryConfigMapApi, body: (d: KubeConfigMapDriver) => Promise<void>): Promise<void> {
   const d = kubeConfigMapDriver({ api, elector: (onChange) => new LeaseElector(heldElsewhere(), { identity: "me", onChange, retryMs: 60_000 }) });
   await d.start!();
   try {
     assert.equal(d.role(), "standby");
-    await sync(d, desired(WANT));
-    assert.deepEqual(api.data(NS, NAME), { EndpointIP: "stale", "Node-10.0.0.99": "gone", "Mac-10.0.0.11": "02:aa:bb:cc:dd:ee" });
-    assert.equal(await sync(d, desired(WANT)), 0);
+    await body(d);
   } finally {
     await d.stop!();
   }
+}
+
+test("given a standby agent (another holds the Lease), when syncing, then it writes only its own Mac- key and plans nothing for the leader's keys", async () => {
+  const api = new MemoryConfigMapApi({ [`${NS}/${NAME}`]: { EndpointIP: "stale", "Node-10.0.0.99": "gone", "Interface-10.0.0.11": "192.168.254.1" } });
+  await asStandby(api, async (d) => {
+    await sync(d, desired(WANT));
+    assert.deepEqual(api.data(NS, NAME), { EndpointIP: "stale", "Node-10.0.0.99": "gone", "Interface-10.0.0.11": "192.168.254.1", "Mac-10.0.0.11": "02:aa:bb:cc:dd:ee" });
+    assert.equal(await sync(d, desired(WANT)), 0);
+  });
+});
+
+test("given the leader removed this node's keys (its Node was deleted), when a standby whose snapshot still holds the Node syncs, then its Mac- key does not come back and nothing is written", async () => {
+  const api = new MemoryConfigMapApi({ [`${NS}/${NAME}`]: { Type: "VXLAN", "Interface-10.0.0.12": "192.168.254.2" } });
+  await asStandby(api, async (d) => {
+    await sync(d, desired(WANT));
+    assert.deepEqual(api.data(NS, NAME), { Type: "VXLAN", "Interface-10.0.0.12": "192.168.254.2" });
+    assert.equal(api.writes.length, 0);
+  });
+});
+
+test("given the leader removes this node's keys between the standby's read and its write, when the write conflicts, then the re-read sees the removal and the Mac- key is not written", async () => {
+  const api = new MemoryConfigMapApi({ [`${NS}/${NAME}`]: { Type: "VXLAN", "Interface-10.0.0.11": "192.168.254.1" } });
+  api.conflictNext = 1;
+  api.conflictChange = { "Interface-10.0.0.11": null };
+  await asStandby(api, async (d) => {
+    await sync(d, desired(WANT));
+    assert.deepEqual(api.data(NS, NAME), { Type: "VXLAN" });
+  });
+});
+
+test("given no ConfigMap, when a standby syncs its own Mac- key, then no ConfigMap is created", async () => {
+  const api = new MemoryConfigMapApi();
+  await asStandby(api, async (d) => {
+    await sync(d, desired(WANT));
+    assert.equal(api.data(NS, NAME), undefined);
+    assert.equal(api.writes.length, 0);
+  });
 });
 
 test("given no API (--snapshot), then observe reports the snapshot's ConfigMap, dry-run text is a kubectl merge patch (null deletes), apply fails with one line", async () => {

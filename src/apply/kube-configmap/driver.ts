@@ -9,6 +9,10 @@
  *   planned key changes are applied onto what was read, and it is replaced with the
  *   resourceVersion read as precondition (created when absent); 409 ⇒ read again and redo
  *   (up to 5 tries). Keys it does not plan are never touched. A no-op sync writes nothing;
+ * - a node's own Mac- key ("self" row) is set only while the data it merges onto holds the
+ *   leader's Interface- key of the same IP (ownership.ts extenderSelfKeyAnchor): an agent that
+ *   has not yet seen its Node deleted never brings back keys the leader just removed (a 409
+ *   re-reads, so a removal between the read and the write is seen too);
  * - leader election: with an elector (Lease `kube-router-route-extender`), only the holder
  *   writes the "leader" rows. A standby agent writes only its "self" rows (its own Mac- key)
  *   and reports the other desired rows as observed (it plans nothing for them); on becoming
@@ -21,7 +25,7 @@
  * @category apply
  */
 import type { NodePlan } from "../../model/plan.ts";
-import { isExtenderKey } from "../../model/ownership.ts";
+import { extenderSelfKeyAnchor, isExtenderKey } from "../../model/ownership.ts";
 import { type ConfigMapKey, configMapKeyKey } from "../../model/rows.ts";
 import type { NodeState } from "../../model/state.ts";
 import { sortedTable } from "../../model/table.ts";
@@ -76,19 +80,25 @@ export function kubeConfigMapDriver(o: KubeConfigMapOptions): KubeConfigMapDrive
       return [[k, { ...t, key, value, writer: scope.get(k)?.writer ?? "leader" }] as [string, ConfigMapKey]];
     });
 
-  /** Applies `changes` (key → value, null = delete) onto the freshly read ConfigMap; retried on conflict. */
-  async function write(api: ConfigMapApi, t: Target, changes: Readonly<Record<string, string | null>>): Promise<void> {
+  /**
+   * Applies `changes` (key → value, null = delete) onto the freshly read ConfigMap; retried on
+   * conflict. A key in `anchored` (key → the key it needs) is set only when the merged data
+   * holds the key it needs; otherwise it is left as read.
+   */
+  async function write(api: ConfigMapApi, t: Target, changes: Readonly<Record<string, string | null>>, anchored: ReadonlyMap<string, string>): Promise<void> {
     for (let attempt = 1; attempt <= MAX_TRIES; attempt++) {
       const cur = await api.get(t.namespace, t.name);
       const next: Record<string, string> = { ...(cur?.data ?? {}) };
       for (const [k, v] of Object.entries(changes)) {
+        if (anchored.has(k)) continue;
         if (v === null) delete next[k];
         else next[k] = v;
       }
+      for (const [k, needs] of anchored) if (next[needs] !== undefined) next[k] = changes[k]!;
       const same = cur !== undefined && Object.keys(next).length === Object.keys(cur.data).length && Object.entries(next).every(([k, v]) => cur.data[k] === v);
       if (same) return;
       if (cur === undefined) {
-        if (Object.values(changes).every((v) => v === null)) return;
+        if (Object.keys(next).length === 0) return;
         if ((await api.create(t.namespace, t.name, next)) === "ok") return;
         continue;
       }
@@ -118,12 +128,15 @@ export function kubeConfigMapDriver(o: KubeConfigMapOptions): KubeConfigMapDrive
     },
     scripts(plan: NodePlan): Script[] {
       const changes: Record<string, string | null> = {};
+      const anchored = new Map<string, string>();
       let t: Target | undefined;
       for (const c of plan.configMapKeys) {
         const row = c.op === "delete" ? c.before : c.after;
         if (!mayWrite(row)) continue;
         t ??= { namespace: row.namespace, name: row.name };
         changes[row.key] = c.op === "delete" ? null : c.after.value;
+        const needs = c.op === "delete" || row.writer !== "self" ? undefined : extenderSelfKeyAnchor(row.key);
+        if (needs !== undefined) anchored.set(row.key, needs);
       }
       if (t === undefined) return [];
       const target = t;
@@ -134,7 +147,7 @@ export function kubeConfigMapDriver(o: KubeConfigMapOptions): KubeConfigMapDrive
         text: `${configMapCommand(target.namespace, target.name, changes)}\n`,
         run: async () => {
           if (o.api === undefined) throw new Error(`ConfigMap ${target.namespace}/${target.name}: no API server (--snapshot); ${n} key${n === 1 ? "" : "s"} not written`);
-          await write(o.api, target, changes);
+          await write(o.api, target, changes, anchored);
         },
       }];
     },

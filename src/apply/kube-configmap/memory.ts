@@ -13,9 +13,9 @@ export class MemoryConfigMapApi implements ConfigMapApi {
   private rv = 100;
   /** Every write: verb, `ns/name`, the data written and the precondition (update only). */
   readonly writes: { verb: "create" | "update"; key: string; data: Record<string, string>; resourceVersion?: string }[] = [];
-  /** Updates still to answer "conflict" (another writer changes `conflictChange` keys first). */
+  /** Updates still to answer "conflict" (another writer changes `conflictChange` keys first; null deletes one). */
   conflictNext = 0;
-  conflictChange: Record<string, string> = {};
+  conflictChange: Record<string, string | null> = {};
   gets = 0;
 
   constructor(seed: Readonly<Record<string, Readonly<Record<string, string>>>> = {}) {
@@ -57,7 +57,12 @@ export class MemoryConfigMapApi implements ConfigMapApi {
     if (cur === undefined) return "gone";
     if (this.conflictNext > 0) {
       this.conflictNext--;
-      this.store.set(key, { data: { ...cur.data, ...this.conflictChange }, resourceVersion: String(++this.rv) });
+      const data = { ...cur.data };
+      for (const [k, v] of Object.entries(this.conflictChange)) {
+        if (v === null) delete data[k];
+        else data[k] = v;
+      }
+      this.store.set(key, { data, resourceVersion: String(++this.rv) });
       return "conflict";
     }
     if (cur.resourceVersion !== resourceVersion) return "conflict";
