@@ -33,8 +33,7 @@ export async function realKubeConfigMapDriver({ config, env = process.env, nodeN
     const file = config.snapshot;
     return kubeConfigMapDriver({ ...logs, readback: (ns, name) => { try { return loadSnapshotFile(file).snapshot.configMaps?.get(`${ns}/${name}`)?.data; } catch { return undefined; } } });
   }
-  const { CoreV1Api } = await import("@kubernetes/client-node");
   const { kubeConfigMapApi } = await import("../apply/kube-configmap/client.ts");
   const w = await kubeWriter(config, env, nodeName, EXTENDER_LEASE, log);
-  return kubeConfigMapDriver({ api: kubeConfigMapApi(w.kc.makeApiClient(CoreV1Api)), ...logs, ...(w.elector ? { elector: w.elector } : {}) });
+  return kubeConfigMapDriver({ api: kubeConfigMapApi(w.http), ...logs, ...(w.elector ? { elector: w.elector } : {}) });
 }

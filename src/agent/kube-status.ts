@@ -28,14 +28,12 @@ export interface KubeStatusCaps {
 export async function realKubeStatusDriver({ config, env = process.env, nodeName, log }: KubeStatusCaps): Promise<Driver> {
   const ours = (s: { type: string; loadBalancerClass?: string }) => handles({ type: s.type as "LoadBalancer", ...(s.loadBalancerClass !== undefined ? { loadBalancerClass: s.loadBalancerClass } : {}) }, config);
   if (!config.runLoadbalancer || config.snapshot !== undefined) return kubeStatusDriver({ handles: ours, ...(log ? { log } : {}) });
-  const { CoreV1Api } = await import("@kubernetes/client-node");
   const { kubeServiceStatusApi } = await import("../apply/kube-status/client.ts");
   const { kubeEventApi } = await import("../apply/kube-status/events.ts");
   const { LEASE_NAME } = await import("../apply/kube-status/lease.ts");
   const w = await kubeWriter(config, env, nodeName, LEASE_NAME, log);
-  const core = w.kc.makeApiClient(CoreV1Api);
   return kubeStatusDriver({
-    api: kubeServiceStatusApi(core), handles: ours, events: kubeEventApi(core, w.identity), ...(log ? { log } : {}),
+    api: kubeServiceStatusApi(w.http), handles: ours, events: kubeEventApi(w.http, w.identity), ...(log ? { log } : {}),
     ...(w.elector ? { elector: w.elector } : {}),
   });
 }

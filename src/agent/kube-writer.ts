@@ -4,16 +4,17 @@
  * in-cluster, this agent's identity (`POD_NAME`, else the node name, else `NODE_NAME`), and —
  * for the long-running agent only (not `--dry-run`, not `--once`: an operator's explicit
  * one-shot writes without a Lease) — a leader elector on the named Lease in `POD_NAMESPACE`
- * (default kube-system). The Kubernetes client is loaded only when called.
+ * (default kube-system). The API client is loaded only when called.
  *
  * @category agent
  */
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeHttp } from "../model/kube-http.ts";
 import type { LeaseElector } from "../apply/kube-status/lease.ts";
 import type { NodeConfig } from "../model/config.ts";
 
 export interface KubeWriter {
-  readonly kc: KubeConfig;
+  /** Calls to the API server the flags name (sources/kube/request.ts). */
+  readonly http: KubeHttp;
   readonly identity: string;
   /** Present when this agent must hold the Lease to write. */
   readonly elector?: (onChange: (leader: boolean) => void) => LeaseElector;
@@ -23,16 +24,15 @@ export interface KubeWriter {
 export async function kubeWriter(
   config: NodeConfig, env: Readonly<Record<string, string | undefined>>, nodeName: string | undefined, leaseName: string, log?: (line: string) => void,
 ): Promise<KubeWriter> {
-  const { CoordinationV1Api } = await import("@kubernetes/client-node");
   const { loadKubeConfig } = await import("../sources/kube/config.ts");
+  const { kubeHttp } = await import("../sources/kube/request.ts");
   const { LeaseElector, leaseApi } = await import("../apply/kube-status/lease.ts");
-  const kc = loadKubeConfig({ ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}), ...(config.master ? { master: config.master } : {}) });
+  const http = kubeHttp(loadKubeConfig({ ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}), ...(config.master ? { master: config.master } : {}) }));
   const identity = env["POD_NAME"] || nodeName || env["NODE_NAME"] || "kube-router";
-  if (config.dryRun || config.once) return { kc, identity };
+  if (config.dryRun || config.once) return { http, identity };
   const namespace = env["POD_NAMESPACE"] || "kube-system";
-  const coord = kc.makeApiClient(CoordinationV1Api);
   return {
-    kc, identity,
-    elector: (onChange) => new LeaseElector(leaseApi(coord, namespace, leaseName), { identity, onChange, leaseName, ...(log ? { onError: log } : {}) }),
+    http, identity,
+    elector: (onChange) => new LeaseElector(leaseApi(http, namespace, leaseName), { identity, onChange, leaseName, ...(log ? { onError: log } : {}) }),
   };
 }

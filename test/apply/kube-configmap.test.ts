@@ -1,12 +1,14 @@
 /**
- * The route extender's ConfigMap client (src/apply/kube-configmap/client.ts) over the real
- * client-node CoreV1Api against the API double: the exact requests and their answers.
+ * The route extender's ConfigMap client (src/apply/kube-configmap/client.ts) over the agent's
+ * own HTTP client (src/sources/kube/request.ts) against the API double: the exact requests and
+ * their answers.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import type { ConfigMapApi } from "../../src/apply/kube-configmap/api.ts";
 import { kubeConfigMapApi } from "../../src/apply/kube-configmap/client.ts";
+import { loadKubeConfig } from "../../src/sources/kube/config.ts";
+import { kubeHttp } from "../../src/sources/kube/request.ts";
 import { type DoubleHandle, configMap, startApiDouble } from "../support/kube-api-double/index.ts";
 
 const NS = "kube-system";
@@ -14,10 +16,8 @@ const NAME = "kube-chorus-router";
 
 async function withApi(body: (api: ConfigMapApi, d: DoubleHandle) => Promise<void>): Promise<void> {
   const d = await startApiDouble();
-  const kc = new KubeConfig();
-  kc.loadFromFile(d.kubeconfig);
   try {
-    await body(kubeConfigMapApi(kc.makeApiClient(CoreV1Api)), d);
+    await body(kubeConfigMapApi(kubeHttp(loadKubeConfig({ kubeconfig: d.kubeconfig }))), d);
   } finally {
     await d.dispose();
   }
@@ -60,7 +60,7 @@ test("given the API refuses (403) or fails (500), when the extender reads, creat
     d.api.failRequests({ status: 403 });
     for (const [verb, call] of [["get", () => api.get(NS, NAME)], ["create", () => api.create(NS, NAME, {})], ["update", () => api.update(NS, NAME, {}, "1")]] as const) {
       await assert.rejects(call(), (e: Error) => {
-        assert.match(e.message, new RegExp(`^${verb} ConfigMap kube-system/kube-chorus-router: HTTP 403 injected failure \\(403\\)$`));
+        assert.match(e.message, new RegExp(`^${verb} ConfigMap kube-system/kube-chorus-router: HTTP 403 Forbidden: injected failure \\(403\\)$`));
         assert.ok(!e.message.includes("\n"));
         return true;
       });

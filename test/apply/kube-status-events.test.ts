@@ -118,6 +118,6 @@ test("the Event body is a core/v1 Warning on the Service as client-go's recorder
     apiVersion: "v1", kind: "Event", metadata: { namespace: "shop" },
     involvedObject: { apiVersion: "v1", kind: "Service", namespace: "shop", name: "s3", uid: "u-1" },
     type: "Warning", reason: "AllocationFailed", message: "m", source: { component: "kube-router-lballoc", host: "node-a" },
-    firstTimestamp: at, lastTimestamp: at, count: 1,
+    firstTimestamp: "2026-01-01T00:00:00Z", lastTimestamp: "2026-01-01T00:00:00Z", count: 1,
   });
 });

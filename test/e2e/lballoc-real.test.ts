@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { CoordinationV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
+import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import { type RealApiServer, apiserverSkip, startRealApiServer } from "../support/apiserver/index.ts";
 import { RealCluster } from "../support/apiserver/cluster.ts";
@@ -28,6 +28,9 @@ import { kubeServiceStatusApi } from "../../src/apply/kube-status/client.ts";
 import { type KubeStatusDriver, kubeStatusDriver } from "../../src/apply/kube-status/driver.ts";
 import { type LeaseApi, LEASE_NAME, LeaseElector, leaseApi } from "../../src/apply/kube-status/lease.ts";
 import { DEFAULT_CONFIG, type NodeConfig } from "../../src/model/config.ts";
+import type { KubeHttp } from "../../src/model/kube-http.ts";
+import { loadKubeConfig } from "../../src/sources/kube/config.ts";
+import { kubeHttp } from "../../src/sources/kube/request.ts";
 import { handles } from "../../src/render/lballoc/allocate.ts";
 
 const skip = apiserverSkip;
@@ -44,7 +47,8 @@ const config = (): NodeConfig => ({
   loadbalancerIpRange: ["198.51.100.0/31"], healthPort: 0, metricsPort: 0,
 });
 const ours = (s: { type: string; loadBalancerClass?: string }) => handles({ type: s.type as "LoadBalancer", ...(s.loadBalancerClass ? { loadBalancerClass: s.loadBalancerClass } : {}) }, DEFAULT_CONFIG);
-const agentKc = (): KubeConfig => { const kc = new KubeConfig(); kc.loadFromFile(api!.kubeconfig(api!.agentToken, "agent")); return kc; };
+/** The agent's own API client (src/sources/kube) with the agent's token. */
+const agentHttp = (): KubeHttp => kubeHttp(loadKubeConfig({ kubeconfig: api!.kubeconfig(api!.agentToken, "agent") }));
 
 /** An in-process agent running only the lballoc lane with `driver`. */
 async function startAgent(identity: string, driver: Driver) {
@@ -117,7 +121,7 @@ after(async () => {
 test("kube-status driver (real apiserver, agent's RBAC): a status write that conflicts is re-read, re-checked and retried; one write", { skip }, async () => {
   const created = await k.create("services", lbService("conflict"));
   const rv = String((created["metadata"] as { resourceVersion: string }).resourceVersion);
-  const real = kubeServiceStatusApi(agentKc().makeApiClient(CoreV1Api));
+  const real = kubeServiceStatusApi(agentHttp());
   let writes = 0;
   // another writer changes the Service between our read and our write, once
   const racing: ServiceStatusApi = { ...real, list: () => real.list(), get: (n, m) => real.get(n, m), writeStatus: async (svc, ing) => {
@@ -136,10 +140,10 @@ test("kube-status driver (real apiserver, agent's RBAC): a status write that con
 });
 
 test("lballoc (real apiserver): two agents, one leader; IP within 5 s; a deleted Service's IP goes to a pending one at once; leader crash ⇒ takeover within 20 s, allocations stay", { skip, timeout: 120_000 }, async () => {
-  const kc = agentKc();
+  const http = agentHttp();
   // agent A: built by hand so the test can "crash" it (cut its API calls)
-  const svcA = crashable(kubeServiceStatusApi(kc.makeApiClient(CoreV1Api)));
-  const leaseA = crashable<LeaseApi>(leaseApi(kc.makeApiClient(CoordinationV1Api), "kube-system"));
+  const svcA = crashable(kubeServiceStatusApi(http));
+  const leaseA = crashable<LeaseApi>(leaseApi(http, "kube-system"));
   const driverA = kubeStatusDriver({ api: svcA.api, handles: ours, elector: (onChange) => new LeaseElector(leaseA.api, { identity: "agent-a", onChange }) }) as KubeStatusDriver;
   const a = await startAgent("agent-a", driverA);
   await until("agent-a leads", 10_000, async () => (driverA.role() === "leader" ? true : undefined));

@@ -8,18 +8,21 @@ import assert from "node:assert/strict";
 import { CoordinationV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { kubeServiceStatusApi } from "../../src/apply/kube-status/client.ts";
 import { leaseApi } from "../../src/apply/kube-status/lease.ts";
+import type { KubeHttp } from "../../src/model/kube-http.ts";
+import { loadKubeConfig } from "../../src/sources/kube/config.ts";
+import { kubeHttp } from "../../src/sources/kube/request.ts";
 import { type DoubleHandle, configMap, eventually, startApiDouble } from "../support/kube-api-double/index.ts";
 
 const NS = "kube-system";
 const NAME = "kube-chorus-router";
 
-/** Runs `body` with a double and CoreV1/CoordinationV1 clients on it; always disposes. */
-async function withDouble(body: (d: DoubleHandle, core: CoreV1Api, coord: CoordinationV1Api) => Promise<void>): Promise<void> {
+/** Runs `body` with a double, client-node's CoreV1/CoordinationV1 clients and the agent's own client on it; always disposes. */
+async function withDouble(body: (d: DoubleHandle, core: CoreV1Api, coord: CoordinationV1Api, http: KubeHttp) => Promise<void>): Promise<void> {
   const d = await startApiDouble();
   const kc = new KubeConfig();
   kc.loadFromFile(d.kubeconfig);
   try {
-    await body(d, kc.makeApiClient(CoreV1Api), kc.makeApiClient(CoordinationV1Api));
+    await body(d, kc.makeApiClient(CoreV1Api), kc.makeApiClient(CoordinationV1Api), kubeHttp(loadKubeConfig({ kubeconfig: d.kubeconfig })));
   } finally {
     await d.dispose();
   }
@@ -125,8 +128,8 @@ test("given a watch on one named ConfigMap, when it and another are written and 
 });
 
 test("given the lballoc elector's Lease API on the double, when it creates then renews the Lease, then both succeed; when the next write is forced to conflict, then it reports conflict", async () => {
-  await withDouble(async (d, _core, coord) => {
-    const api = leaseApi(coord, "kube-system", "kube-router-route-extender");
+  await withDouble(async (d, _core, _coord, http) => {
+    const api = leaseApi(http, "kube-system", "kube-router-route-extender");
     assert.equal(await api.read(), undefined);
     const rec = { holderIdentity: "node-a", leaseDurationSeconds: 15, acquireTime: "2024-01-01T00:00:00.000000Z", renewTime: "2024-01-01T00:00:00.000000Z", leaseTransitions: 0 };
     assert.equal(await api.write(rec, undefined), "ok");
@@ -157,7 +160,7 @@ test("given injected failures without verbs, when a write is made, then it fails
 });
 
 test("given a LoadBalancer Service, when the allocator's client reads it and replaces its status, then only status changes, a watch sees MODIFIED, a stale resourceVersion is 409 (conflict) and a missing Service 404 (gone)", async () => {
-  await withDouble(async (d, core) => {
+  await withDouble(async (d, core, _coord, http) => {
     d.api.create("services", { metadata: { namespace: "web", name: "lb" }, spec: { type: "LoadBalancer", ports: [{ port: 80, protocol: "TCP" }] } });
     const seen: string[] = [];
     const res = await fetch(`${d.api.url}/api/v1/services?watch=true&resourceVersion=${d.api.store.rv}`);
@@ -173,7 +176,7 @@ test("given a LoadBalancer Service, when the allocator's client reads it and rep
       }
     })();
     await eventually("the watch is open", () => d.api.watchCount("services") === 1);
-    const api = kubeServiceStatusApi(core);
+    const api = kubeServiceStatusApi(http);
     const svc = (await api.get("web", "lb"))!;
     assert.deepEqual([svc.type, svc.ingress], ["LoadBalancer", []]);
     // a body whose spec differs: the status subresource ignores it

@@ -14,11 +14,12 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CoordinationV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
+import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import { kubeConfigMapApi } from "../../src/apply/kube-configmap/client.ts";
 import { leaseApi } from "../../src/apply/kube-status/lease.ts";
-import { createKubeSource } from "../../src/sources/kube/index.ts";
+import { createKubeSource, loadKubeConfig } from "../../src/sources/kube/index.ts";
+import { kubeHttp } from "../../src/sources/kube/request.ts";
 import { configMap, eventually, sleep } from "../support/kube-api-double/index.ts";
 import { type RealApiServer, apiserverSkip, startRealApiServer } from "../support/apiserver/index.ts";
 import { RealCluster } from "../support/apiserver/cluster.ts";
@@ -34,6 +35,8 @@ const kcOf = (token: string, name: string): KubeConfig => {
   kc.loadFromFile(api!.kubeconfig(token, name));
   return kc;
 };
+/** The agent's own connection (src/sources/kube) with `token`. */
+const connOf = (token: string, name: string) => loadKubeConfig({ kubeconfig: api!.kubeconfig(token, name) });
 
 before(async () => {
   if (skip) return;
@@ -59,8 +62,8 @@ after(async () => {
 });
 
 test("real apiserver RBAC: deploy/'s ServiceAccount creates, reads, replaces and patches its ConfigMap, and the API source lists+watches it by fieldSelector", { skip }, async () => {
-  const kc = kcOf(api!.agentToken, "kubeconfig-agent");
-  const cms = kubeConfigMapApi(kc.makeApiClient(CoreV1Api));
+  const kc = connOf(api!.agentToken, "kubeconfig-agent");
+  const cms = kubeConfigMapApi(kubeHttp(kc));
   assert.equal(await cms.get(NS, NAME), undefined);
   assert.equal(await cms.create(NS, NAME, { "node-a": "1" }), "ok");
   const read = (await cms.get(NS, NAME))!;
@@ -86,8 +89,8 @@ test("real apiserver RBAC: deploy/'s ServiceAccount creates, reads, replaces and
 });
 
 test("real apiserver RBAC: deploy/'s ServiceAccount may not read, write or list another ConfigMap in kube-system, nor list without the fieldSelector", { skip }, async () => {
-  const cms = kubeConfigMapApi(kcOf(api!.agentToken, "kubeconfig-agent2").makeApiClient(CoreV1Api));
-  await assert.rejects(cms.get(NS, "other"), /^Error: get ConfigMap kube-system\/other: HTTP 403 configmaps "other" is forbidden: User "system:serviceaccount:kube-system:kube-router" cannot get resource "configmaps"/);
+  const cms = kubeConfigMapApi(kubeHttp(connOf(api!.agentToken, "kubeconfig-agent2")));
+  await assert.rejects(cms.get(NS, "other"), /^Error: get ConfigMap kube-system\/other: HTTP 403 Forbidden: configmaps "other" is forbidden: User "system:serviceaccount:kube-system:kube-router" cannot get resource "configmaps"/);
   await assert.rejects(cms.update(NS, "other", {}, "1"), /^Error: update ConfigMap kube-system\/other: HTTP 403 .*cannot update resource "configmaps"/);
   const as = (method: string, path: string, body?: unknown) => api!.request(method, path, body, api!.agentToken).then((r) => r.status);
   assert.equal(await as("PATCH", `${CM}/other`, { data: { x: "2" } }), 403);
@@ -97,7 +100,7 @@ test("real apiserver RBAC: deploy/'s ServiceAccount may not read, write or list 
 });
 
 test("real apiserver RBAC: deploy/'s ServiceAccount takes and renews the route extender's Lease (and the allocator's), but may not read another Lease", { skip }, async () => {
-  const coord = kcOf(api!.agentToken, "kubeconfig-agent3").makeApiClient(CoordinationV1Api);
+  const coord = kubeHttp(connOf(api!.agentToken, "kubeconfig-agent3"));
   for (const name of ["kube-router-route-extender", "kube-router-lballoc"]) {
     const l = leaseApi(coord, NS, name);
     assert.equal(await l.read(), undefined);
@@ -106,5 +109,5 @@ test("real apiserver RBAC: deploy/'s ServiceAccount takes and renews the route e
     const cur = (await l.read())!;
     assert.equal(await l.write({ ...rec, renewTime: new Date().toISOString() }, cur.resourceVersion), "ok");
   }
-  await assert.rejects(leaseApi(coord, NS, "someone-else").read(), /^Error: read kube-system\/someone-else: HTTP-Code: 403/);
+  await assert.rejects(leaseApi(coord, NS, "someone-else").read(), /^Error: read kube-system\/someone-else: HTTP 403 Forbidden: /);
 });

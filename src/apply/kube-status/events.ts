@@ -9,7 +9,7 @@
  * @category apply
  */
 import { randomBytes } from "node:crypto";
-import type { CoreV1Api, CoreV1Event } from "@kubernetes/client-node";
+import { type KubeHttp, answerText, errorLine } from "../../model/kube-http.ts";
 
 /** One Warning Event about a Service. */
 export interface LbEvent {
@@ -28,28 +28,51 @@ export interface EventApi {
 
 export const EVENT_COMPONENT = "kube-router-lballoc";
 
+/** A core/v1 Event as the API takes it (the fields we set). */
+export interface EventBody {
+  readonly apiVersion: "v1";
+  readonly kind: "Event";
+  readonly metadata: { readonly name: string; readonly namespace: string };
+  readonly involvedObject: { readonly apiVersion: "v1"; readonly kind: "Service"; readonly namespace: string; readonly name: string; readonly uid?: string };
+  readonly type: "Warning";
+  readonly reason: string;
+  readonly message: string;
+  readonly source: { readonly component: string; readonly host: string };
+  /** RFC 3339, seconds (metav1.Time). */
+  readonly firstTimestamp: string;
+  readonly lastTimestamp: string;
+  readonly count: number;
+}
+
 /** The core/v1 Event body for `e` at `now`, reported by `host`. */
-export function eventBody(e: LbEvent, host: string, now: Date): CoreV1Event {
+export function eventBody(e: LbEvent, host: string, now: Date): EventBody {
   const suffix = `${now.getTime().toString(16)}${randomBytes(3).toString("hex")}`;
+  const at = now.toISOString().replace(/\.\d+Z$/, "Z");
   return {
     apiVersion: "v1", kind: "Event",
     metadata: { name: `${e.name}.${suffix}`, namespace: e.namespace },
     involvedObject: { apiVersion: "v1", kind: "Service", namespace: e.namespace, name: e.name, ...(e.uid ? { uid: e.uid } : {}) },
     type: "Warning", reason: e.reason, message: e.message.slice(0, 1024),
     source: { component: EVENT_COMPONENT, host },
-    firstTimestamp: now, lastTimestamp: now, count: 1,
+    firstTimestamp: at, lastTimestamp: at, count: 1,
   };
 }
 
-/** Events through client-node's CoreV1Api (`createNamespacedEvent`), reported by `host` (the Lease identity). */
-export function kubeEventApi(core: CoreV1Api, host: string): EventApi {
+/** Events through the API (POST `/api/v1/namespaces/<ns>/events`), reported by `host` (the Lease identity). */
+export function kubeEventApi(http: KubeHttp, host: string): EventApi {
   return {
     async create(e) {
+      const what = `Event ${e.reason} on Service ${e.namespace}/${e.name}`;
+      let status: number;
+      let reason: string;
       try {
-        await core.createNamespacedEvent({ namespace: e.namespace, body: eventBody(e, host, new Date()) });
+        const a = await http({ method: "POST", path: `/api/v1/namespaces/${encodeURIComponent(e.namespace)}/events`, body: eventBody(e, host, new Date()) });
+        status = a.status;
+        reason = answerText(a);
       } catch (err) {
-        throw new Error(`Event ${e.reason} on Service ${e.namespace}/${e.name}: ${String((err as Error).message ?? err).split("\n")[0]!.slice(0, 200)}`);
+        throw new Error(`${what}: ${errorLine(err)}`);
       }
+      if (status !== 201 && status !== 200) throw new Error(`${what}: ${reason}`);
     },
   };
 }

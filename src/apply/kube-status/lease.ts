@@ -12,7 +12,7 @@
  *
  * @category apply
  */
-import { type CoordinationV1Api, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
+import { type KubeAnswer, type KubeCall, type KubeHttp, answerText, errorLine } from "../../model/kube-http.ts";
 
 export interface LeaseRecord {
   readonly resourceVersion: string;
@@ -23,7 +23,7 @@ export interface LeaseRecord {
   readonly leaseTransitions: number;
 }
 
-/** The Lease calls the elector makes (real: leaseApi over CoordinationV1Api). */
+/** The Lease calls the elector makes (real: leaseApi over the API). */
 export interface LeaseApi {
   read(): Promise<LeaseRecord | undefined>;
   /** Create (no precondition: 409 when it exists) or replace conditioned on `resourceVersion`. */
@@ -148,53 +148,56 @@ export class LeaseElector {
   }
 }
 
-const codeOf = (e: unknown): number | undefined => {
-  const c = (e as { code?: unknown }).code;
-  return typeof c === "number" ? c : undefined;
-};
-const timeText = (t: unknown): string | undefined => (t instanceof Date ? t.toISOString() : typeof t === "string" ? t : undefined);
+type RawLease = { metadata?: { resourceVersion?: unknown }; spec?: Record<string, unknown> };
+const text = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+const num = (v: unknown): number => (typeof v === "number" ? v : 0);
+/** A time as metav1.MicroTime wants it: RFC 3339 with exactly six fractional digits. */
+const microTime = (t: string): string => new Date(Date.parse(t)).toISOString().replace(/Z$/, "000Z");
 
-/** The Lease `name` in `namespace` over client-node's CoordinationV1Api. */
-export function leaseApi(coord: CoordinationV1Api, namespace: string, name: string = LEASE_NAME): LeaseApi {
+/** The Lease `name` in `namespace` over the API (`/apis/coordination.k8s.io/v1`). */
+export function leaseApi(http: KubeHttp, namespace: string, name: string = LEASE_NAME): LeaseApi {
+  const base = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
+  const send = async (verb: string, call: KubeCall): Promise<KubeAnswer> => {
+    try {
+      return await http(call);
+    } catch (e) {
+      throw new Error(`${verb} ${namespace}/${name}: ${errorLine(e)}`);
+    }
+  };
   return {
     async read() {
-      let l: V1Lease;
-      try {
-        l = await coord.readNamespacedLease({ name, namespace });
-      } catch (e) {
-        if (codeOf(e) === 404) return undefined;
-        throw new Error(`read ${namespace}/${name}: ${String((e as Error).message).split("\n")[0]!.slice(0, 200)}`);
-      }
-      const acquireTime = timeText(l.spec?.acquireTime);
-      const renewTime = timeText(l.spec?.renewTime);
+      const a = await send("read", { method: "GET", path: `${base}/${encodeURIComponent(name)}` });
+      if (a.status === 404) return undefined;
+      if (a.status !== 200) throw new Error(`read ${namespace}/${name}: ${answerText(a)}`);
+      const l = (a.body ?? {}) as RawLease;
+      const spec = l.spec ?? {};
+      const acquireTime = text(spec["acquireTime"]);
+      const renewTime = text(spec["renewTime"]);
       return {
-        resourceVersion: l.metadata?.resourceVersion ?? "",
-        holderIdentity: l.spec?.holderIdentity ?? "",
-        leaseDurationSeconds: l.spec?.leaseDurationSeconds ?? 0,
+        resourceVersion: text(l.metadata?.resourceVersion) ?? "",
+        holderIdentity: text(spec["holderIdentity"]) ?? "",
+        leaseDurationSeconds: num(spec["leaseDurationSeconds"]),
         ...(acquireTime ? { acquireTime } : {}),
         ...(renewTime ? { renewTime } : {}),
-        leaseTransitions: l.spec?.leaseTransitions ?? 0,
+        leaseTransitions: num(spec["leaseTransitions"]),
       };
     },
     async write(next, resourceVersion) {
-      const micro = (t: string | undefined) => (t ? new V1MicroTime(Date.parse(t)) : undefined);
-      const body: V1Lease = {
+      const body = {
         apiVersion: "coordination.k8s.io/v1", kind: "Lease",
         metadata: { name, namespace, ...(resourceVersion ? { resourceVersion } : {}) },
         spec: {
           holderIdentity: next.holderIdentity, leaseDurationSeconds: next.leaseDurationSeconds, leaseTransitions: next.leaseTransitions,
-          ...(next.acquireTime ? { acquireTime: micro(next.acquireTime)! } : {}),
-          ...(next.renewTime ? { renewTime: micro(next.renewTime)! } : {}),
+          ...(next.acquireTime ? { acquireTime: microTime(next.acquireTime) } : {}),
+          ...(next.renewTime ? { renewTime: microTime(next.renewTime) } : {}),
         },
       };
-      try {
-        if (resourceVersion === undefined) await coord.createNamespacedLease({ namespace, body });
-        else await coord.replaceNamespacedLease({ name, namespace, body });
-        return "ok";
-      } catch (e) {
-        if (codeOf(e) === 409) return "conflict";
-        throw new Error(`write ${namespace}/${name}: ${String((e as Error).message).split("\n")[0]!.slice(0, 200)}`);
-      }
+      const a = resourceVersion === undefined
+        ? await send("write", { method: "POST", path: base, body })
+        : await send("write", { method: "PUT", path: `${base}/${encodeURIComponent(name)}`, body });
+      if (a.status === 409) return "conflict";
+      if (a.status !== 200 && a.status !== 201) throw new Error(`write ${namespace}/${name}: ${answerText(a)}`);
+      return "ok";
     },
   };
 }

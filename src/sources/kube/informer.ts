@@ -1,18 +1,18 @@
 /**
- * One kind's informer: client-node's `ListWatch` (list, then watch from the list's
+ * One kind's informer: a `ListWatch` (list-watch.ts: list, then watch from the list's
  * resourceVersion; 410 Gone ⇒ relist; a relist reports objects that vanished as deletes) made
  * long-running:
  *
- * - the informer stops on any error other than 410 (1.4 behaviour): it is restarted after an
+ * - the list-watch stops on any error other than 410: it is restarted after an
  *   exponential, jittered backoff (`Backoff`), or after the answer's `Retry-After` (at most 30 s)
  *   when that is longer, one restart pending at a time; it resumes from its last
  *   resourceVersion, so nothing is missed, and relists when that is too old;
  * - a watchdog restarts a watch that has been silent (no event, no bookmark; or no answer to
- *   the connection attempt) for `silenceMs` — the stalled-watch problem of client-node
- *   (#364, #596); each watch asks the server to end it (`timeoutSeconds`) after 50–90 % of
+ *   the connection attempt) for `silenceMs` — the stalled-watch problem (client-node #364,
+ *   #596); each watch asks the server to end it (`timeoutSeconds`) after 50–90 % of
  *   that, so a healthy watch on a quiet kind is renewed, not taken for a stalled one;
  * - lists are paged and projected page by page (list.ts), watch events on arrival
- *   (managed-watch.ts): the library's cache holds small entries only;
+ *   (managed-watch.ts): the list-watch's cache holds small entries only;
  * - every applied object change goes to `sink` as an `InformerEvent`; `fromList` marks the ones
  *   a (re)list produced, and a `listed` event follows each applied list.
  *
@@ -21,13 +21,14 @@
  *
  * @category sources
  */
-import { type KubeConfig, ListWatch } from "@kubernetes/client-node";
 import type { SourceKind } from "../source.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 import { type CachedObject, cacheEntry } from "./cached.ts";
+import type { KubeConnection } from "./connection.ts";
 import type { Interner } from "./intern.ts";
 import type { KindSpec } from "./kinds.ts";
 import { listAll } from "./list.ts";
+import { type Listed, ListWatch } from "./list-watch.ts";
 import { ManagedWatch } from "./managed-watch.ts";
 import { retryAfterOf } from "./retry-after.ts";
 
@@ -100,7 +101,7 @@ export class KindInformer {
 
   constructor(
     readonly spec: KindSpec,
-    private readonly kc: KubeConfig,
+    private readonly kc: KubeConnection,
     private readonly opts: InformerOptions,
     private readonly cb: InformerCallbacks,
   ) {
@@ -125,11 +126,12 @@ export class KindInformer {
         if (type !== "ERROR") this.backoff.reset();
       },
     });
-    this.lw = new ListWatch<CachedObject>(spec.path, this.watch, () => this.list(), false);
-    this.lw.on("add", (o) => this.emit("upsert", o));
-    this.lw.on("update", (o) => this.emit("upsert", o));
-    this.lw.on("delete", (o) => this.emit("delete", o));
-    this.lw.on("error", (err) => this.failed(err));
+    this.lw = new ListWatch<CachedObject>(spec.path, this.watch, () => this.list(), {
+      add: (o) => this.emit("upsert", o),
+      update: (o) => this.emit("upsert", o),
+      delete: (o) => this.emit("delete", o),
+      error: (err) => this.failed(err),
+    });
   }
 
   /** Starts listing and watching (returns at once; failures retry). */
@@ -175,7 +177,7 @@ export class KindInformer {
     this.lw.start().catch((e: unknown) => this.failed(e));
   }
 
-  private async list() {
+  private async list(): Promise<Listed<CachedObject>> {
     const abort = new AbortController();
     this.listAbort = abort;
     const result = await listAll(this.kc, this.spec.path, {
@@ -187,7 +189,7 @@ export class KindInformer {
     // The ListWatch applies the items synchronously after this promise settles, then calls
     // watch(): events in between come from this list.
     this.applyingList = true;
-    return { metadata: { resourceVersion: result.resourceVersion }, items: result.items };
+    return result;
   }
 
   private onWatchStart(): void {

@@ -14,7 +14,7 @@
  *
  * @category sources
  */
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConnection } from "./connection.ts";
 import type { ClusterSnapshot, InputWarning } from "../../model/cluster.ts";
 import { formatWarning } from "../../model/cluster.ts";
 import { type ClusterSource, SOURCE_KINDS, type SourceChange, type SourceKind, type SourceStatus } from "../source.ts";
@@ -31,7 +31,7 @@ export type SourceLog = (level: "info" | "warn" | "error", msg: string, fields?:
 
 export interface KubeSourceOptions extends ConnectionFlags {
   /** A ready configuration (tests); when given, `kubeconfig`/`master` are not read. */
-  readonly kubeConfig?: KubeConfig;
+  readonly kubeConfig?: KubeConnection;
   /** Kinds to watch (default: all six). Unwatched kinds stay empty and count as synced. */
   readonly kinds?: readonly Exclude<SourceKind, "configMaps">[];
   /**

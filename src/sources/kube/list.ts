@@ -1,6 +1,6 @@
 /**
  * Paged list of one collection over HTTP with the kubeconfig's credentials and TLS settings
- * (`KubeConfig.applyToHTTPSOptions`), returning raw API JSON — exactly what the server sent,
+ * (request.ts), returning raw API JSON — exactly what the server sent,
  * as the watch does — mapped item by item (to cache entries) page by page, so a list of 150k
  * pods never holds more than one page of full objects.
  *
@@ -10,9 +10,9 @@
  *
  * @category sources
  */
-import http from "node:http";
-import https from "node:https";
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConnection } from "./connection.ts";
+import { answerText } from "../../model/kube-http.ts";
+import { kubeRequest } from "./request.ts";
 import { retryAfterMs } from "./retry-after.ts";
 
 export class ListError extends Error {
@@ -40,46 +40,12 @@ export interface ListResult<T> {
 type Obj = Readonly<Record<string, unknown>>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** GETs `url` and parses the JSON body; rejects with a one-line reason. */
-async function getJson(kc: KubeConfig, url: URL, opts: ListOptions): Promise<unknown> {
-  const reqOpts: https.RequestOptions = {};
-  await kc.applyToHTTPSOptions(reqOpts);
-  const mod = url.protocol === "https:" ? https : http;
-  return await new Promise((resolve, reject) => {
-    const req = mod.request(url, {
-      ...reqOpts,
-      method: "GET",
-      headers: { ...reqOpts.headers, Accept: "application/json" },
-      timeout: opts.timeoutMs,
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("error", (e) => reject(e));
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
-        let body: unknown;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          body = undefined;
-        }
-        const code = res.statusCode ?? 0;
-        if (code !== 200) {
-          const msg = isObj(body) && typeof body["message"] === "string" ? body["message"] : text.slice(0, 200).replace(/\s+/g, " ");
-          const reason = isObj(body) && typeof body["reason"] === "string" ? `${body["reason"]}: ` : "";
-          reject(new ListError(`HTTP ${code} ${reason}${msg}`.trim(), code, retryAfterMs(res.headers["retry-after"])));
-        } else if (body === undefined) {
-          reject(new ListError("the answer is not JSON", code));
-        } else {
-          resolve(body);
-        }
-      });
-    });
-    req.on("timeout", () => req.destroy(new Error(`no answer within ${opts.timeoutMs} ms`)));
-    req.on("error", reject);
-    req.end();
-  });
+/** GETs one page and parses the JSON body; rejects with a one-line reason. */
+async function getJson(kc: KubeConnection, path: string, query: Record<string, string>, opts: ListOptions): Promise<unknown> {
+  const a = await kubeRequest(kc, "GET", path, { query, timeoutMs: opts.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) });
+  if (a.status !== 200) throw new ListError(answerText(a), a.status, retryAfterMs(a.headers["retry-after"]));
+  if (a.body === undefined) throw new ListError("the answer is not JSON", a.status);
+  return a.body;
 }
 
 const reasonOf = (e: unknown): string => {
@@ -88,21 +54,18 @@ const reasonOf = (e: unknown): string => {
 };
 
 /** Lists every item of `path` (following `continue`), mapping each with `map`. */
-export async function listAll<T>(kc: KubeConfig, path: string, opts: ListOptions, map: (raw: unknown) => T): Promise<ListResult<T>> {
-  const server = kc.getCurrentCluster()?.server;
+export async function listAll<T>(kc: KubeConnection, path: string, opts: ListOptions, map: (raw: unknown) => T): Promise<ListResult<T>> {
   const shown = opts.query ? `${path}?${new URLSearchParams(opts.query as Record<string, string>)}` : path;
-  if (!server) throw new ListError(`list ${shown}: no current cluster`);
   const items: T[] = [];
   let resourceVersion = "";
   let token: string | undefined;
   do {
-    const url = new URL(server.replace(/\/+$/, "") + path);
-    for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
-    if (opts.pageSize > 0) url.searchParams.set("limit", String(opts.pageSize));
-    if (token) url.searchParams.set("continue", token);
+    const query: Record<string, string> = { ...opts.query };
+    if (opts.pageSize > 0) query["limit"] = String(opts.pageSize);
+    if (token) query["continue"] = token;
     let body: unknown;
     try {
-      body = await getJson(kc, url, opts);
+      body = await getJson(kc, path, query, opts);
     } catch (e) {
       throw e instanceof ListError ? new ListError(`list ${shown}: ${reasonOf(e)}`, e.statusCode, e.retryAfterMs) : new ListError(`list ${shown}: ${reasonOf(e)}`);
     }

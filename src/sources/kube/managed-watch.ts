@@ -1,28 +1,26 @@
 /**
- * The `Watch` handed to client-node's `ListWatch`: the library's own watch (node-fetch, JSON
- * lines), with what 1.4 lacks around it:
+ * One kind's watch requests (`?watch=true`, JSON lines), as list-watch.ts drives them:
  *
  * - events are projected on arrival (`toCached`), so the informer cache never holds full objects;
  * - `allowWatchBookmarks=true` is requested, so a healthy quiet watch still shows activity;
  * - `timeoutSeconds` is requested when the informer asks for one (`hooks.timeoutSeconds`), so the
  *   server ends a healthy watch cleanly before the watchdog would take it for a stalled one;
- * - aborts we cause (stop, watchdog) never reach the informer as errors — in 1.4 an abort
- *   surfaces as an `AbortError` through `done`, which the informer reports as a failure;
- * - a connection attempt can be cut even before the server answers: each attempt gets its own
- *   HTTP agent (the library creates one per call) and aborting destroys that agent's sockets;
- * - errors thrown before the request (credentials, configuration) go to `done` instead of
- *   rejecting a promise nobody awaits;
+ * - each watch has its own connection (no pooled socket), kept alive with TCP keepalive; aborts
+ *   we cause (stop, watchdog) destroy it and never reach the informer as errors, even while the
+ *   server has not answered yet;
+ * - errors before the request (unreadable credentials) go to `done`, like any other failure;
  * - `recycle()` (the watchdog) ends the current watch — connected, or stuck connecting — as if
- *   the server had closed it cleanly:
- *   the informer then re-watches from its last resourceVersion (410 ⇒ relist, as usual);
+ *   the server had closed it cleanly: the informer then re-watches from its last
+ *   resourceVersion (410 ⇒ relist, as usual);
  * - `close()` ends the current watch and turns every later one into a no-op;
- * - a refused watch keeps the answer's `Retry-After` (bounded) as `WatchError.retryAfterMs`: the
- *   library drops the headers, so the attempt's own HTTP agent notes them as the response arrives.
+ * - a refused watch fails with `WatchError` (`watch <path>: HTTP 403 Forbidden`), keeping the
+ *   status code (410 means relist) and the answer's `Retry-After` (bounded).
  *
  * @category sources
  */
-import type { Agent, ClientRequest, IncomingMessage } from "node:http";
-import { type KubeConfig, Watch } from "@kubernetes/client-node";
+import http, { type ClientRequest, STATUS_CODES } from "node:http";
+import https from "node:https";
+import type { KubeConnection } from "./connection.ts";
 import { retryAfterMs } from "./retry-after.ts";
 
 export interface WatchHooks {
@@ -40,23 +38,25 @@ export interface WatchHooks {
   readonly query?: Readonly<Record<string, string>>;
 }
 
+/** A watch's end: null = the server closed it cleanly, else the error. */
+export type WatchDone = (err: unknown) => void;
+/** One watch line: its type and object (projected for object events). */
+export type WatchCallback = (type: string, obj: unknown) => void;
+
 interface Attempt {
-  agent?: Agent | undefined;
-  inner?: AbortController;
-  /** The `Retry-After` of the attempt's answer, when it had one. */
-  retryAfterMs?: number | undefined;
-  /** Set when we abort: whatever the library reports afterwards is dropped. */
+  req?: ClientRequest;
+  /** Set when we end it: whatever happens afterwards is dropped. */
   ours: boolean;
   finished: boolean;
   /** The informer's `done`, once. */
-  done: (err: unknown) => void;
+  done: WatchDone;
 }
 
 const OBJECT_EVENTS: ReadonlySet<string> = new Set(["ADDED", "MODIFIED", "DELETED"]);
 
 const timeoutParam = (t: number | undefined): { timeoutSeconds?: number } => (t !== undefined && t >= 1 ? { timeoutSeconds: Math.floor(t) } : {});
 
-/** A refused watch request: the library reports only the status text ("Forbidden"). */
+/** A refused watch request: `watch <path>: HTTP <code> <text>`, with the status code and Retry-After kept. */
 export class WatchError extends Error {
   override readonly name = "WatchError";
   constructor(message: string, readonly statusCode: number, readonly retryAfterMs?: number) {
@@ -64,36 +64,12 @@ export class WatchError extends Error {
   }
 }
 
-/**
- * A non-200 answer becomes `watch <path>: HTTP <code> <text>`, so the one status line names the
- * verb and the resource (an RBAC gap shows as `watch /api/v1/pods: HTTP 403 Forbidden`);
- * `statusCode` is kept, so 410 still means relist to the ListWatch.
- */
-function describe(err: unknown, path: string, retryAfter: number | undefined): unknown {
-  const e = err as { statusCode?: unknown; message?: unknown } | null | undefined;
-  if (!e || typeof e.statusCode !== "number" || e instanceof WatchError) return err;
-  return new WatchError(`watch ${path}: HTTP ${e.statusCode} ${typeof e.message === "string" ? e.message : ""}`.trim(), e.statusCode, retryAfter);
-}
-
-/** Makes `agent` note the `Retry-After` header of each response it carries into `a`. */
-function noteRetryAfter(agent: Agent | undefined, a: Attempt): void {
-  const inner = agent as (Agent & { addRequest?: (req: ClientRequest, opts: unknown) => void }) | undefined;
-  const add = inner?.addRequest;
-  if (!inner || typeof add !== "function") return;
-  inner.addRequest = function (req: ClientRequest, opts: unknown) {
-    req.once("response", (res: IncomingMessage) => { a.retryAfterMs = retryAfterMs(res.headers["retry-after"]); });
-    add.call(this, req, opts);
-  };
-}
-
-export class ManagedWatch extends Watch {
+export class ManagedWatch {
   private current: Attempt | undefined;
   private closed = false;
   private connected = false;
 
-  constructor(private readonly kc: KubeConfig, private readonly hooks: WatchHooks) {
-    super(kc);
-  }
+  constructor(private readonly kc: KubeConnection, private readonly hooks: WatchHooks) {}
 
   /** True while a watch is connecting or connected. */
   get isActive(): boolean {
@@ -105,19 +81,18 @@ export class ManagedWatch extends Watch {
     return this.connected && this.current !== undefined;
   }
 
-  override async watch(
-    path: string,
-    queryParams: Record<string, string | number | boolean | undefined>,
-    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
-    done: (err: unknown) => void,
-  ): Promise<AbortController> {
+  /**
+   * Starts watching `path` from `query` (resourceVersion); each line goes to `callback`, and
+   * the watch's end to `done` (once). Returns at once; abort() on the result ends the watch.
+   */
+  watch(path: string, query: Readonly<Record<string, string>>, callback: WatchCallback, done: WatchDone): AbortController {
     const outer = new AbortController();
     const attempt: Attempt = { ours: false, finished: false, done: () => {} };
     attempt.done = (err) => {
       if (attempt.finished) return;
       attempt.finished = true;
       this.release(attempt);
-      if (!attempt.ours) done(describe(err, path, attempt.retryAfterMs));
+      if (!attempt.ours) done(err);
     };
     outer.signal.addEventListener("abort", () => this.kill(attempt));
     this.hooks.onWatchStart();
@@ -128,32 +103,10 @@ export class ManagedWatch extends Watch {
     }
     this.current = attempt;
     this.connected = false;
-    // The library reads `this.config` once per call, before its first await: give this call a
-    // configuration that records the agent it creates, so `kill` can cut the connection.
-    this.config = this.recordingConfig(attempt);
     try {
-      const pending = super.watch(
-        path,
-        { ...queryParams, ...this.hooks.query, allowWatchBookmarks: true, ...timeoutParam(this.hooks.timeoutSeconds?.()) },
-        (type, obj) => {
-          if (attempt.ours || attempt.finished) return;
-          this.hooks.onActivity(type);
-          callback(type, OBJECT_EVENTS.has(type) ? this.hooks.toCached(obj) : obj);
-        },
-        attempt.done,
-      );
-      this.config = this.kc;
-      const inner = await pending;
-      attempt.inner = inner;
-      if (attempt.ours) inner.abort();
-      else if (!attempt.finished) {
-        this.connected = true;
-        this.hooks.onConnected();
-      }
+      attempt.req = this.request(path, query, attempt, callback);
     } catch (e) {
       attempt.done(e);
-    } finally {
-      this.config = this.kc;
     }
     return outer;
   }
@@ -181,11 +134,61 @@ export class ManagedWatch extends Watch {
     this.closed = false;
   }
 
+  private request(path: string, query: Readonly<Record<string, string>>, a: Attempt, callback: WatchCallback): ClientRequest {
+    const url = this.kc.url(path, { ...query, ...this.hooks.query, watch: "true", allowWatchBookmarks: "true", ...timeoutParam(this.hooks.timeoutSeconds?.()) });
+    const opts = this.kc.requestOptions();
+    const mod = url.protocol === "https:" ? https : http;
+    const req = mod.request(url, { ...opts, agent: false, method: "GET", headers: { ...opts.headers, Accept: "application/json" } }, (res) => {
+      if (a.ours || a.finished) {
+        res.destroy();
+        return;
+      }
+      const code = res.statusCode ?? 0;
+      if (code !== 200) {
+        res.resume();
+        a.done(new WatchError(`watch ${path}: HTTP ${code} ${res.statusMessage || STATUS_CODES[code] || ""}`.trim(), code, retryAfterMs(res.headers["retry-after"])));
+        return;
+      }
+      this.connected = true;
+      this.hooks.onConnected();
+      let rest = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        const lines = (rest + chunk).split("\n");
+        rest = lines.pop()!;
+        for (const line of lines) this.line(line, a, callback);
+      });
+      res.on("end", () => {
+        this.line(rest, a, callback);
+        a.done(null);
+      });
+      res.on("close", () => a.done(null));
+      res.on("error", (e) => a.done(e));
+    });
+    req.on("socket", (s) => s.setKeepAlive(true, 30_000));
+    req.on("error", (e) => a.done(e));
+    req.end();
+    return req;
+  }
+
+  /** One JSON line of the stream: unparseable lines are skipped (as client-go does with a decode error it cannot map). */
+  private line(line: string, a: Attempt, callback: WatchCallback): void {
+    if (a.ours || a.finished || line.trim() === "") return;
+    let ev: { type?: unknown; object?: unknown };
+    try {
+      ev = JSON.parse(line) as typeof ev;
+    } catch {
+      return;
+    }
+    const type = typeof ev.type === "string" ? ev.type : "";
+    this.hooks.onActivity(type);
+    callback(type, OBJECT_EVENTS.has(type) ? this.hooks.toCached(ev.object) : ev.object);
+  }
+
   private kill(a: Attempt): void {
     if (a.finished) return;
     a.ours = true;
-    a.inner?.abort();
-    a.agent?.destroy();
+    a.req?.destroy();
     a.finished = true;
     this.release(a);
   }
@@ -195,22 +198,6 @@ export class ManagedWatch extends Watch {
       this.current = undefined;
       this.connected = false;
     }
-    // The agent is ours alone (one per attempt): closing it frees any socket left behind.
-    a.agent?.destroy();
-  }
-
-  private recordingConfig(a: Attempt): KubeConfig {
-    const kc = this.kc;
-    const recording = {
-      getCurrentCluster: () => kc.getCurrentCluster(),
-      applyToFetchOptions: async (opts: Parameters<KubeConfig["applyToFetchOptions"]>[0]) => {
-        const init = await kc.applyToFetchOptions(opts);
-        a.agent = init.agent as Agent | undefined;
-        noteRetryAfter(a.agent, a);
-        if (a.ours) throw new Error("watch aborted");
-        return init;
-      },
-    };
-    return recording as unknown as KubeConfig;
+    a.req?.destroy();
   }
 }
