@@ -1,7 +1,7 @@
 /**
  * What the route extender needs of one ConfigMap: read its data with the resourceVersion, create
  * it, and replace its whole data under a resourceVersion precondition. No I/O here: the real
- * one is over client-node (client.ts).
+ * one is over the API (client.ts, through model/kube-http.ts).
  *
  * @category apply
  */

@@ -1,7 +1,7 @@
 /**
  * What the kube-status driver needs of the Kubernetes API: Services (list, get) and writing
  * one Service's `status.loadBalancer.ingress` under a resourceVersion precondition. The real
- * one is over client-node (client.ts), the fake an in-memory store (fake.ts).
+ * one is over the API (client.ts, through model/kube-http.ts), the fake an in-memory store (fake.ts).
  *
  * @category apply
  */
@@ -42,7 +42,7 @@ export interface ServiceStatusApi {
 /** The IPs of an ingress list, in order. */
 export const ingressIps = (ingress: readonly IngressEntry[]): string[] => ingress.flatMap((i) => (i.ip ? [i.ip] : []));
 
-/** Projects a raw v1 Service (as JSON or as client-node's object) into a ServiceObject. */
+/** Projects a raw v1 Service (API JSON) into a ServiceObject. */
 export function serviceObject(raw: unknown): ServiceObject | undefined {
   const o = raw as { metadata?: { name?: unknown; namespace?: unknown; resourceVersion?: unknown }; spec?: { type?: unknown; loadBalancerClass?: unknown }; status?: { loadBalancer?: { ingress?: unknown } } } | undefined;
   const name = o?.metadata?.name;
