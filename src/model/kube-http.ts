@@ -42,6 +42,3 @@ export function answerText(a: KubeAnswer): string {
   const reason = isObj(b) && typeof b["reason"] === "string" ? `${b["reason"]}: ` : "";
   return `HTTP ${a.status} ${reason}${msg}`.split("\n")[0]!.trim().slice(0, 300);
 }
-
-/** The first line of an error's message (for `<what>: <reason>` lines). */
-export const errorLine = (e: unknown): string => String((e as Error)?.message ?? e).split("\n")[0]!.slice(0, 300);

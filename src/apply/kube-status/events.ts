@@ -9,7 +9,8 @@
  * @category apply
  */
 import { randomBytes } from "node:crypto";
-import { type KubeHttp, answerText, errorLine } from "../../model/kube-http.ts";
+import type { KubeHttp } from "../../model/kube-http.ts";
+import { kubeCall } from "../kube-call.ts";
 
 /** One Warning Event about a Service. */
 export interface LbEvent {
@@ -62,17 +63,7 @@ export function eventBody(e: LbEvent, host: string, now: Date): EventBody {
 export function kubeEventApi(http: KubeHttp, host: string): EventApi {
   return {
     async create(e) {
-      const what = `Event ${e.reason} on Service ${e.namespace}/${e.name}`;
-      let status: number;
-      let reason: string;
-      try {
-        const a = await http({ method: "POST", path: `/api/v1/namespaces/${encodeURIComponent(e.namespace)}/events`, body: eventBody(e, host, new Date()) });
-        status = a.status;
-        reason = answerText(a);
-      } catch (err) {
-        throw new Error(`${what}: ${errorLine(err)}`);
-      }
-      if (status !== 201 && status !== 200) throw new Error(`${what}: ${reason}`);
+      await kubeCall(http, `Event ${e.reason} on Service ${e.namespace}/${e.name}`, { method: "POST", path: `/api/v1/namespaces/${encodeURIComponent(e.namespace)}/events`, body: eventBody(e, host, new Date()) }, [200, 201]);
     },
   };
 }

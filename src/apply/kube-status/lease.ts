@@ -12,7 +12,8 @@
  *
  * @category apply
  */
-import { type KubeAnswer, type KubeCall, type KubeHttp, answerText, errorLine } from "../../model/kube-http.ts";
+import type { KubeHttp } from "../../model/kube-http.ts";
+import { kubeCall } from "../kube-call.ts";
 
 export interface LeaseRecord {
   readonly resourceVersion: string;
@@ -157,18 +158,10 @@ const microTime = (t: string): string => new Date(Date.parse(t)).toISOString().r
 /** The Lease `name` in `namespace` over the API (`/apis/coordination.k8s.io/v1`). */
 export function leaseApi(http: KubeHttp, namespace: string, name: string = LEASE_NAME): LeaseApi {
   const base = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
-  const send = async (verb: string, call: KubeCall): Promise<KubeAnswer> => {
-    try {
-      return await http(call);
-    } catch (e) {
-      throw new Error(`${verb} ${namespace}/${name}: ${errorLine(e)}`);
-    }
-  };
   return {
     async read() {
-      const a = await send("read", { method: "GET", path: `${base}/${encodeURIComponent(name)}` });
+      const a = await kubeCall(http, `read ${namespace}/${name}`, { method: "GET", path: `${base}/${encodeURIComponent(name)}` }, [200, 404]);
       if (a.status === 404) return undefined;
-      if (a.status !== 200) throw new Error(`read ${namespace}/${name}: ${answerText(a)}`);
       const l = (a.body ?? {}) as RawLease;
       const spec = l.spec ?? {};
       const acquireTime = text(spec["acquireTime"]);
@@ -192,12 +185,9 @@ export function leaseApi(http: KubeHttp, namespace: string, name: string = LEASE
           ...(next.renewTime ? { renewTime: microTime(next.renewTime) } : {}),
         },
       };
-      const a = resourceVersion === undefined
-        ? await send("write", { method: "POST", path: base, body })
-        : await send("write", { method: "PUT", path: `${base}/${encodeURIComponent(name)}`, body });
-      if (a.status === 409) return "conflict";
-      if (a.status !== 200 && a.status !== 201) throw new Error(`write ${namespace}/${name}: ${answerText(a)}`);
-      return "ok";
+      const call = resourceVersion === undefined ? { method: "POST" as const, path: base, body } : { method: "PUT" as const, path: `${base}/${encodeURIComponent(name)}`, body };
+      const a = await kubeCall(http, `write ${namespace}/${name}`, call, [200, 201, 409]);
+      return a.status === 409 ? "conflict" : "ok";
     },
   };
 }
