@@ -7,6 +7,8 @@
  * @category sources
  */
 import { readFileSync, statSync } from "node:fs";
+import http, { type ClientRequest, type IncomingMessage, type RequestOptions } from "node:http";
+import https from "node:https";
 
 /** What node's http(s).request needs to reach the server: TLS settings and the auth header. */
 export interface KubeRequestBase {
@@ -53,6 +55,17 @@ export class KubeConnection {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
     return url;
+  }
+
+  /**
+   * Starts a request to `url` on this server with its TLS settings, its Authorization header and
+   * `Accept: application/json`; `init.headers` add to those. Throws (one line) when the
+   * credentials cannot be read; the caller ends the request and handles its errors.
+   */
+  open(url: URL, init: RequestOptions & { headers?: Record<string, string> }, onResponse: (res: IncomingMessage) => void): ClientRequest {
+    const base = this.requestOptions();
+    const mod = url.protocol === "https:" ? https : http;
+    return mod.request(url, { ...base, ...init, headers: { ...base.headers, Accept: "application/json", ...init.headers } }, onResponse);
   }
 
   /**

@@ -18,8 +18,7 @@
  *
  * @category sources
  */
-import http, { type ClientRequest, STATUS_CODES } from "node:http";
-import https from "node:https";
+import { type ClientRequest, STATUS_CODES } from "node:http";
 import type { KubeConnection } from "./connection.ts";
 import { retryAfterMs } from "./retry-after.ts";
 
@@ -136,9 +135,7 @@ export class ManagedWatch {
 
   private request(path: string, query: Readonly<Record<string, string>>, a: Attempt, callback: WatchCallback): ClientRequest {
     const url = this.kc.url(path, { ...query, ...this.hooks.query, watch: "true", allowWatchBookmarks: "true", ...timeoutParam(this.hooks.timeoutSeconds?.()) });
-    const opts = this.kc.requestOptions();
-    const mod = url.protocol === "https:" ? https : http;
-    const req = mod.request(url, { ...opts, agent: false, method: "GET", headers: { ...opts.headers, Accept: "application/json" } }, (res) => {
+    const req = this.kc.open(url, { agent: false, method: "GET" }, (res) => {
       if (a.ours || a.finished) {
         res.destroy();
         return;

@@ -11,8 +11,6 @@
  *
  * @category sources
  */
-import http from "node:http";
-import https from "node:https";
 import type { KubeAnswer, KubeCall, KubeHttp } from "../../model/kube-http.ts";
 import type { KubeConnection } from "./connection.ts";
 
@@ -20,16 +18,14 @@ import type { KubeConnection } from "./connection.ts";
 export function kubeRequest(kc: KubeConnection, method: KubeCall["method"], path: string, o: Omit<KubeCall, "method" | "path"> = {}): Promise<KubeAnswer> {
   return new Promise((resolve, reject) => {
     const url = kc.url(path, o.query);
-    const opts = kc.requestOptions();
     const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
-    const headers: Record<string, string> = { ...opts.headers, Accept: "application/json" };
+    const headers: Record<string, string> = {};
     if (payload) {
       headers["Content-Type"] = o.contentType ?? "application/json";
       headers["Content-Length"] = String(payload.length);
     }
     const timeoutMs = o.timeoutMs ?? 30_000;
-    const mod = url.protocol === "https:" ? https : http;
-    const req = mod.request(url, { ...opts, method, headers, timeout: timeoutMs, ...(o.signal ? { signal: o.signal } : {}) }, (res) => {
+    const req = kc.open(url, { method, headers, timeout: timeoutMs, ...(o.signal ? { signal: o.signal } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("error", reject);
