@@ -49,7 +49,7 @@ function withNewPod(g: GeneratedCluster): { snapshot: ClusterSnapshot; pod: PodI
   const local = [...g.snapshot.pods.values()].filter((p) => p.nodeName === g.selfNode);
   const selected = local.find((p) => [...g.snapshot.networkPolicies.values()].some((np) => np.namespace === p.namespace && Object.entries(np.podSelector.matchLabels).every(([k, v]) => p.labels[k] === v)));
   const model = selected ?? local[0]!;
-  const pod: PodInfo = { ...model, name: `${model.name}-new`, uid: `${model.uid}-new`, podIPs: [podIp(0, 250)] };
+  const pod: PodInfo = { ...model, name: `${model.name}-new`, podIPs: [podIp(0, 250)] };
   const pods = new Map(g.snapshot.pods);
   pods.set(`${pod.namespace}/${pod.name}`, pod);
   return { snapshot: { ...g.snapshot, pods }, pod };

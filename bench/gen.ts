@@ -152,7 +152,6 @@ function pods(spec: SizeSpec, wls: readonly Workload[], rng: Prng): PlacedPod[] 
         info: {
           namespace: w.namespace,
           name: `${w.name}-${w.templateHash}-${rng.suffix(5)}`,
-          uid: rng.uuid(),
           labels: { app: w.name, tier: w.tier, "pod-template-hash": w.templateHash },
           nodeName: nodeName(n),
           hostNetwork: false,

@@ -49,7 +49,7 @@ export async function run(argv: readonly string[], env: Record<string, string | 
   }
   const nodeName = resolveNodeName(cfg);
   // Without --once (and not cleaning up): the long-running agent (runtime/cli-agent.ts).
-  // The long-running agent (Effect, the Kubernetes client, pino, prom-client) is loaded only
+  // The long-running agent (the Kubernetes client, pino, prom-client) is loaded only
   // when needed: one-shot runs (--once, --dry-run --once, --cleanup-config) start ~4x faster.
   if (!cfg.once && !cfg.cleanupConfig) {
     const { runAgentCli } = await import("./runtime/cli-agent.ts");

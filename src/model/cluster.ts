@@ -62,7 +62,6 @@ export interface ContainerPort {
 export interface PodInfo {
   readonly namespace: string;
   readonly name: string;
-  readonly uid: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly nodeName?: string;
   readonly hostNetwork: boolean;

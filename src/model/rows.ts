@@ -198,7 +198,16 @@ export interface IpvsReal {
   readonly graceSeconds?: number;
 }
 export const ipvsRealKey = (r: Pick<IpvsReal, "service" | "address" | "port">): string =>
-  `${r.service}>${r.address.includes(":") ? `[${r.address}]` : r.address}:${r.port}`;
+  flatText(r.service, ">", r.address.includes(":") ? `[${r.address}]` : r.address, ":", r.port);
+
+/**
+ * `parts` concatenated into one flat string. A template literal of 13 characters or more is a
+ * tree of V8 "cons" cells (32 bytes each) over its parts; a key kept in a table for 150k rows
+ * is several times smaller flat (issue 15).
+ */
+export function flatText(...parts: readonly (string | number)[]): string {
+  return parts.join("");
+}
 
 /**
  * IPVS global connection timeouts in seconds (`ipvsadm --set TCP TCPFIN UDP`), from

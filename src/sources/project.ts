@@ -312,7 +312,7 @@ export function projectPod(raw: unknown): Projection<PodInfo> {
     const first = statuses.length > 0 ? optObj(statuses[0], "status.containerStatuses[0]") : undefined;
     const containerID = first ? optStr(first["containerID"], "status.containerStatuses[0].containerID") : undefined;
     return {
-      namespace: meta.namespace, name: meta.name, uid: meta.uid, labels: meta.labels,
+      namespace: meta.namespace, name: meta.name, labels: meta.labels,
       ...(nodeName ? { nodeName } : {}),
       hostNetwork: optBool(spec["hostNetwork"], "spec.hostNetwork") ?? false,
       ...(phase ? { phase } : {}),

@@ -15,7 +15,7 @@ const web: ServiceInfo = {
   externalTrafficPolicy: "Cluster", internalTrafficPolicy: "Cluster",
 };
 const pod = (name: string, ip: string, grace?: number): PodInfo => ({
-  namespace: "default", name, uid: name, labels: {}, nodeName: "node1", hostNetwork: false, phase: "Running", podIPs: [ip], ports: [],
+  namespace: "default", name, labels: {}, nodeName: "node1", hostNetwork: false, phase: "Running", podIPs: [ip], ports: [],
   ...(grace !== undefined ? { terminationGracePeriodSeconds: grace } : {}),
 });
 const webSlice = (eps: readonly (readonly [ip: string, pod: string])[]): EndpointSliceInfo => ({

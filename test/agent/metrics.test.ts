@@ -74,7 +74,7 @@ test("metrics: a NetworkPolicy the firewall fails closed on is counted in kube_r
   try {
     await until(() => h.handle.health().ok, 3000, "healthy");
     h.source.put("pods", "default/web", {
-      namespace: "default", name: "web", uid: "u-web", labels: { app: "web" }, nodeName: "node1", hostNetwork: false,
+      namespace: "default", name: "web", labels: { app: "web" }, nodeName: "node1", hostNetwork: false,
       phase: "Running", podIPs: ["10.244.1.5"], ports: [],
     });
     h.source.put("networkPolicies", "default/bad", {

@@ -66,7 +66,7 @@ test("Namespace: name and labels", () => {
   });
 });
 
-test("Pod: IPs, ports with default protocol, host network, first container ID", () => {
+test("Pod: IPs, ports with default protocol, host network, first container ID (metadata.uid is not kept: nothing reads a pod's uid)", () => {
   // Given a dual-stack pod with two containers
   const raw = {
     metadata: { name: "p", namespace: "nsA", uid: "u", labels: { app: "a" } },
@@ -82,7 +82,7 @@ test("Pod: IPs, ports with default protocol, host network, first container ID", 
   };
   // When projected / Then
   assert.deepEqual(ok(projectPod(raw)), {
-    namespace: "nsA", name: "p", uid: "u", labels: { app: "a" }, nodeName: "n1", hostNetwork: false, phase: "Running",
+    namespace: "nsA", name: "p", labels: { app: "a" }, nodeName: "n1", hostNetwork: false, phase: "Running",
     hostIP: "10.0.0.1", podIPs: ["10.1.0.5", "fd00:1::5"],
     ports: [{ name: "http", containerPort: 80, protocol: "TCP" }, { containerPort: 53, protocol: "UDP" }],
     terminationGracePeriodSeconds: 30, containerID: "containerd://abc",

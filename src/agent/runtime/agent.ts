@@ -1,7 +1,8 @@
 /**
  * The long-running agent: a cluster source, the sync loop, /healthz and /metrics, until
- * `stop` resolves (SIGTERM/SIGINT in the CLI). Resources are scoped (Effect `Scope`): on stop
- * the loop finishes the apply in progress, then the servers close, then the source stops.
+ * `stop` resolves (SIGTERM/SIGINT in the CLI). Resources are released in the reverse order of
+ * their acquisition: on stop the loop finishes the apply in progress, then the servers close,
+ * then the source stops, then the drivers.
  *
  * Resolves to the exit code: 0 after a clean stop, 1 when a server cannot bind (upstream fails
  * startup then too). An API server that cannot be reached is never fatal: the source retries,
@@ -9,12 +10,12 @@
  *
  * @category agent
  */
-import { Effect, Exit, Fiber } from "effect";
 import type { NodeConfig } from "../../model/config.ts";
 import type { ClusterSource } from "../../sources/source.ts";
 import type { EngineDeps, SyncOutcome } from "../engine.ts";
 import { evaluateHealth, healthReply } from "./health.ts";
 import { type HttpServer, type Route, serveHttp } from "./http.ts";
+import { heapTrimmer } from "./heap-trim.ts";
 import { laneSpecs } from "./lanes.ts";
 import type { Logger } from "./log.ts";
 import { type LoopStatus, subscribe, syncLoop, waitForSource } from "./loop.ts";
@@ -66,88 +67,99 @@ export function runAgent(o: AgentOptions, onStart?: (h: AgentHandle) => void): P
   const stepEnv: StepEnv = { deps: o.deps, config: cfg, nodeName: o.nodeName, dryRun: cfg.dryRun, log: o.log, metrics, now };
   const log = o.log;
 
-  const server = (what: string, host: string, port: number, routes: ReadonlyMap<string, Route>) =>
-    Effect.acquireRelease(
-      Effect.tryPromise({ try: () => serveHttp(host, port, routes), catch: (e) => new Error(`${what}: ${(e as Error).message}`) }).pipe(
-        Effect.tap((s) => Effect.sync(() => log.info({ address: s.address, port: s.port }, `${what} server listening`))),
-      ),
-      (s) => Effect.promise(() => s.close()),
-    );
-
-  const program = Effect.scoped(
-    Effect.gen(function* () {
-      log.info({ controllers: lanes.map((l) => l.name), dryRun: cfg.dryRun, timing: schedule.timing }, "kube-router agent starting");
-      for (const n of notBuilt) log.warn({ controller: n }, `${n} controller is enabled but not built yet; its kernel objects are left as they are`);
-      // drivers with a lifecycle (daemons, listeners) start before the first sync and stop last
-      yield* Effect.acquireRelease(
-        Effect.tryPromise({ try: () => startDrivers(o.deps.drivers), catch: (e) => e as Error }),
-        () => Effect.promise(() => stopDrivers(o.deps.drivers)).pipe(Effect.tap(() => Effect.sync(() => log.info("drivers stopped")))),
-      );
-      const { wake, unsubscribe } = yield* subscribe({ schedule, source: o.source, now });
-      yield* Effect.addFinalizer(() => Effect.sync(unsubscribe));
-      // a driver that sees a change between syncs (gobgpd restarted, learned routes changed,
-      // the allocator's Lease taken) wakes the lanes owning its tables
-      for (const d of o.deps.drivers) {
-        d.subscribe?.((n) => {
-          const owns = (name: ControllerName) => tablesOwnedBy(name).some((t) => TABLES[t].driver === d.name);
-          if (n.full) log.warn({ driver: d.name, reason: n.reason }, `driver ${d.name}: ${n.reason}`);
-          else log.debug({ driver: d.name, reason: n.reason }, `driver ${d.name}: ${n.reason}`);
-          if (markLanes(schedule, owns, now(), n.full) > 0) wake.unsafeOffer(undefined);
-        });
+  /** Resources taken so far, released last-first by `release` (each failure logged, never thrown). */
+  const taken: (() => Promise<void> | void)[] = [];
+  const release = async (): Promise<void> => {
+    for (const undo of taken.reverse()) {
+      try {
+        await undo();
+      } catch (e) {
+        log.error({ err: (e as Error).message }, "stopping: a resource did not release cleanly");
       }
-      yield* Effect.acquireRelease(
-        Effect.promise(() => o.source.start()),
-        () => Effect.promise(() => o.source.stop()).pipe(Effect.tap(() => Effect.sync(() => log.info("cluster source stopped")))),
-      );
-      const healthRoute: Route = () => healthReply(health());
-      const metricsRoute: Route = async () => ({ status: 200, body: await metrics.registry.metrics(), contentType: metrics.registry.contentType });
-      const samePort = cfg.metricsPort > 0 && cfg.metricsPort === cfg.healthPort && cfg.metricsAddr === cfg.healthAddr;
-      const ports: { health?: number; metrics?: number } = {};
-      let hs: HttpServer | undefined;
-      if (cfg.healthPort > 0) {
-        const routes = new Map<string, Route>([["/healthz", healthRoute]]);
-        if (samePort) routes.set(cfg.metricsPath, metricsRoute);
-        hs = yield* server("health", cfg.healthAddr, cfg.healthPort, routes);
-        ports.health = hs.port;
-      }
-      if (cfg.metricsPort > 0 && cfg.metricsPort < 65535) {
-        if (samePort && hs) ports.metrics = hs.port;
-        else ports.metrics = (yield* server("metrics", cfg.metricsAddr, cfg.metricsPort, new Map([[cfg.metricsPath, metricsRoute]]))).port;
-      }
-      o.onListening?.(ports);
-      onStart?.({ schedule, metrics, health });
-
-      const loop = waitForSource({ source: o.source, log, cacheSyncTimeoutMs: cfg.cacheSyncTimeout }).pipe(
-        Effect.zipRight(syncLoop({
-          schedule, source: o.source, now, log, status, cacheSyncTimeoutMs: cfg.cacheSyncTimeout, allLanes: cfg.dryRun,
-          wantFullSync: () => familiesWantingFullSync(o.deps.drivers),
-          step: async (names, kind) => {
-            const r = await runStep(stepEnv, mem, o.source.snapshot(), names, kind);
-            if (r.outcome) o.onSynced?.(r.outcome);
-            return r.lanes;
-          },
-        }, wake)),
-      );
-      const fiber = yield* Effect.fork(loop);
-      const stopped = yield* Effect.race(
-        Fiber.await(fiber).pipe(Effect.map(() => "loop-ended" as const)),
-        Effect.promise(() => o.stop).pipe(Effect.map(() => "stop" as const)),
-      );
-      if (stopped === "stop") log.info("stopping: letting the sync in progress finish");
-      else log.error("sync loop ended unexpectedly; stopping");
-      yield* Fiber.interrupt(fiber);
-      log.info("sync loop stopped");
-      return stopped === "stop" ? 0 : 1;
-    }),
-  );
-
-  return Effect.runPromiseExit(program).then((exit) => {
-    if (Exit.isSuccess(exit)) {
-      log.info({ code: exit.value }, "kube-router agent stopped");
-      return exit.value;
     }
-    const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined;
-    log.error({ err: failure instanceof Error ? failure.message : String(exit.cause) }, "kube-router agent failed");
-    return 1;
-  });
+  };
+  const server = async (what: string, host: string, port: number, routes: ReadonlyMap<string, Route>): Promise<HttpServer> => {
+    const s = await serveHttp(host, port, routes).catch((e: unknown) => { throw new Error(`${what}: ${(e as Error).message}`); });
+    taken.push(() => s.close());
+    log.info({ address: s.address, port: s.port }, `${what} server listening`);
+    return s;
+  };
+
+  const run = async (): Promise<number> => {
+    log.info({ controllers: lanes.map((l) => l.name), dryRun: cfg.dryRun, timing: schedule.timing }, "kube-router agent starting");
+    for (const n of notBuilt) log.warn({ controller: n }, `${n} controller is enabled but not built yet; its kernel objects are left as they are`);
+    // drivers with a lifecycle (daemons, listeners) start before the first sync and stop last
+    await startDrivers(o.deps.drivers);
+    taken.push(async () => { await stopDrivers(o.deps.drivers); log.info("drivers stopped"); });
+    const { wake, unsubscribe } = subscribe({ schedule, source: o.source, now });
+    taken.push(unsubscribe);
+    // a driver that sees a change between syncs (gobgpd restarted, learned routes changed,
+    // the allocator's Lease taken) wakes the lanes owning its tables
+    for (const d of o.deps.drivers) {
+      d.subscribe?.((n) => {
+        const owns = (name: ControllerName) => tablesOwnedBy(name).some((t) => TABLES[t].driver === d.name);
+        if (n.full) log.warn({ driver: d.name, reason: n.reason }, `driver ${d.name}: ${n.reason}`);
+        else log.debug({ driver: d.name, reason: n.reason }, `driver ${d.name}: ${n.reason}`);
+        if (markLanes(schedule, owns, now(), n.full) > 0) wake.offer();
+      });
+    }
+    await o.source.start();
+    taken.push(async () => { await o.source.stop(); log.info("cluster source stopped"); });
+    const healthRoute: Route = () => healthReply(health());
+    const metricsRoute: Route = async () => ({ status: 200, body: await metrics.registry.metrics(), contentType: metrics.registry.contentType });
+    const samePort = cfg.metricsPort > 0 && cfg.metricsPort === cfg.healthPort && cfg.metricsAddr === cfg.healthAddr;
+    const ports: { health?: number; metrics?: number } = {};
+    let hs: HttpServer | undefined;
+    if (cfg.healthPort > 0) {
+      const routes = new Map<string, Route>([["/healthz", healthRoute]]);
+      if (samePort) routes.set(cfg.metricsPath, metricsRoute);
+      hs = await server("health", cfg.healthAddr, cfg.healthPort, routes);
+      ports.health = hs.port;
+    }
+    if (cfg.metricsPort > 0 && cfg.metricsPort < 65535) {
+      if (samePort && hs) ports.metrics = hs.port;
+      else ports.metrics = (await server("metrics", cfg.metricsAddr, cfg.metricsPort, new Map([[cfg.metricsPath, metricsRoute]]))).port;
+    }
+    o.onListening?.(ports);
+    onStart?.({ schedule, metrics, health });
+
+    const stopping = new AbortController();
+    const trimmer = heapTrimmer();
+    const loop = (async () => {
+      if (!(await waitForSource({ source: o.source, log, cacheSyncTimeoutMs: cfg.cacheSyncTimeout }, stopping.signal))) return;
+      await syncLoop({
+        schedule, source: o.source, now, log, status, cacheSyncTimeoutMs: cfg.cacheSyncTimeout, allLanes: cfg.dryRun,
+        wantFullSync: () => familiesWantingFullSync(o.deps.drivers),
+        idle: () => trimmer.trim(),
+        step: async (names, kind) => {
+          const r = await runStep(stepEnv, mem, o.source.snapshot(), names, kind);
+          if (r.outcome) o.onSynced?.(r.outcome);
+          return r.lanes;
+        },
+      }, wake, stopping.signal);
+    })();
+    const stopped = await Promise.race([
+      loop.then(() => "loop-ended" as const, (e: unknown) => { log.error({ err: (e as Error).message }, "sync loop failed"); return "loop-ended" as const; }),
+      o.stop.then(() => "stop" as const),
+    ]);
+    if (stopped === "stop") log.info("stopping: letting the sync in progress finish");
+    else log.error("sync loop ended unexpectedly; stopping");
+    stopping.abort();
+    await loop.catch(() => undefined);
+    log.info("sync loop stopped");
+    return stopped === "stop" ? 0 : 1;
+  };
+
+  return run().then(
+    async (code) => {
+      await release();
+      log.info({ code }, "kube-router agent stopped");
+      return code;
+    },
+    async (e: unknown) => {
+      await release();
+      log.error({ err: e instanceof Error ? e.message : String(e) }, "kube-router agent failed");
+      return 1;
+    },
+  );
 }

@@ -16,6 +16,7 @@
  *
  * @category agent
  */
+import { createHash } from "node:crypto";
 import { type EngineDeps, type SyncOutcome, type SyncPhaseMs, syncNode } from "../engine.ts";
 import { formatPlanText } from "../printer.ts";
 import type { ClusterSnapshot } from "../../model/cluster.ts";
@@ -44,8 +45,8 @@ export interface StepMemory {
   confirmed: NodeState | undefined;
   /** Driver families whose part of `confirmed` is not known (they failed): read again next time. */
   untrusted: ReadonlySet<DriverFamily>;
-  /** Text of the last dry-run plan logged. */
-  lastPlanText: string | undefined;
+  /** SHA-256 of the last dry-run plan logged (the text itself, megabytes at L, is not kept). */
+  lastPlanDigest: string | undefined;
   /** Render warnings logged by the previous sync (each new one is logged once). */
   warned: ReadonlySet<string>;
   /** Per controller, the render error logged last: the same error again is logged at debug only. */
@@ -55,7 +56,7 @@ export interface StepMemory {
   syncs: number;
 }
 
-export const newStepMemory = (): StepMemory => ({ confirmed: undefined, untrusted: new Set(), lastPlanText: undefined, warned: new Set(), renderErrors: new Map(), replacements: new Map(), syncs: 0 });
+export const newStepMemory = (): StepMemory => ({ confirmed: undefined, untrusted: new Set(), lastPlanDigest: undefined, warned: new Set(), renderErrors: new Map(), replacements: new Map(), syncs: 0 });
 
 export interface LaneResult {
   readonly lane: ControllerName;
@@ -145,8 +146,9 @@ export async function runStep(env: StepEnv, mem: StepMemory, snapshot: ClusterSn
   const summary = planSummary(outcome.plan);
   if (env.dryRun) {
     const text = formatPlanText(outcome.plan, outcome.scripts);
-    if (text !== mem.lastPlanText) {
-      mem.lastPlanText = text;
+    const digest = createHash("sha256").update(text).digest("hex");
+    if (digest !== mem.lastPlanDigest) {
+      mem.lastPlanDigest = digest;
       log.info({ durationMs: ms, summary, changes, plan: text }, `dry-run: new plan: ${summary}`);
     } else {
       log.debug({ durationMs: ms, summary }, "dry-run: plan unchanged");

@@ -58,10 +58,12 @@ export function podIp(pod: Pick<FwPod, "ipv4" | "ipv6">, family: Family): string
  * Memoised per pod object (immutable input) and node identity, so a resync re-indexes 150k
  * pods with lookups only; the memo never changes a result.
  */
-const memo = new WeakMap<PodInfo, { readonly node: string; readonly pod: FwPod }>();
+let memo: { readonly node: string; readonly pods: WeakMap<PodInfo, FwPod> } = { node: "", pods: new WeakMap() };
 function fwPod(p: PodInfo, node: string, nodeName: string, hostIps: ReadonlySet<string>): FwPod {
-  const hit = memo.get(p);
-  if (hit !== undefined && hit.node === node) return hit.pod;
+  // one memo per node identity (a change of this node's name or IPs starts a new one)
+  if (memo.node !== node) memo = { node, pods: new WeakMap() };
+  const hit = memo.pods.get(p);
+  if (hit !== undefined) return hit;
   let ipv4: string | undefined;
   let ipv6: string | undefined;
   for (const ip of p.podIPs) {
@@ -73,7 +75,7 @@ function fwPod(p: PodInfo, node: string, nodeName: string, hostIps: ReadonlySet<
   }
   const local = p.nodeName === nodeName || (p.hostIP !== undefined && hostIps.has(canonicalIp(p.hostIP) ?? p.hostIP));
   const pod: FwPod = { namespace: p.namespace, name: p.name, labels: p.labels, local, ports: p.ports, ipv4, ipv6 };
-  memo.set(p, { node, pod });
+  memo.pods.set(p, pod);
   return pod;
 }
 

@@ -287,7 +287,7 @@ function share(ctx: ProxyContext, r: ServiceRender, blocked: string, conflicted:
       continue;
     }
     services.set(e.key, v.service);
-    for (const [k, real] of e.reals) reals.set(k, real);
+    for (const real of e.reals) reals.set(ipvsRealKey(real), real);
     if (e.address) addresses.push(e.address);
     if (e.route) routes.push(e.route);
     vipPorts.push({ family: v.family, member: e.member });
@@ -324,7 +324,9 @@ function dsrShare(sh: Share, marks: ReadonlyMap<string, number>): DsrShare {
     const key = ipvsServiceKey(svc);
     services.set(key, svc);
     for (const real of v.reals) {
-      const r: IpvsReal = { service: key, ...real };
+      const r: IpvsReal = real.graceSeconds === undefined
+        ? { service: key, address: real.address, port: real.port, weight: real.weight, forward: real.forward }
+        : { service: key, address: real.address, port: real.port, weight: real.weight, forward: real.forward, graceSeconds: real.graceSeconds };
       reals.set(ipvsRealKey(r), r);
     }
   });

@@ -32,17 +32,19 @@ export interface Virtual {
   readonly dsr: boolean;
   readonly service: IpvsService;
   /**
-   * DSR services: their real servers without the `service` key (filled in once the fwmark is
-   * allocated, dsr.ts). Empty for the others, whose reals are kept once, keyed, in `entries`.
+   * DSR services: their real servers, `service` left "" (filled in once the fwmark is
+   * allocated, render.ts). Empty for the others, whose reals are in `entries`.
    */
-  readonly reals: readonly Omit<IpvsReal, "service">[];
+  readonly reals: readonly IpvsReal[];
   /**
    * For non-DSR services, the final table entries, computed once per memoised render so a
    * re-render of unchanged Services reuses the very objects (cheap assembly, identity-fast diff).
+   * The reals are kept without their keys (ipvsRealKey): the Service's table chunk (render.ts)
+   * is the one place the keys live.
    */
   readonly entries?: {
     readonly key: string;
-    readonly reals: readonly (readonly [string, IpvsReal])[];
+    readonly reals: readonly IpvsReal[];
     readonly address?: readonly [string, Address];
     readonly route?: readonly [string, Route];
     /** kube-router-svip-prt member. */
@@ -80,7 +82,7 @@ interface MemoEntry {
 }
 const memo = new WeakMap<ServiceInfo, MemoEntry>();
 const NO_SLICES: readonly EndpointSliceInfo[] = [];
-const NO_REALS: readonly Omit<IpvsReal, "service">[] = [];
+const NO_REALS: readonly IpvsReal[] = [];
 
 /** Renders one Service (memoised; see the module comment). */
 export function renderService(ctx: ProxyContext, s: ServiceInfo, slices: readonly EndpointSliceInfo[] | undefined, podsMap: ClusterSnapshot["pods"]): ServiceRender {
@@ -156,21 +158,25 @@ function virtual(ctx: ProxyContext, ref: string, opt: ServiceOptions, s: Service
     : { family: v.family, protocol, address: v.ip, port, scheduler: opt.scheduler, flags: opt.flags, ...persistent };
   const graceful = ctx.config.ipvsGracefulTermination;
   const vipKey = ipvsServiceKey({ family: v.family, protocol, address: v.ip, port });
-  const reals = eps.map((e): Omit<IpvsReal, "service"> => ({
-    address: e.address, port: e.port, weight: graceful && e.terminating ? 0 : 1, forward: dsr ? "tunnel" : "masq",
+  const forward = dsr ? "tunnel" : "masq";
+  // one literal shape per case (no spread): a real server is one small object at L's 150k
+  const realOf = (e: Endpoint, service: string): IpvsReal => {
+    const weight = graceful && e.terminating ? 0 : 1;
     // upstream: a pod grace period of 0 (or none) means --ipvs-graceful-period
-    ...(graceful && e.graceSeconds !== undefined && e.graceSeconds > 0 ? { graceSeconds: e.graceSeconds } : {}),
-  }));
+    return graceful && e.graceSeconds !== undefined && e.graceSeconds > 0
+      ? { service, address: e.address, port: e.port, weight, forward, graceSeconds: e.graceSeconds }
+      : { service, address: e.address, port: e.port, weight, forward };
+  };
   const member = vipPortMember(v.family, v.ip, protocol, port);
-  if (dsr) return { ref, kind, vip: v.ip, family: v.family, protocol, port, dsr, service, vipKey, reals };
-  const withKey = reals.map((r) => { const full: IpvsReal = { service: vipKey, ...r }; return [ipvsRealKey(full), full] as const; });
+  if (dsr) return { ref, kind, vip: v.ip, family: v.family, protocol, port, dsr, service, vipKey, reals: eps.map((e) => realOf(e, "")) };
+  const reals = eps.map((e) => realOf(e, vipKey));
   const onDummy = kind !== "nodeport";
   const address = onDummy ? vipAddress(v.ip, v.family) : undefined;
   const route = onDummy ? vipRoute(v.ip, v.family, ctx.nodeIp.get(v.family)) : undefined;
   return {
     ref, kind, vip: v.ip, family: v.family, protocol, port, dsr, service, vipKey, reals: NO_REALS,
     entries: {
-      key: vipKey, reals: withKey, member,
+      key: vipKey, reals, member,
       ...(address ? { address: [addressKey(address), address] as const } : {}),
       ...(route ? { route: [routeKey(route), route] as const } : {}),
     },

@@ -1,7 +1,7 @@
 /**
  * What the client library's informer cache holds for us: not the API object (pods carry
  * managedFields, conditions, env, … — kilobytes each) but a small entry with the identity the
- * cache needs (`metadata.name/namespace/resourceVersion`) and the projection result. The
+ * cache needs (the key and `metadata.resourceVersion`) and the projection result. The
  * projected record is the very object the snapshot stores, so it is held once.
  *
  * @category sources
@@ -11,9 +11,10 @@ import { type Interner, compact } from "./intern.ts";
 import { type KindSpec, type NamedRecord, keyOf } from "./kinds.ts";
 
 export interface CachedObject {
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly resourceVersion?: string };
-  /** The snapshot key (`name` or `namespace/name`). */
+  /** The snapshot key (`name` or `namespace/name`); the record holds the name and namespace. */
   readonly key: string;
+  /** `metadata.resourceVersion`, when the object has one. */
+  readonly resourceVersion: string | undefined;
   /** The projected record, or why the object is skipped. */
   readonly record?: NamedRecord;
   readonly warning?: InputWarning;
@@ -33,9 +34,8 @@ export function cacheEntry(spec: KindSpec, raw: unknown, pool: Interner): Cached
   const name = str(meta["name"]) ?? "";
   const namespace = spec.namespaced ? pool.str(str(meta["namespace"]) ?? "default") : undefined;
   const resourceVersion = str(meta["resourceVersion"]);
-  const metadata = { name, ...(namespace !== undefined ? { namespace } : {}), ...(resourceVersion ? { resourceVersion } : {}) };
   const key = keyOf(spec, name, namespace);
   const p = spec.project(raw);
-  if ("ok" in p) return { metadata, key, record: compact(spec.kind, p.ok, pool) };
-  return { metadata, key, warning: { ...p.warning, message: `${p.warning.message} (object skipped)` } };
+  if ("ok" in p) return { key, resourceVersion, record: compact(spec.kind, p.ok, pool) };
+  return { key, resourceVersion, warning: { ...p.warning, message: `${p.warning.message} (object skipped)` } };
 }

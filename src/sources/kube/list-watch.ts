@@ -100,13 +100,14 @@ export class ListWatch<T extends CachedObject> {
     if (found === undefined) {
       this.objects.set(o.key, o);
       this.on.add(o);
-    } else if (found.metadata.resourceVersion === undefined || found.metadata.resourceVersion !== o.metadata.resourceVersion) {
+    } else if (found.resourceVersion === undefined || found.resourceVersion !== o.resourceVersion) {
       this.objects.set(o.key, o);
       this.on.update(o);
     }
   }
 
   private event(type: string, obj: unknown): void {
+    let rv: unknown;
     switch (type) {
       case "ERROR":
         if (statusOf(obj) === 410) this.resourceVersion = "";
@@ -114,16 +115,18 @@ export class ListWatch<T extends CachedObject> {
       case "ADDED":
       case "MODIFIED":
         this.upsert(obj as T);
+        rv = (obj as T).resourceVersion;
         break;
       case "DELETED": {
         const o = obj as T;
         if (this.objects.delete(o.key)) this.on.delete(o);
+        rv = o.resourceVersion;
         break;
       }
-      default:
+      default: // BOOKMARK: the raw object
+        rv = (obj as { metadata?: { resourceVersion?: unknown } } | null | undefined)?.metadata?.resourceVersion;
         break;
     }
-    const rv = (obj as { metadata?: { resourceVersion?: unknown } } | null | undefined)?.metadata?.resourceVersion;
     this.resourceVersion = typeof rv === "string" ? rv : "";
   }
 }

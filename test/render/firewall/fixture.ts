@@ -31,7 +31,7 @@ export function pod(ns: string, name: string, labels: Record<string, string>, o:
   const node = o.node ?? "node1";
   const ips = o.ips ?? [`10.244.${node === "node1" ? 1 : 2}.${nextIp++}`];
   return {
-    namespace: ns, name, uid: `${ns}-${name}`, labels, nodeName: node, hostNetwork: o.hostNetwork ?? false,
+    namespace: ns, name, labels, nodeName: node, hostNetwork: o.hostNetwork ?? false,
     phase: o.phase ?? "Running", hostIP: node === "node1" ? "10.250.0.11" : "10.250.0.12", podIPs: ips, ports: o.ports ?? [],
   };
 }

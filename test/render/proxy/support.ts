@@ -22,7 +22,7 @@ export const slice = (svc: string, eps: readonly [ip: string, node: string, extr
 });
 
 export const pod = (ns: string, name: string, extra: Partial<PodInfo> = {}): PodInfo => ({
-  namespace: ns, name, uid: `uid-${name}`, labels: {}, hostNetwork: false, podIPs: [], ports: [], ...extra,
+  namespace: ns, name, labels: {}, hostNetwork: false, podIPs: [], ports: [], ...extra,
 });
 
 export function snapshot(o: { nodes?: NodeInfo[]; services?: ServiceInfo[]; slices?: EndpointSliceInfo[]; pods?: PodInfo[] }): ClusterSnapshot {

@@ -3,6 +3,7 @@
  * and `apiObjectsOf(snapshot)`, the inverse of the projection (model records → API objects),
  * used to serve a generated benchmark cluster through the double.
  */
+import { createHash } from "node:crypto";
 import type {
   ClusterSnapshot, EndpointSliceInfo, LabelSelector, NetworkPolicyInfo, NodeInfo, PodInfo, PolicyRule, ServiceInfo,
 } from "../../../src/model/cluster.ts";
@@ -94,12 +95,18 @@ export function nodeObject(n: NodeInfo): KubeObject {
   };
 }
 
+/** A stable UUID-shaped metadata.uid for a pod (the model does not keep pods' uids). */
+const podUid = (p: Pick<PodInfo, "namespace" | "name">): string => {
+  const h = createHash("sha256").update(`${p.namespace}/${p.name}`).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+};
+
 /** A pod as the API sends it, with realistic noise (managedFields, conditions) when `noise`. */
 export function podObject(p: PodInfo, noise = false): KubeObject {
   return {
     metadata: {
-      namespace: p.namespace, name: p.name, uid: p.uid, labels: p.labels,
-      ...(noise ? { generateName: `${p.name.slice(0, -5)}`, managedFields: MANAGED_FIELDS, ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: p.name.slice(0, -6), uid: p.uid, controller: true }] } : {}),
+      namespace: p.namespace, name: p.name, uid: podUid(p), labels: p.labels,
+      ...(noise ? { generateName: `${p.name.slice(0, -5)}`, managedFields: MANAGED_FIELDS, ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: p.name.slice(0, -6), uid: podUid(p), controller: true }] } : {}),
     },
     spec: {
       ...(p.nodeName ? { nodeName: p.nodeName } : {}),
