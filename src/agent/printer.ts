@@ -9,12 +9,21 @@ import { type NodePlan, planCounts, planSummary, planTables } from "../model/pla
 
 /** Human-readable plan: one block per script, then `Plan: A to add, C to change, D to destroy.` */
 export function formatPlanText(plan: NodePlan, scripts: readonly Script[]): string {
+  return planTextParts(plan, scripts).join("\n");
+}
+
+/**
+ * The pieces of `formatPlanText`'s text, which joined with "\n" they are: one block per script
+ * (`# <title>` then its text), then the summary line. Lets a caller hand out a plan of many
+ * megabytes (L) piece by piece instead of as one string.
+ */
+export function planTextParts(plan: NodePlan, scripts: readonly Script[]): string[] {
   const blocks = scripts.map((s) => `# ${s.title}\n${s.text.endsWith("\n") ? s.text : `${s.text}\n`}`);
   const perTable = planTables(plan)
     .filter((t) => t.changes > 0)
     .map((t) => `${t.table} +${t.counts.add} ~${t.counts.change} -${t.counts.destroy}`);
   const tail = perTable.length > 0 ? `${planSummary(plan).slice(0, -1)} (${perTable.join(", ")}).` : planSummary(plan);
-  return `${blocks.join("\n")}${blocks.length > 0 ? "\n" : ""}${tail}\n`;
+  return [...blocks, `${tail}\n`];
 }
 
 /** JSON form of a plan: Sets become sorted arrays; counts included. */

@@ -18,7 +18,7 @@
  */
 import { createHash } from "node:crypto";
 import { type EngineDeps, type SyncOutcome, type SyncPhaseMs, syncNode } from "../engine.ts";
-import { formatPlanText } from "../printer.ts";
+import { formatPlanText, planTextParts } from "../printer.ts";
 import type { ClusterSnapshot } from "../../model/cluster.ts";
 import type { NodeConfig } from "../../model/config.ts";
 import { isEmptyPlan, planSummary, planTables } from "../../model/plan.ts";
@@ -37,6 +37,8 @@ export interface StepEnv {
   readonly log: Logger;
   readonly metrics?: AgentMetrics;
   readonly now: () => number;
+  /** Dry-run: the longest plan text logged as one line (default PLAN_LINE_MAX). */
+  readonly planLineMax?: number;
 }
 
 /** What the step remembers between syncs. */
@@ -145,11 +147,19 @@ export async function runStep(env: StepEnv, mem: StepMemory, snapshot: ClusterSn
   for (const e of syncErrors) log.error({ err: String(e), phase: e.phase, ...(e.where.driver ? { driver: e.where.driver } : {}) }, String(e));
   const summary = planSummary(outcome.plan);
   if (env.dryRun) {
-    const text = formatPlanText(outcome.plan, outcome.scripts);
-    const digest = createHash("sha256").update(text).digest("hex");
+    const parts = planTextParts(outcome.plan, outcome.scripts);
+    const hash = createHash("sha256");
+    let size = 0;
+    for (const p of parts) { hash.update(p).update("\u0000"); size += p.length + 1; }
+    const digest = hash.digest("hex");
     if (digest !== mem.lastPlanDigest) {
       mem.lastPlanDigest = digest;
-      log.info({ durationMs: ms, summary, changes, plan: text }, `dry-run: new plan: ${summary}`);
+      // a plan of megabytes (L) goes out one script per line, so it is never one string twice
+      if (size <= (env.planLineMax ?? PLAN_LINE_MAX)) log.info({ durationMs: ms, summary, changes, plan: parts.join("\n") }, `dry-run: new plan: ${summary}`);
+      else {
+        log.info({ durationMs: ms, summary, changes, parts: parts.length }, `dry-run: new plan: ${summary}`);
+        parts.forEach((p, i) => log.info({ part: i + 1, of: parts.length, plan: p }, `dry-run: new plan, part ${i + 1} of ${parts.length}`));
+      }
     } else {
       log.debug({ durationMs: ms, summary }, "dry-run: plan unchanged");
     }
@@ -160,6 +170,9 @@ export async function runStep(env: StepEnv, mem: StepMemory, snapshot: ClusterSn
   }
   return { syncId, mode, lanes: results, outcome };
 }
+
+/** Dry-run: a plan text longer than this (1 MiB) is logged one script per line after its summary line. */
+export const PLAN_LINE_MAX = 1 << 20;
 
 /** A minute: re-placements in one chain are logged at most this often (the metric counts each). */
 export const REPLACEMENT_LOG_MS = 60_000;
