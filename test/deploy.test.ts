@@ -111,8 +111,8 @@ for (const [file, variant] of [["deploy/kube-router-daemonset.yaml", "agent"], [
     assert.deepEqual(c!["command"], ["node", "/app/dist/agent/main.js"], "node directly: npm/npx do not forward SIGTERM");
     const env = Object.fromEntries((c!["env"] as Obj[]).map((e) => [e["name"], e]));
     assert.deepEqual(env["NODE_NAME"]["valueFrom"], { fieldRef: { fieldPath: "spec.nodeName" } });
-    // the V8 heap is capped (issue 15): L converged under 512 MiB, the cap leaves 1.5× that
-    assert.equal(env["NODE_OPTIONS"]?.["value"], "--max-old-space-size=768");
+    // the V8 heap is capped (issue 15): L converges under 340 MiB, the cap leaves 1.3× that
+    assert.equal(env["NODE_OPTIONS"]?.["value"], "--max-old-space-size=448");
     // The args parse with our own flag parser, and say what the probes expect
     const parsed = parseFlags(c!["args"] as string[], { NODE_NAME: "n1", KUBE_ROUTER_CNI_CONF_FILE: env["KUBE_ROUTER_CNI_CONF_FILE"]?.["value"] });
     assert.ok("config" in parsed, "error" in parsed ? parsed.error : "");

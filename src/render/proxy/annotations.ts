@@ -5,6 +5,7 @@
  *
  * @category render
  */
+import { NONE } from "../none.ts";
 import type { ServiceInfo } from "../../model/cluster.ts";
 
 export const ANNOTATION = {
@@ -79,7 +80,7 @@ export function serviceOptions(s: ServiceInfo, hairpinMode: boolean, warn: (m: s
   if (dsrText !== undefined && dsrText !== "tunnel") warn(`${ref}: metadata.annotations[${ANNOTATION.dsr}]: only "tunnel" is supported, not "${dsrText}"; DSR off`);
   return {
     scheduler,
-    flags: [...flags].sort(),
+    flags: flags.size === 0 ? NONE : [...flags].sort(),
     dsr: dsrText === "tunnel",
     hairpin: hairpinMode || a[ANNOTATION.hairpin] !== undefined,
     hairpinExternalIps: a[ANNOTATION.hairpinExternalIps] !== undefined,

@@ -32,6 +32,7 @@ import { skipReason } from "./annotations.ts";
 import { type ProxyContext, proxyContext } from "./context.ts";
 import { type DsrEntry, dsrPlumbing } from "./dsr.ts";
 import { slicesByService } from "./endpoints.ts";
+import { orNone } from "../none.ts";
 import { allocateFwmarks, fwmarkKey } from "./fwmark.ts";
 import { ipvsTimeouts, natRules, rpFilterSysctls, proxyIpsets, proxySysctls, servicesFirewall, vipPortMember } from "./plumbing.ts";
 import { type DsrPod, type HealthCheck, type ServiceRender, type Virtual, renderService } from "./service.ts";
@@ -292,7 +293,10 @@ function share(ctx: ProxyContext, r: ServiceRender, blocked: string, conflicted:
     if (e.route) routes.push(e.route);
     vipPorts.push({ family: v.family, member: e.member });
   }
-  const result: Share = { ref: r.ref, serviceChunk: [r.ref, services], realChunk: [r.ref, reals], addresses, routes, vips, vipPorts, dsr, warnings };
+  const result: Share = {
+    ref: r.ref, serviceChunk: [r.ref, services], realChunk: [r.ref, reals],
+    addresses: orNone(addresses), routes: orNone(routes), vips: orNone(vips), vipPorts: orNone(vipPorts), dsr: orNone(dsr), warnings: orNone(warnings),
+  };
   shareMemo.set(r, { ctx, blocked, share: result });
   return result;
 }

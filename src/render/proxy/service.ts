@@ -15,6 +15,7 @@ import { vipAddress, vipPortMember, vipRoute } from "./plumbing.ts";
 import { type ServiceOptions, serviceOptions, serviceRef } from "./annotations.ts";
 import type { ProxyContext } from "./context.ts";
 import { type Endpoint, portEndpoints } from "./endpoints.ts";
+import { orNone } from "../none.ts";
 import { type Vip, clusterVips, externalVips, loadBalancerVips, nodePortVips } from "./vips.ts";
 
 export type VipKind = "cluster" | "nodeport" | "external" | "lb";
@@ -148,7 +149,7 @@ function computeService(ctx: ProxyContext, s: ServiceInfo, slices: readonly Endp
     }
   }
   const health = s.healthCheckNodePort ? { namespace: s.namespace, name: s.name, port: s.healthCheckNodePort, localEndpoints: healthy.size } : undefined;
-  return { ref, virtuals, hairpin, ...(health ? { health } : {}), dsrPods, warnings };
+  return { ref, virtuals: orNone(virtuals), hairpin: orNone(hairpin), ...(health ? { health } : {}), dsrPods: orNone(dsrPods), warnings: orNone(warnings) };
 }
 
 function virtual(ctx: ProxyContext, ref: string, opt: ServiceOptions, s: ServiceInfo, kind: VipKind, v: Vip, protocol: IpvsProtocol, port: number, eps: readonly Endpoint[], dsr: boolean): Virtual {

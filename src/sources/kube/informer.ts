@@ -204,7 +204,7 @@ export class KindInformer {
     this.cb.sink({ type: "listed", kind: this.spec.kind, id: this.spec.id });
   }
 
-  private emit(type: "upsert" | "delete", entry: CachedObject): void {
+  private emit(type: "upsert" | "delete", entry: Pick<CachedObject, "key" | "resourceVersion"> & Partial<CachedObject>): void {
     this.cb.sink({ type, kind: this.spec.kind, entry, fromList: this.applyingList });
   }
 

@@ -11,6 +11,9 @@
  * - any other failure of the list or the watch goes to `error` and stops it: the informer
  *   restarts it (`start()`) after its backoff, from the last resourceVersion.
  *
+ * The cache holds each object's key and resourceVersion only (the records live in the
+ * snapshot store): a delete is reported with just those two.
+ *
  * @category sources
  */
 import type { CachedObject } from "./cached.ts";
@@ -19,7 +22,7 @@ import type { ManagedWatch } from "./managed-watch.ts";
 export interface ListWatchHandlers<T> {
   readonly add: (o: T) => void;
   readonly update: (o: T) => void;
-  readonly delete: (o: T) => void;
+  readonly delete: (o: Pick<CachedObject, "key" | "resourceVersion">) => void;
   readonly error: (err: unknown) => void;
 }
 
@@ -35,7 +38,8 @@ const statusOf = (o: unknown): number | undefined => {
 };
 
 export class ListWatch<T extends CachedObject> {
-  private objects = new Map<string, T>();
+  /** Key → resourceVersion of every object the server holds. */
+  private objects = new Map<string, string | undefined>();
   private resourceVersion = "";
   private stopped = false;
   private request: AbortController | undefined;
@@ -87,21 +91,23 @@ export class ListWatch<T extends CachedObject> {
   private replace(items: readonly T[]): void {
     const keep = new Set<string>();
     for (const o of items) keep.add(o.key);
-    for (const [key, old] of this.objects) {
+    for (const [key, resourceVersion] of this.objects) {
       if (keep.has(key)) continue;
       this.objects.delete(key);
-      this.on.delete(old);
+      this.on.delete({ key, resourceVersion });
     }
     for (const o of items) this.upsert(o);
   }
 
   private upsert(o: T): void {
-    const found = this.objects.get(o.key);
-    if (found === undefined) {
-      this.objects.set(o.key, o);
+    if (!this.objects.has(o.key)) {
+      this.objects.set(o.key, o.resourceVersion);
       this.on.add(o);
-    } else if (found.resourceVersion === undefined || found.resourceVersion !== o.resourceVersion) {
-      this.objects.set(o.key, o);
+      return;
+    }
+    const known = this.objects.get(o.key);
+    if (known === undefined || known !== o.resourceVersion) {
+      this.objects.set(o.key, o.resourceVersion);
       this.on.update(o);
     }
   }
